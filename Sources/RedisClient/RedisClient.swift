@@ -1,0 +1,215 @@
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// A pool of pipelined Redis connections for commands.
+///
+/// Each connection carries many requests at once; calls are spread round
+/// robin. A dropped connection is replaced on the next request; after a
+/// failed attempt the slot backs off (exponential, with jitter) and requests
+/// meanwhile fail at once with `connectionFailed` instead of hanging.
+public final class RedisClient: Sendable {
+    /// The configuration the pool was built with.
+    public let configuration: RedisConfiguration
+    let logger: Logger
+    private let slots: [RedisConnectionSlot]
+    private let next = Atomic<Int>(0)
+
+    /// Builds the pool. Connections open lazily on first use.
+    public init(
+        configuration: RedisConfiguration,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "redis")
+    ) {
+        self.configuration = configuration
+        self.logger = logger
+        self.slots = (0..<max(1, configuration.poolSize)).map { _ in
+            RedisConnectionSlot(configuration: configuration, eventLoop: eventLoopGroup.next(), logger: logger)
+        }
+    }
+
+    private func slot() -> RedisConnectionSlot {
+        let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
+        return slots[abs(index % slots.count)]
+    }
+
+    /// A live connection from the pool (connecting it if needed).
+    public func connection() -> EventLoopFuture<RedisConnection> {
+        slot().connection()
+    }
+
+    /// Sends one command. Error replies complete the future as `.error`;
+    /// it fails only for connection problems and timeouts.
+    public func send(_ command: RedisCommand) -> EventLoopFuture<RedisValue> {
+        let slot = slot()
+        if let connection = slot.ready { return connection.send(command) }
+        return slot.connection().flatMap { $0.send(command) }
+    }
+
+    /// Sends commands as one write on one connection; replies in order, error
+    /// replies inline as `.error`.
+    public func pipeline(_ commands: [RedisCommand]) -> EventLoopFuture<[RedisValue]> {
+        let slot = slot()
+        if let connection = slot.ready { return connection.send(commands) }
+        return slot.connection().flatMap { $0.send(commands) }
+    }
+
+    /// Closes every connection; later requests fail with `shutdown`.
+    public func shutdown() async {
+        for slot in slots { await slot.shutdown() }
+    }
+}
+
+extension RedisClient {
+    /// Sends a command and throws Redis' error reply as `RedisError.server`.
+    @discardableResult
+    public func send(_ name: String, _ arguments: any RedisArgumentConvertible...) async throws -> RedisValue {
+        try await send(RedisCommand(name, arguments)).get().throwingError()
+    }
+
+    /// Sends a command and throws Redis' error reply as `RedisError.server`.
+    @discardableResult
+    public func execute(_ command: RedisCommand) async throws -> RedisValue {
+        try await send(command).get().throwingError()
+    }
+
+    /// Sends commands in one write; error replies stay inline as `.error`.
+    public func pipeline(_ commands: [RedisCommand]) async throws -> [RedisValue] {
+        try await pipeline(commands).get()
+    }
+}
+
+extension RedisClient: Service {
+    /// Keeps the pool until graceful shutdown, then closes it.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await shutdown()
+    }
+}
+
+/// One slot of the pool: a connection, a connection attempt, or a backoff window.
+final class RedisConnectionSlot: Sendable {
+    private enum State {
+        case idle(attempts: Int)
+        case connecting(EventLoopFuture<RedisConnection>, attempts: Int)
+        case connected(RedisConnection)
+        case backingOff(until: NIODeadline, attempts: Int, error: RedisError)
+        case shutdown
+    }
+
+    private let state = Mutex<State>(.idle(attempts: 0))
+    private let configuration: RedisConfiguration
+    private let eventLoop: any EventLoop
+    private let logger: Logger
+
+    init(configuration: RedisConfiguration, eventLoop: any EventLoop, logger: Logger) {
+        self.configuration = configuration
+        self.eventLoop = eventLoop
+        self.logger = logger
+    }
+
+    /// The connection when it is open, without any waiting.
+    var ready: RedisConnection? {
+        state.withLock { state in
+            if case .connected(let connection) = state, connection.isActive { return connection }
+            return nil
+        }
+    }
+
+    func connection() -> EventLoopFuture<RedisConnection> {
+        enum Action {
+            case use(EventLoopFuture<RedisConnection>)
+            case connect(EventLoopPromise<RedisConnection>, attempts: Int)
+        }
+        let action: Action = state.withLock { state in
+            var attempts = 0
+            switch state {
+            case .connected(let connection):
+                if connection.isActive { return .use(eventLoop.makeSucceededFuture(connection)) }
+            case .connecting(let future, _):
+                return .use(future)
+            case .backingOff(let until, let failed, let error):
+                if NIODeadline.now() < until { return .use(eventLoop.makeFailedFuture(error)) }
+                attempts = failed
+            case .idle(let failed):
+                attempts = failed
+            case .shutdown:
+                return .use(
+                    eventLoop.makeFailedFuture(RedisError(code: .shutdown, message: "the Redis client was shut down")))
+            }
+            let promise = eventLoop.makePromise(of: RedisConnection.self)
+            state = .connecting(promise.futureResult, attempts: attempts)
+            return .connect(promise, attempts: attempts)
+        }
+        switch action {
+        case .use(let future):
+            return future
+        case .connect(let promise, let attempts):
+            RedisConnection.connect(configuration: configuration, on: eventLoop).whenComplete { result in
+                self.finishConnecting(result, attempts: attempts, promise: promise)
+            }
+            return promise.futureResult
+        }
+    }
+
+    private func finishConnecting(
+        _ result: Result<RedisConnection, any Error>, attempts: Int, promise: EventLoopPromise<RedisConnection>
+    ) {
+        switch result {
+        case .success(let connection):
+            let keep = state.withLock { state -> Bool in
+                if case .shutdown = state { return false }
+                state = .connected(connection)
+                return true
+            }
+            guard keep else {
+                connection.channel.close(promise: nil)
+                promise.fail(RedisError(code: .shutdown, message: "the Redis client was shut down"))
+                return
+            }
+            if attempts > 0 {
+                logger.info("reconnected to Redis", metadata: ["redis": "\(configuration.address)"])
+            }
+            connection.closeFuture.whenComplete { _ in
+                self.state.withLock { state in
+                    if case .connected(let current) = state, current === connection { state = .idle(attempts: 0) }
+                }
+            }
+            promise.succeed(connection)
+        case .failure(let error):
+            let redisError =
+                (error as? RedisError) ?? RedisError(code: .connectionFailed, message: "cannot connect to Redis: \(error)")
+            let failedAttempts = attempts + 1
+            let delay = configuration.backoff.delay(attempt: failedAttempts)
+            state.withLock { state in
+                if case .shutdown = state { return }
+                state = .backingOff(until: .now() + delay, attempts: failedAttempts, error: redisError)
+            }
+            if failedAttempts == 1 || failedAttempts % 20 == 0 {
+                logger.warning(
+                    "Redis unreachable",
+                    metadata: ["redis": "\(configuration.address)", "error": "\(redisError.message)",
+                               "attempt": "\(failedAttempts)"])
+            }
+            promise.fail(redisError)
+        }
+    }
+
+    func shutdown() async {
+        let previous = state.withLock { state -> State in
+            let previous = state
+            state = .shutdown
+            return previous
+        }
+        switch previous {
+        case .connected(let connection):
+            try? await connection.close().get()
+        case .connecting(let future, _):
+            if let connection = try? await future.get() { try? await connection.close().get() }
+        default:
+            break
+        }
+    }
+}

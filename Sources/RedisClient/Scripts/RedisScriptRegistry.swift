@@ -1,0 +1,78 @@
+import NIOCore
+import Synchronization
+
+/// Loads Lua scripts with `SCRIPT LOAD` and calls them with `EVALSHA`.
+///
+/// When Redis answers `NOSCRIPT` (after `SCRIPT FLUSH` or a restart without
+/// persistence of the script cache) the script is loaded again and the call
+/// retried once.
+public final class RedisScriptRegistry: Sendable {
+    private let client: RedisClient
+    private let scripts: [String: RedisScript]
+    private let hashes = Mutex<[String: String]>([:])
+
+    public init(client: RedisClient, scripts: [RedisScript]) {
+        self.client = client
+        self.scripts = Dictionary(scripts.map { ($0.name, $0) }, uniquingKeysWith: { $1 })
+    }
+
+    /// The names of every script.
+    public var names: [String] { scripts.keys.sorted() }
+
+    /// Loads every script (one pipeline) and remembers their SHA1 digests.
+    public func loadAll() async throws {
+        let ordered = scripts.values.sorted { $0.name < $1.name }
+        let replies = try await client.pipeline(ordered.map { RedisCommand("SCRIPT", ["LOAD", $0.source]) })
+        var loaded: [String: String] = [:]
+        for (script, reply) in zip(ordered, replies) {
+            if let message = reply.errorMessage {
+                throw RedisError.server("loading script \(script.name): \(message)")
+            }
+            guard let sha = reply.string else { throw RedisError(code: .protocolError, message: "SCRIPT LOAD answered \(reply)") }
+            loaded[script.name] = sha
+        }
+        hashes.withLock { $0 = loaded }
+    }
+
+    /// Whether every script is in Redis' script cache now (`SCRIPT EXISTS`).
+    public func allLoaded() async throws -> Bool {
+        let known = hashes.withLock { $0 }
+        guard known.count == scripts.count else { return false }
+        let reply = try await client.execute(RedisCommand("SCRIPT", ["EXISTS"] + Array(known.values)))
+        return reply.array?.allSatisfy { $0.int == 1 } ?? false
+    }
+
+    /// Runs a script. Error replies (including the script's own
+    /// `redis.error_reply`) come back as `.error`.
+    public func evaluate(
+        _ name: String, keys: [any RedisArgumentConvertible], arguments: [any RedisArgumentConvertible]
+    ) -> EventLoopFuture<RedisValue> {
+        guard let script = scripts[name] else {
+            return client.connection().eventLoop.makeFailedFuture(
+                RedisError(code: .server, message: "NOSCRIPT no script named \(name) in the registry"))
+        }
+        let sha = hashes.withLock { $0[name] }
+        let evalArguments: [any RedisArgumentConvertible] = [keys.count] + keys + arguments
+        guard let sha else {
+            return client.send(RedisCommand("EVAL", [script.source] + evalArguments))
+        }
+        return client.send(RedisCommand("EVALSHA", [sha] + evalArguments)).flatMap { reply in
+            guard let message = reply.errorMessage, message.hasPrefix("NOSCRIPT") else {
+                return self.client.connection().eventLoop.makeSucceededFuture(reply)
+            }
+            return self.client.send(RedisCommand("SCRIPT", ["LOAD", script.source])).flatMap { loaded in
+                if let sha = loaded.string, loaded.errorMessage == nil {
+                    self.hashes.withLock { $0[name] = sha }
+                }
+                return self.client.send(RedisCommand("EVALSHA", [loaded.string ?? sha] + evalArguments))
+            }
+        }
+    }
+
+    /// Runs a script and throws error replies as `RedisError.server`.
+    public func evaluate(
+        _ name: String, keys: [any RedisArgumentConvertible], arguments: [any RedisArgumentConvertible]
+    ) async throws -> RedisValue {
+        try await evaluate(name, keys: keys, arguments: arguments).get().throwingError()
+    }
+}

@@ -1,0 +1,57 @@
+-- add_members.lua: add users to a group or room.
+-- KEYS[1] conv hash            sb:conv:{C}
+-- KEYS[2] members hash         sb:conv:{C}:members
+-- KEYS[3] joined zset          sb:conv:{C}:joined
+-- KEYS[4] read pointers hash   sb:conv:{C}:read
+-- ARGV[1] convId   ARGV[2] actorId   ARGV[3] ts, ms integer (join time)
+-- ARGV[4] mode: "admin" = the actor must be owner/admin of a group or room;
+--               "self"  = the actor joins a public room: exactly one user id,
+--                         equal to actorId (no membership needed)
+-- ARGV[5..] user ids to add (at least one)
+-- New members get role "member", join time ts and a read pointer at the
+-- current seq: earlier messages do not count as unread for them (history
+-- stays readable). Existing members are skipped untouched. lastTs unchanged.
+-- Returns: Redis array of the ids actually added (possibly empty).
+-- Errors: INVALID (bad ARGV / key count), NOT_FOUND (no conversation),
+--   NOT_MEMBER (admin mode, actor not a member), FORBIDDEN (admin mode: actor
+--   not owner/admin, or direct conversation; self mode: not a public room or
+--   another user's id).
+local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+local function uint(s)
+  if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
+end
+
+if #KEYS ~= 4 then return err("INVALID", "add_members expects 4 keys") end
+local convId, actorId, mode = ARGV[1], ARGV[2], ARGV[4]
+local ts = uint(ARGV[3])
+if (convId or "") == "" or (actorId or "") == "" then return err("INVALID", "convId and actorId are required") end
+if not ts then return err("INVALID", "ts must be a non-negative integer") end
+if mode ~= "admin" and mode ~= "self" then return err("INVALID", "mode must be admin or self") end
+if #ARGV < 5 then return err("INVALID", "no user ids given") end
+for i = 5, #ARGV do
+  if ARGV[i] == "" then return err("INVALID", "empty user id") end
+end
+
+if redis.call("EXISTS", KEYS[1]) == 0 then return err("NOT_FOUND", "conversation not found") end
+local conv = redis.call("HMGET", KEYS[1], "kind", "public", "seq")
+local kind, public, seq = conv[1], conv[2], conv[3] or "0"
+if mode == "self" then
+  if #ARGV ~= 5 or ARGV[5] ~= actorId then return err("FORBIDDEN", "self mode adds only the actor") end
+  if kind ~= "room" or public ~= "1" then return err("FORBIDDEN", "only public rooms can be joined freely") end
+else
+  local role = redis.call("HGET", KEYS[2], actorId)
+  if not role then return err("NOT_MEMBER", "not a member of this conversation") end
+  if role ~= "owner" and role ~= "admin" then return err("FORBIDDEN", "only the owner or an admin may add members") end
+  if kind == "direct" then return err("FORBIDDEN", "a direct conversation cannot get more members") end
+end
+
+local added = {}
+for i = 5, #ARGV do
+  local id = ARGV[i]
+  if redis.call("HSETNX", KEYS[2], id, "member") == 1 then
+    redis.call("ZADD", KEYS[3], ts, id)
+    redis.call("HSET", KEYS[4], id, seq)
+    added[#added + 1] = id
+  end
+end
+return added

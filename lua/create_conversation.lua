@@ -1,0 +1,89 @@
+-- create_conversation.lua: create a conversation with its first members, or
+-- return the existing one with that id (direct conversations use an id
+-- derived from the pair, so the same pair gets one conversation).
+-- KEYS[1] conv hash            sb:conv:{C}
+-- KEYS[2] members hash         sb:conv:{C}:members
+-- KEYS[3] joined zset          sb:conv:{C}:joined
+-- KEYS[4] read pointers hash   sb:conv:{C}:read
+-- ARGV[1] convId   ARGV[2] kind: direct|group|room   ARGV[3] name ("" allowed)
+-- ARGV[4] public: "1"|"0" ("1" only for rooms)   ARGV[5] createdBy (user id)
+-- ARGV[6] createdAt, ms integer (also the join time of the members)
+-- ARGV[7..] member ids; ARGV[7] must equal createdBy and becomes owner, the
+--   others become members (duplicates ignored; direct: at most 2 distinct).
+-- New conv hash: id, kind, name, description "", public, createdBy,
+--   createdAt, seq 0, lastTs = createdAt. Read pointers start at 0.
+-- Returns: {created, convJSON, addedIds}
+--   created  1 = created now, 0 = a conversation with this id existed
+--   convJSON {"id","kind","name","description","public":bool,"createdBy",
+--            "createdAt","seq","lastTs","lastMessage"?:{message},
+--            "members":[{"id","role"}] (in join order)}
+--   addedIds Redis array of the ids that became members by this call: all
+--            of them when created; when an existing DIRECT conversation is
+--            asked for again, the listed users who had left are re-added
+--            (role member, read pointer = current seq); otherwise empty.
+-- Errors: INVALID (bad ARGV / key count), CONFLICT (the id exists with
+--   another kind).
+local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+local function uint(s)
+  if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
+end
+
+local function convJSON()
+  local h, c, members = redis.call("HGETALL", KEYS[1]), {}, {}
+  for i = 1, #h, 2 do c[h[i]] = h[i + 1] end
+  c.public = c.public == "1"
+  c.createdAt, c.seq, c.lastTs = tonumber(c.createdAt), tonumber(c.seq), tonumber(c.lastTs)
+  if c.lastMessage then c.lastMessage = cjson.decode(c.lastMessage) end
+  local roles = {}
+  local m = redis.call("HGETALL", KEYS[2])
+  for i = 1, #m, 2 do roles[m[i]] = m[i + 1] end
+  for _, id in ipairs(redis.call("ZRANGE", KEYS[3], 0, -1)) do
+    if roles[id] then members[#members + 1] = {id = id, role = roles[id]}; roles[id] = nil end
+  end
+  for id, role in pairs(roles) do members[#members + 1] = {id = id, role = role} end -- not in zset
+  c.members = members
+  return cjson.encode(c)
+end
+
+if #KEYS ~= 4 then return err("INVALID", "create_conversation expects 4 keys") end
+local convId, kind, name, public, createdBy = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local createdAt = uint(ARGV[6])
+if (convId or "") == "" or (createdBy or "") == "" or name == nil then
+  return err("INVALID", "convId, name and createdBy are required")
+end
+if kind ~= "direct" and kind ~= "group" and kind ~= "room" then return err("INVALID", "kind must be direct, group or room") end
+if public ~= "0" and not (public == "1" and kind == "room") then return err("INVALID", "public must be 0, or 1 for a room") end
+if not createdAt then return err("INVALID", "createdAt must be a non-negative integer") end
+if ARGV[7] ~= createdBy then return err("INVALID", "the first member must be the creator") end
+local ids, seen = {}, {}
+for i = 7, #ARGV do
+  if ARGV[i] == "" then return err("INVALID", "empty member id") end
+  if not seen[ARGV[i]] then seen[ARGV[i]] = true; ids[#ids + 1] = ARGV[i] end
+end
+if kind == "direct" and #ids > 2 then return err("INVALID", "a direct conversation has at most 2 members") end
+
+if redis.call("EXISTS", KEYS[1]) == 1 then
+  local existing = redis.call("HGET", KEYS[1], "kind")
+  if existing ~= kind then return err("CONFLICT", "conversation exists with another kind") end
+  local added = {}
+  if kind == "direct" then
+    local seq = redis.call("HGET", KEYS[1], "seq") or "0"
+    for _, id in ipairs(ids) do
+      if redis.call("HSETNX", KEYS[2], id, "member") == 1 then
+        redis.call("ZADD", KEYS[3], createdAt, id)
+        redis.call("HSET", KEYS[4], id, seq)
+        added[#added + 1] = id
+      end
+    end
+  end
+  return {0, convJSON(), added}
+end
+
+redis.call("HSET", KEYS[1], "id", convId, "kind", kind, "name", name, "description", "",
+  "public", public, "createdBy", createdBy, "createdAt", createdAt, "seq", 0, "lastTs", createdAt)
+for i, id in ipairs(ids) do
+  redis.call("HSET", KEYS[2], id, i == 1 and "owner" or "member")
+  redis.call("ZADD", KEYS[3], createdAt, id)
+  redis.call("HSET", KEYS[4], id, 0)
+end
+return {1, convJSON(), ids}

@@ -1,0 +1,64 @@
+-- remove_member.lua: a member leaves, or an admin/owner removes a member.
+-- KEYS[1] conv hash            sb:conv:{C}
+-- KEYS[2] members hash         sb:conv:{C}:members
+-- KEYS[3] joined zset          sb:conv:{C}:joined
+-- KEYS[4] read pointers hash   sb:conv:{C}:read
+-- KEYS[5] messages stream      sb:conv:{C}:msgs    (deleted with the conv)
+-- KEYS[6] edits hash           sb:conv:{C}:edits   (deleted with the conv)
+-- ARGV[1] convId   ARGV[2] actorId   ARGV[3] targetId
+-- Rules: actor == target: leave (any member). Otherwise the actor must be
+--   owner or admin, the target must not be the owner, only the owner may
+--   remove an admin, and nobody is removed from a direct conversation.
+-- When the owner leaves, the longest-standing admin becomes owner, else the
+-- longest-standing member (join time from the joined zset, ties by id).
+-- When the last member leaves, all six keys are deleted (nonce keys expire
+-- by themselves).
+-- Returns: Redis array {status, newOwner}: status "removed" or "deleted";
+--   newOwner is the id of the new owner when ownership moved, else "".
+-- Errors: INVALID (bad ARGV / key count), NOT_FOUND (no conversation, or the
+--   target is not a member), NOT_MEMBER (actor is not a member),
+--   FORBIDDEN (rules above).
+local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+
+if #KEYS ~= 6 then return err("INVALID", "remove_member expects 6 keys") end
+local convId, actorId, targetId = ARGV[1], ARGV[2], ARGV[3]
+if (convId or "") == "" or (actorId or "") == "" or (targetId or "") == "" then
+  return err("INVALID", "convId, actorId and targetId are required")
+end
+if redis.call("EXISTS", KEYS[1]) == 0 then return err("NOT_FOUND", "conversation not found") end
+local actorRole = redis.call("HGET", KEYS[2], actorId)
+if not actorRole then return err("NOT_MEMBER", "not a member of this conversation") end
+local targetRole = redis.call("HGET", KEYS[2], targetId)
+if not targetRole then return err("NOT_FOUND", "user is not a member of this conversation") end
+if actorId ~= targetId then
+  if redis.call("HGET", KEYS[1], "kind") == "direct" then return err("FORBIDDEN", "nobody can be removed from a direct conversation") end
+  if actorRole ~= "owner" and actorRole ~= "admin" then return err("FORBIDDEN", "only the owner or an admin may remove members") end
+  if targetRole == "owner" then return err("FORBIDDEN", "the owner cannot be removed") end
+  if targetRole == "admin" and actorRole ~= "owner" then return err("FORBIDDEN", "only the owner may remove an admin") end
+end
+
+redis.call("HDEL", KEYS[2], targetId)
+redis.call("ZREM", KEYS[3], targetId)
+redis.call("HDEL", KEYS[4], targetId)
+if redis.call("HLEN", KEYS[2]) == 0 then
+  redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+  return {"deleted", ""}
+end
+if targetRole ~= "owner" then return {"removed", ""} end
+
+-- hand-over: walk the joined zset in (join time, id) order; the first admin
+-- wins, else the first member.
+local best, first, start = nil, nil, 0
+while not best do
+  local ids = redis.call("ZRANGE", KEYS[3], start, start + 99)
+  if #ids == 0 then break end
+  local roles = redis.call("HMGET", KEYS[2], unpack(ids))
+  for i, id in ipairs(ids) do
+    if roles[i] == "admin" then best = id; break end
+    if roles[i] and not first then first = id end
+  end
+  start = start + 100
+end
+best = best or first or redis.call("HKEYS", KEYS[2])[1] -- last resort: zset out of step
+redis.call("HSET", KEYS[2], best, "owner")
+return {"removed", best}

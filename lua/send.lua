@@ -1,0 +1,65 @@
+-- send.lua: append a text message to a conversation, atomically and at most
+-- once per nonce.
+-- KEYS[1] conv hash             sb:conv:{C}
+-- KEYS[2] members hash          sb:conv:{C}:members
+-- KEYS[3] messages stream       sb:conv:{C}:msgs
+-- KEYS[4] read pointers hash    sb:conv:{C}:read
+-- KEYS[5] nonce string          sb:conv:{C}:nonce:<userId>:<nonce>
+--         (always passed; only touched when ARGV[5] is not "")
+-- ARGV[1] convId   ARGV[2] userId (sender)   ARGV[3] text (non-empty)
+-- ARGV[4] ts, ms integer   ARGV[5] nonce, "" = none
+-- ARGV[6] maxlen: stream retention (XADD MAXLEN ~ n), 0 = never trim
+-- ARGV[7] channel to PUBLISH on (sb:live:conv:{C}), "" = do not publish
+-- ARGV[8] origin, opaque "node/connection" string, "" allowed
+-- Effects: HINCRBY seq; XADD {seq, from, kind=text, text, ts[, nonce]};
+--   conv lastTs = max(lastTs, ts), lastMessage = message JSON; sender's read
+--   pointer = seq; nonce key = message JSON, EX 600; PUBLISH
+--   {"ev":"message","message":<msg>,"origin":<origin>}.
+-- Returns: {1, messageJSON} when stored;
+--          {0, storedJSON} when the nonce was already used (nothing stored,
+--          nothing published; storedJSON is the message as first sent).
+-- messageJSON: {"id","conv","seq","from","kind":"text","text","ts","nonce"?}
+-- Errors: INVALID (bad ARGV / key count), NOT_FOUND (no conversation),
+--         NOT_MEMBER (sender is not a member).
+local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+local function uint(s) -- non-negative integer string (<= 14 digits, exact in JSON) or nil
+  if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
+end
+
+if #KEYS ~= 5 then return err("INVALID", "send expects 5 keys") end
+local convId, userId, text, nonce, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[5], ARGV[7]
+local ts, maxlen, origin = uint(ARGV[4]), uint(ARGV[6]), ARGV[8]
+if (convId or "") == "" or (userId or "") == "" then return err("INVALID", "convId and userId are required") end
+if (text or "") == "" then return err("INVALID", "text must not be empty") end
+if not ts then return err("INVALID", "ts must be a non-negative integer") end
+if not maxlen then return err("INVALID", "maxlen must be a non-negative integer") end
+if nonce == nil or channel == nil or origin == nil then return err("INVALID", "send expects 8 arguments") end
+
+if redis.call("EXISTS", KEYS[1]) == 0 then return err("NOT_FOUND", "conversation not found") end
+if not redis.call("HGET", KEYS[2], userId) then return err("NOT_MEMBER", "not a member of this conversation") end
+if nonce ~= "" then
+  local stored = redis.call("GET", KEYS[5])
+  if stored then return {0, stored} end
+end
+
+local seq = redis.call("HINCRBY", KEYS[1], "seq", 1)
+local fields = {"seq", seq, "from", userId, "kind", "text", "text", text, "ts", ts}
+if nonce ~= "" then fields[#fields + 1] = "nonce"; fields[#fields + 1] = nonce end
+local id
+if maxlen > 0 then
+  id = redis.call("XADD", KEYS[3], "MAXLEN", "~", maxlen, "*", unpack(fields))
+else
+  id = redis.call("XADD", KEYS[3], "*", unpack(fields))
+end
+
+local msg = {id = id, conv = convId, seq = seq, from = userId, kind = "text", text = text, ts = ts}
+if nonce ~= "" then msg.nonce = nonce end
+local json = cjson.encode(msg)
+local lastTs = tonumber(redis.call("HGET", KEYS[1], "lastTs")) or 0
+redis.call("HSET", KEYS[1], "lastTs", math.max(lastTs, ts), "lastMessage", json)
+redis.call("HSET", KEYS[4], userId, seq)
+if nonce ~= "" then redis.call("SET", KEYS[5], json, "EX", 600) end
+if channel ~= "" then
+  redis.call("PUBLISH", channel, cjson.encode({ev = "message", message = msg, origin = origin}))
+end
+return {1, json}
