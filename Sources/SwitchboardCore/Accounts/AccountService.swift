@@ -1,0 +1,166 @@
+import Foundation
+import RedisClient
+
+/// Users in Redis: registration with a race-free username claim, login,
+/// profiles and prefix search.
+public struct AccountService: Sendable {
+    let redis: RedisClient
+    let scripts: RedisScriptRegistry
+    let keys: KeyLayout
+    let clock: WallClock
+    let hasher: PasswordHasher
+
+    /// Validates and normalises a username: 3–32 of `A-Z a-z 0-9 _ . -`.
+    public static func validateUsername(_ username: String) throws(SwitchboardError) {
+        let allowed = username.utf8.allSatisfy {
+            ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 95 || $0 == 46 || $0 == 45
+        }
+        guard (3...32).contains(username.utf8.count), allowed else {
+            throw .invalid("username: 3 to 32 characters of A-Z a-z 0-9 _ . -")
+        }
+    }
+
+    /// Passwords are 8–1024 bytes.
+    public static func validatePassword(_ password: String) throws(SwitchboardError) {
+        guard (8...1024).contains(password.utf8.count) else { throw .invalid("password: 8 to 1024 bytes") }
+    }
+
+    /// Creates a user. The lowercase name is claimed first with `SET NX`, so
+    /// exactly one of many concurrent registrations wins; if writing the user
+    /// fails afterwards the claim is released.
+    public func register(username: String, password: String, displayName: String?) async throws(SwitchboardError) -> User {
+        try Self.validateUsername(username)
+        try Self.validatePassword(password)
+        let displayName = try Self.validateDisplayName(displayName) ?? username
+        let id = "u_" + RandomID.make(length: 12)
+        let lower = username.lowercased()
+        let claimed = try await mapRedis {
+            try await redis.send("SET", keys.username(lower), id, "NX")
+        }
+        guard !claimed.isNull else { throw SwitchboardError(.usernameTaken, "username is taken") }
+        let passwordHash = await Self.offLoop { hasher.hash(password) }
+        let user = User(id: id, username: username, displayName: displayName, createdAt: clock.milliseconds)
+        do {
+            let replies = try await redis.pipeline([
+                RedisCommand("HSET", [
+                    keys.user(id), "id", id, "username", username, "displayName", displayName,
+                    "createdAt", user.createdAt, "password", passwordHash,
+                ]),
+                RedisCommand("ZADD", [keys.usernameIndex, 0, "\(lower):\(id)"]),
+            ])
+            if let failed = replies.first(where: { $0.errorMessage != nil }) { throw RedisError.server(failed.errorMessage!) }
+        } catch {
+            // Release the name only if it is still ours.
+            _ = try? await scripts.evaluate("release_claim", keys: [keys.username(lower)], arguments: [id])
+            throw SwitchboardError(redis: error)
+        }
+        return user
+    }
+
+    /// Runs CPU-heavy work (scrypt) on a global dispatch queue, away from event loops and the cooperative pool.
+    static func offLoop<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: work()) }
+        }
+    }
+
+    static func validateDisplayName(_ name: String?) throws(SwitchboardError) -> String? {
+        guard let name else { return nil }
+        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty, trimmed.count <= 64 else { throw .invalid("displayName: 1 to 64 characters") }
+        return trimmed
+    }
+
+    /// Checks a username and password; the same error whether the name or the password is wrong.
+    public func login(username: String, password: String) async throws(SwitchboardError) -> User {
+        let failure = SwitchboardError(.unauthorized, "wrong username or password")
+        let id = try await mapRedis { try await redis.send("GET", keys.username(username.lowercased())) }.string
+        guard let id else {
+            // Spend the same time as a real check so names cannot be probed by timing.
+            _ = await Self.offLoop { hasher.verify(password, against: Self.dummyHash) }
+            throw failure
+        }
+        let hash = try await mapRedis { try await redis.send("HGETALL", keys.user(id)) }.stringPairs ?? [:]
+        guard let stored = hash["password"], let user = User(hash: hash) else { throw failure }
+        let matches = await Self.offLoop { hasher.verify(password, against: stored) }
+        guard matches else { throw failure }
+        return user
+    }
+
+    private static let dummyHash = PasswordHasher().hash("dummy password for timing")
+
+    /// A user by id, or nil.
+    public func user(id: String) async throws(SwitchboardError) -> User? {
+        guard !id.isEmpty, id.count <= 128 else { return nil }
+        let hash = try await mapRedis { try await redis.send("HGETALL", keys.user(id)) }.stringPairs ?? [:]
+        return User(hash: hash)
+    }
+
+    /// Several users in one round trip; missing ones are left out.
+    public func users(ids: [String]) async throws(SwitchboardError) -> [String: User] {
+        guard !ids.isEmpty else { return [:] }
+        let replies = try await mapRedis { try await redis.pipeline(ids.map { RedisCommand("HGETALL", [keys.user($0)]) }) }
+        var result: [String: User] = [:]
+        for reply in replies { if let user = reply.stringPairs.flatMap(User.init(hash:)) { result[user.id] = user } }
+        return result
+    }
+
+    /// Profile fields a user may change; nil leaves a field as it is, "" clears bio or avatar.
+    public struct ProfileUpdate: Sendable {
+        public var displayName: String?
+        public var bio: String?
+        public var avatar: String?
+        public init(displayName: String? = nil, bio: String? = nil, avatar: String? = nil) {
+            self.displayName = displayName
+            self.bio = bio
+            self.avatar = avatar
+        }
+    }
+
+    /// Updates the profile and returns the user as stored.
+    public func update(id: String, _ update: ProfileUpdate) async throws(SwitchboardError) -> User {
+        var fields: [any RedisArgumentConvertible] = []
+        if let name = try Self.validateDisplayName(update.displayName) { fields += ["displayName", name] }
+        if let bio = update.bio {
+            guard bio.count <= 1000 else { throw .invalid("bio: at most 1000 characters") }
+            fields += ["bio", bio]
+        }
+        if let avatar = update.avatar {
+            guard avatar.count <= 2048 else { throw .invalid("avatar: at most 2048 characters") }
+            fields += ["avatar", avatar]
+        }
+        if !fields.isEmpty {
+            // HSET only when the user exists, so an update never creates half a user.
+            _ = try await mapRedis {
+                try await scripts.evaluate("update_profile", keys: [keys.user(id)], arguments: fields)
+            }
+        }
+        guard let user = try await user(id: id) else { throw .notFound("user not found") }
+        return user
+    }
+
+    /// Users whose username starts with `prefix` (case-insensitive), by name.
+    public func search(prefix: String, limit: Int) async throws(SwitchboardError) -> [User] {
+        let lower = prefix.lowercased()
+        let ids = try await mapRedis {
+            try await redis.send(
+                "ZRANGEBYLEX", keys.usernameIndex, "[" + lower, "[" + lower + "\u{7F}", "LIMIT", 0, limit)
+        }.array?.compactMap { $0.string?.split(separator: ":", maxSplits: 1).last.map(String.init) } ?? []
+        let users = try await users(ids: ids)
+        return ids.compactMap { users[$0] }
+    }
+
+    /// Creates the minimal user record for an externally issued token's subject, once.
+    public func ensureExternalUser(id: String) async throws(SwitchboardError) -> User {
+        if let user = try await user(id: id) { return user }
+        let username = "ext_" + Base64.hex(Crypto.sha256(Array(id.utf8))).prefix(16)
+        let now = clock.milliseconds
+        _ = try await mapRedis {
+            try await scripts.evaluate("ensure_user", keys: [keys.user(id)], arguments: [id, username, now])
+        }
+        _ = try? await redis.send("SET", keys.username(username.lowercased()), id, "NX")
+        _ = try? await redis.send("ZADD", keys.usernameIndex, 0, "\(username.lowercased()):\(id)")
+        guard let user = try await user(id: id) else { throw .notFound("user not found") }
+        return user
+    }
+}

@@ -1,0 +1,140 @@
+import RedisClient
+import Synchronization
+
+/// What register, login and refresh answer.
+public struct TokenPair: Sendable, Hashable {
+    public var accessToken: String
+    public var refreshToken: String
+    /// Seconds until the access token expires.
+    public var expiresIn: Int
+}
+
+/// Access tokens (JWT HS256) and rotating refresh tokens.
+///
+/// Refresh tokens are 32 random bytes, base64url; Redis stores only their
+/// SHA-256, in `sb:refresh:<hex>` (TTL) with user and family. Refreshing marks
+/// the old token used (an atomic `HINCRBY`); presenting a used token again
+/// revokes its whole family (`sb:refresh-family:<id>`).
+public final class TokenService: Sendable {
+    let redis: RedisClient
+    let keys: KeyLayout
+    let clock: WallClock
+    let configuration: AuthConfiguration
+    private let signingKey = Mutex<[UInt8]?>(nil)
+
+    init(redis: RedisClient, keys: KeyLayout, clock: WallClock, configuration: AuthConfiguration) {
+        self.redis = redis
+        self.keys = keys
+        self.clock = clock
+        self.configuration = configuration
+        if let secret = configuration.jwtSecret { signingKey.withLock { $0 = Array(secret.utf8) } }
+    }
+
+    /// Whether a signing key is at hand.
+    public var hasKey: Bool { signingKey.withLock { $0 != nil } }
+
+    /// Loads the shared signing key: generated once by whichever node comes
+    /// first (`SET NX`), then read by all.
+    public func loadKey() async throws(SwitchboardError) {
+        if hasKey { return }
+        let candidate = Base64.encode(RandomID.bytes(32))
+        _ = try await mapRedis { try await redis.send("SET", keys.jwtSigningKey, candidate, "NX") }
+        let stored = try await mapRedis { try await redis.send("GET", keys.jwtSigningKey) }.string
+        guard let stored, let key = Base64.decode(stored), key.count >= 32 else {
+            throw SwitchboardError(.internalError, "the shared signing key in Redis is unreadable")
+        }
+        signingKey.withLock { $0 = key }
+    }
+
+    private func key() async throws(SwitchboardError) -> [UInt8] {
+        if let key = signingKey.withLock({ $0 }) { return key }
+        try await loadKey()
+        return signingKey.withLock { $0 }!
+    }
+
+    /// A signed access token for `userID`.
+    public func accessToken(for userID: String) async throws(SwitchboardError) -> (token: String, expiresIn: Int) {
+        let now = clock.seconds
+        let claims = AccessClaims(
+            subject: userID, issuedAt: now, expiresAt: now + configuration.accessTokenTTL,
+            issuer: configuration.issuer, audience: [configuration.audience])
+        return (JWT.sign(claims, key: try await key()), configuration.accessTokenTTL)
+    }
+
+    /// Verifies an access token: ours, or one from the app's backend when configured.
+    public func verify(_ token: String) async throws(SwitchboardError) -> AccessClaims {
+        let now = clock.seconds
+        if let externalSecret = configuration.externalSecret, let externalIssuer = configuration.externalIssuer,
+            JWT.unverifiedIssuer(token) == externalIssuer
+        {
+            return try JWT.verify(
+                token, key: Array(externalSecret.utf8), issuer: externalIssuer,
+                audience: configuration.externalAudience, now: now, leeway: configuration.leeway)
+        }
+        return try JWT.verify(
+            token, key: try await key(), issuer: configuration.issuer, audience: configuration.audience, now: now,
+            leeway: configuration.leeway)
+    }
+
+    /// Whether a verified token came from the app's own backend.
+    public func isExternal(_ claims: AccessClaims) -> Bool {
+        configuration.externalIssuer != nil && claims.issuer == configuration.externalIssuer
+            && claims.issuer != configuration.issuer
+    }
+
+    /// A new access token and the first refresh token of a new family.
+    public func issue(for userID: String) async throws(SwitchboardError) -> TokenPair {
+        try await issue(for: userID, family: RandomID.make(length: 16))
+    }
+
+    private func issue(for userID: String, family: String) async throws(SwitchboardError) -> TokenPair {
+        let refresh = Base64.urlEncode(RandomID.bytes(32))
+        let ttl = configuration.refreshTokenTTL
+        let replies = try await mapRedis {
+            try await redis.pipeline([
+                RedisCommand("HSET", [keys.refreshToken(Self.digest(refresh)), "user", userID, "family", family, "used", 0]),
+                RedisCommand("EXPIRE", [keys.refreshToken(Self.digest(refresh)), ttl]),
+            ])
+        }
+        if let error = replies.first(where: { $0.errorMessage != nil }) {
+            throw SwitchboardError(redis: RedisError.server(error.errorMessage!))
+        }
+        let access = try await accessToken(for: userID)
+        return TokenPair(accessToken: access.token, refreshToken: refresh, expiresIn: access.expiresIn)
+    }
+
+    static func digest(_ token: String) -> String { Base64.hex(Crypto.sha256(Array(token.utf8))) }
+
+    /// Rotates a refresh token: the old one stops working at once; a second
+    /// use of it revokes its family. Returns the user id and the new pair.
+    public func refresh(_ token: String) async throws(SwitchboardError) -> (userID: String, tokens: TokenPair) {
+        let invalid = SwitchboardError(.unauthorized, "invalid refresh token")
+        guard !token.isEmpty, token.utf8.count <= 256 else { throw invalid }
+        let key = keys.refreshToken(Self.digest(token))
+        let entry = try await mapRedis { try await redis.send("HGETALL", key) }.stringPairs ?? [:]
+        guard let userID = entry["user"], let family = entry["family"] else { throw invalid }
+        let revoked = try await mapRedis { try await redis.send("EXISTS", keys.refreshFamily(family)) }.int == 1
+        if revoked { throw invalid }
+        let uses = try await mapRedis { try await redis.send("HINCRBY", key, "used", 1) }.int ?? 0
+        if uses != 1 {
+            // A rotated token came back: someone holds a stolen copy. Revoke the family.
+            try await revoke(family: family)
+            throw invalid
+        }
+        return (userID, try await issue(for: userID, family: family))
+    }
+
+    /// Logout: revokes the family of the given refresh token (unknown tokens are ignored).
+    public func logout(_ token: String) async throws(SwitchboardError) {
+        guard !token.isEmpty, token.utf8.count <= 256 else { return }
+        let entry = try await mapRedis { try await redis.send("HGETALL", keys.refreshToken(Self.digest(token))) }
+            .stringPairs ?? [:]
+        if let family = entry["family"] { try await revoke(family: family) }
+    }
+
+    private func revoke(family: String) async throws(SwitchboardError) {
+        _ = try await mapRedis {
+            try await redis.send("SET", keys.refreshFamily(family), "revoked", "EX", configuration.refreshTokenTTL)
+        }
+    }
+}

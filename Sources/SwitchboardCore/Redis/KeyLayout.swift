@@ -1,0 +1,45 @@
+/// The one place that knows every Redis key and channel name.
+///
+/// `{U}` and `{C}` are hash tags: all keys of one user or one conversation
+/// live in one cluster slot. See docs/redis-layout.md.
+public struct KeyLayout: Sendable, Hashable {
+    /// Prefix of every key and channel (default `sb:`).
+    public let prefix: String
+
+    public init(prefix: String = "sb:") { self.prefix = prefix }
+
+    // Users
+    public func user(_ id: String) -> String { "\(prefix)user:{\(id)}" }
+    public func username(_ lowercased: String) -> String { "\(prefix)username:\(lowercased)" }
+    public func userConversations(_ id: String) -> String { "\(prefix)user:{\(id)}:convs" }
+    /// Sorted set of `lowercase name \0 id`, all scores 0, for prefix search (extension).
+    public var usernameIndex: String { "\(prefix)usernames" }
+    public func refreshToken(_ hash: String) -> String { "\(prefix)refresh:\(hash)" }
+    public func refreshFamily(_ family: String) -> String { "\(prefix)refresh-family:\(family)" }
+    public var jwtSigningKey: String { "\(prefix)jwt:key" }
+    public func rateLimit(_ bucket: String) -> String { "\(prefix)ratelimit:{\(bucket)}" }
+
+    // Conversations
+    public func conversation(_ id: String) -> String { "\(prefix)conv:{\(id)}" }
+    public func members(_ id: String) -> String { "\(prefix)conv:{\(id)}:members" }
+    public func joined(_ id: String) -> String { "\(prefix)conv:{\(id)}:joined" }
+    public func messages(_ id: String) -> String { "\(prefix)conv:{\(id)}:msgs" }
+    public func edits(_ id: String) -> String { "\(prefix)conv:{\(id)}:edits" }
+    public func readPointers(_ id: String) -> String { "\(prefix)conv:{\(id)}:read" }
+    public func nonce(_ conversation: String, user: String, nonce: String) -> String {
+        "\(prefix)conv:{\(conversation)}:nonce:\(user):\(nonce)"
+    }
+    /// Sorted set of `lowercase name \0 id` of public rooms (extension).
+    public var roomIndex: String { "\(prefix)rooms" }
+
+    // Live state
+    public func presence(_ user: String) -> String { "\(prefix)presence:{\(user)}" }
+    public func sockets(_ user: String) -> String { "\(prefix)sockets:{\(user)}" }
+    public func notifications(_ user: String) -> String { "\(prefix)notifications:{\(user)}" }
+    public func node(_ id: String) -> String { "\(prefix)node:\(id)" }
+
+    // Channels
+    public func conversationChannel(_ id: String) -> String { "\(prefix)live:conv:{\(id)}" }
+    public func userChannel(_ id: String) -> String { "\(prefix)live:user:{\(id)}" }
+    public func presenceChannel(_ id: String) -> String { "\(prefix)live:presence:{\(id)}" }
+}

@@ -1,0 +1,75 @@
+/// Everything a node can be configured with. Every field has a default, so
+/// `SwitchboardConfiguration()` is a working local setup.
+public struct SwitchboardConfiguration: Sendable {
+    /// Address the HTTP/WebSocket server binds.
+    public var host: String = "127.0.0.1"
+    /// Port the HTTP/WebSocket server binds (0 picks a free one).
+    public var port: Int = 8080
+    /// Redis URL; nil starts an embedded redis-server (see `EmbeddedRedis`).
+    public var redisURL: String?
+    /// Command connections to Redis per node (each pipelines many requests).
+    public var redisPoolSize: Int = 4
+    /// This node's id, unique among live nodes (default: random).
+    public var nodeID: String = "n_" + RandomID.make(length: 8)
+    /// Prefix of every Redis key and channel.
+    public var prefix: String = "sb:"
+    /// Authentication settings.
+    public var auth = AuthConfiguration()
+    /// Size and rate limits.
+    public var limits = Limits()
+    /// Messages kept per conversation stream (`XADD MAXLEN ~`); 0 keeps all.
+    public var retention: Int = 100_000
+
+    public init() {}
+}
+
+/// Tokens and passwords.
+public struct AuthConfiguration: Sendable {
+    /// HS256 signing key; nil uses one generated once and shared through Redis.
+    public var jwtSecret: String?
+    /// `iss` claim of issued tokens, checked on validation.
+    public var issuer: String = "switchboard"
+    /// `aud` claim of issued tokens, checked on validation.
+    public var audience: String = "switchboard"
+    /// Access token lifetime in seconds.
+    public var accessTokenTTL: Int = 15 * 60
+    /// Refresh token lifetime in seconds.
+    public var refreshTokenTTL: Int = 7 * 24 * 3600
+    /// Clock skew tolerated on `exp`/`nbf`/`iat`, in seconds.
+    public var leeway: Int = 30
+    /// scrypt cost parameter N (a power of two).
+    public var scryptN: UInt64 = 1 << 15
+    /// scrypt block size r.
+    public var scryptR: UInt64 = 8
+    /// scrypt parallelism p.
+    public var scryptP: UInt64 = 1
+    /// Tokens minted by the app's own backend: accepted when signed with this
+    /// HS256 secret and carrying `externalIssuer` as `iss`.
+    public var externalSecret: String?
+    /// The `iss` required of external tokens.
+    public var externalIssuer: String?
+    /// The `aud` required of external tokens (nil: not checked).
+    public var externalAudience: String?
+
+    public init() {}
+}
+
+/// Size and rate limits; the defaults are the contract's.
+public struct Limits: Sendable {
+    /// Characters of one message text.
+    public var messageLength: Int = 4096
+    /// Bytes of one WebSocket message.
+    public var webSocketMessageSize: Int = 64 * 1024
+    /// Bytes of one HTTP request body.
+    public var httpBodySize: Int = 1024 * 1024
+    /// Sends per user: bucket size.
+    public var sendBurst: Int = 200
+    /// Sends per user: tokens per second.
+    public var sendRefillPerSecond: Double = 50
+    /// Login attempts per username and address, per minute.
+    public var loginPerMinute: Int = 10
+    /// Registrations per address, per minute.
+    public var registrationsPerMinute: Int = 30
+
+    public init() {}
+}

@@ -1,0 +1,54 @@
+import Logging
+import NIOCore
+import NIOPosix
+import RedisClient
+
+/// The domain services of one node, over one Redis client.
+public final class Switchboard: Sendable {
+    public let configuration: SwitchboardConfiguration
+    public let redis: RedisClient
+    public let scripts: RedisScriptRegistry
+    public let keys: KeyLayout
+    public let clock: WallClock
+    public let logger: Logger
+    public let accounts: AccountService
+    public let tokens: TokenService
+    public let rateLimiter: RateLimiter
+
+    public init(
+        configuration: SwitchboardConfiguration,
+        redis: RedisClient,
+        clock: WallClock = .system,
+        logger: Logger = Logger(label: "switchboard")
+    ) {
+        self.configuration = configuration
+        self.redis = redis
+        self.scripts = RedisScriptRegistry(client: redis, scripts: LuaScripts.all)
+        self.keys = KeyLayout(prefix: configuration.prefix)
+        self.clock = clock
+        self.logger = logger
+        let hasher = PasswordHasher(
+            n: configuration.auth.scryptN, r: configuration.auth.scryptR, p: configuration.auth.scryptP)
+        self.accounts = AccountService(redis: redis, scripts: scripts, keys: keys, clock: clock, hasher: hasher)
+        self.tokens = TokenService(redis: redis, keys: keys, clock: clock, configuration: configuration.auth)
+        self.rateLimiter = RateLimiter(scripts: scripts, keys: keys, clock: clock)
+    }
+
+    /// Loads the Lua scripts and the signing key; retried by `/ready` until Redis answers.
+    public func prepare() async throws {
+        try await scripts.loadAll()
+        try await tokens.loadKey()
+    }
+
+    /// Whether Redis answers and every script is loaded (loading them if Redis lost them).
+    public func isReady() async -> Bool {
+        do {
+            guard try await redis.send("PING").string == "PONG" else { return false }
+            if try await scripts.allLoaded() == false { try await scripts.loadAll() }
+            if !tokens.hasKey { try await tokens.loadKey() }
+            return true
+        } catch {
+            return false
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import Hummingbird
+import SwitchboardCore
+
+/// `/api/v1/auth/*`: register, login, refresh, logout.
+struct AuthController {
+    let switchboard: Switchboard
+
+    struct RegisterBody: Decodable {
+        var username: String
+        var password: String
+        var displayName: String?
+    }
+
+    struct LoginBody: Decodable {
+        var username: String
+        var password: String
+    }
+
+    struct RefreshBody: Decodable {
+        var refreshToken: String
+    }
+
+    struct AuthAnswer: Encodable {
+        var user: User
+        var accessToken: String
+        var refreshToken: String
+        var expiresIn: Int
+    }
+
+    func register(on group: RouterGroup<SwitchboardRequestContext>) {
+        let limits = switchboard.configuration.limits
+        group.post("auth/register") { request, context in
+            var request = request
+            let body = try await request.decodeJSON(RegisterBody.self, limit: limits.httpBodySize)
+            try await switchboard.rateLimiter.enforce(
+                "register:\(context.clientAddress)", rule: .perMinute(limits.registrationsPerMinute))
+            let user = try await switchboard.accounts.register(
+                username: body.username, password: body.password, displayName: body.displayName)
+            let tokens = try await switchboard.tokens.issue(for: user.id)
+            return try JSONCoding.response(answer(user, tokens), status: .created)
+        }
+        group.post("auth/login") { request, context in
+            var request = request
+            let body = try await request.decodeJSON(LoginBody.self, limit: limits.httpBodySize)
+            try await switchboard.rateLimiter.enforce(
+                "login:\(body.username.lowercased()):\(context.clientAddress)", rule: .perMinute(limits.loginPerMinute))
+            let user = try await switchboard.accounts.login(username: body.username, password: body.password)
+            let tokens = try await switchboard.tokens.issue(for: user.id)
+            return try JSONCoding.response(answer(user, tokens))
+        }
+        group.post("auth/refresh") { request, _ in
+            var request = request
+            let body = try await request.decodeJSON(RefreshBody.self, limit: limits.httpBodySize)
+            let (userID, tokens) = try await switchboard.tokens.refresh(body.refreshToken)
+            guard let user = try await switchboard.accounts.user(id: userID) else {
+                throw SwitchboardError(.unauthorized, "the user of this token no longer exists")
+            }
+            return try JSONCoding.response(answer(user, tokens))
+        }
+        group.post("auth/logout") { request, _ in
+            var request = request
+            let body = try await request.decodeJSON(RefreshBody.self, limit: limits.httpBodySize)
+            try await switchboard.tokens.logout(body.refreshToken)
+            return Response(status: .noContent)
+        }
+    }
+
+    private func answer(_ user: User, _ tokens: TokenPair) -> AuthAnswer {
+        AuthAnswer(user: user, accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, expiresIn: tokens.expiresIn)
+    }
+}

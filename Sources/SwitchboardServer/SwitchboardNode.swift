@@ -1,0 +1,78 @@
+import Hummingbird
+import Logging
+import NIOCore
+import RedisClient
+import ServiceLifecycle
+import SwitchboardCore
+
+/// One node: the HTTP app (and, later, the live WebSocket hub) over one
+/// Redis client, with every long-running part a `Service`.
+public struct SwitchboardNode: Sendable {
+    public let configuration: SwitchboardConfiguration
+    public let switchboard: Switchboard
+    public let logger: Logger
+
+    /// Builds a node against the Redis at `configuration.redisURL`.
+    public init(configuration: SwitchboardConfiguration, logger: Logger = Logger(label: "switchboard")) throws {
+        var logger = logger
+        logger[metadataKey: "node"] = .string(configuration.nodeID)
+        var redisConfiguration = try RedisConfiguration(url: configuration.redisURL ?? "redis://127.0.0.1:6379")
+        redisConfiguration.poolSize = configuration.redisPoolSize
+        redisConfiguration.clientName = "switchboard-\(configuration.nodeID)"
+        let redis = RedisClient(configuration: redisConfiguration, logger: logger)
+        self.configuration = configuration
+        self.logger = logger
+        self.switchboard = Switchboard(configuration: configuration, redis: redis, logger: logger)
+    }
+
+    /// The router with every route of the contract.
+    func buildRouter() -> Router<SwitchboardRequestContext> {
+        let router = Router(context: SwitchboardRequestContext.self)
+        router.add(middleware: ErrorMiddleware())
+        HealthController(switchboard: switchboard).register(on: router)
+        let api = router.group("api/v1")
+        let authenticator = Authenticator(switchboard: switchboard)
+        AuthController(switchboard: switchboard).register(on: api)
+        UserController(switchboard: switchboard, authenticator: authenticator).register(on: api)
+        return router
+    }
+
+    /// The Hummingbird application. `onRunning` receives the bound port.
+    public func buildApplication(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+        SwitchboardMetrics.bootstrap()
+        let switchboard = self.switchboard
+        let logger = self.logger
+        var app = Application(
+            router: buildRouter(),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port),
+                serverName: "switchboard"),
+            services: [switchboard.redis],
+            onServerRunning: { channel in
+                await onRunning(channel.localAddress?.port ?? 0)
+            },
+            logger: logger
+        )
+        app.beforeServerStarts {
+            // Redis may still be starting: keep trying, /ready says 503 meanwhile.
+            var attempt = 0
+            while true {
+                do {
+                    try await switchboard.prepare()
+                    return
+                } catch {
+                    attempt += 1
+                    if attempt == 1 || attempt % 10 == 0 {
+                        logger.warning("waiting for Redis", metadata: ["error": "\(error)"])
+                    }
+                    if attempt >= 3 {
+                        // Serve anyway; /ready reports 503 and loads the scripts once Redis answers.
+                        return
+                    }
+                    try await Task.sleep(nanoseconds: 300_000_000)
+                }
+            }
+        }
+        return app
+    }
+}

@@ -1,0 +1,2 @@
+import ArgumentParser
+struct BenchRedisCommand: AsyncParsableCommand { static let configuration = CommandConfiguration(commandName: "redis") }

@@ -1,0 +1,122 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import SwitchboardCore
+import SwitchboardServer
+
+/// `switchboard serve`: runs one node until SIGTERM/SIGINT.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run a Switchboard node.")
+
+    @Option(help: "Address to bind (env SWITCHBOARD_HOST).")
+    var host: String = env("SWITCHBOARD_HOST") ?? "127.0.0.1"
+
+    @Option(help: "Port to bind, 0 for any free port (env SWITCHBOARD_PORT).")
+    var port: Int = env("SWITCHBOARD_PORT").flatMap { Int($0) } ?? 8080
+
+    @Option(help: "Redis URL, redis://[user:password@]host:port[/db] or unix:///path (env SWITCHBOARD_REDIS_URL). Without one, an embedded redis-server is started.")
+    var redisURL: String? = env("SWITCHBOARD_REDIS_URL")
+
+    @Option(help: "Folder of the embedded redis-server's data (env SWITCHBOARD_DATA_DIR).")
+    var dataDir: String = env("SWITCHBOARD_DATA_DIR") ?? ".switchboard"
+
+    @Option(help: "This node's id, unique among live nodes (env SWITCHBOARD_NODE_ID; default random).")
+    var nodeID: String? = env("SWITCHBOARD_NODE_ID")
+
+    @Option(help: "Prefix of every Redis key and channel (env SWITCHBOARD_PREFIX).")
+    var prefix: String = env("SWITCHBOARD_PREFIX") ?? "sb:"
+
+    @Option(help: "Command connections to Redis (env SWITCHBOARD_REDIS_POOL).")
+    var redisPool: Int = env("SWITCHBOARD_REDIS_POOL").flatMap { Int($0) } ?? 4
+
+    @Option(help: "HS256 signing secret, at least 32 bytes (env SWITCHBOARD_JWT_SECRET; default: generated once and shared through Redis).")
+    var jwtSecret: String? = env("SWITCHBOARD_JWT_SECRET")
+
+    @Option(help: "Access token lifetime in seconds (env SWITCHBOARD_ACCESS_TTL).")
+    var accessTTL: Int = env("SWITCHBOARD_ACCESS_TTL").flatMap { Int($0) } ?? 900
+
+    @Option(help: "Refresh token lifetime in seconds (env SWITCHBOARD_REFRESH_TTL).")
+    var refreshTTL: Int = env("SWITCHBOARD_REFRESH_TTL").flatMap { Int($0) } ?? 604_800
+
+    @Option(help: "HS256 secret of tokens minted by your own backend (env SWITCHBOARD_EXTERNAL_JWT_SECRET).")
+    var externalJWTSecret: String? = env("SWITCHBOARD_EXTERNAL_JWT_SECRET")
+
+    @Option(help: "Required `iss` of external tokens (env SWITCHBOARD_EXTERNAL_JWT_ISSUER).")
+    var externalJWTIssuer: String? = env("SWITCHBOARD_EXTERNAL_JWT_ISSUER")
+
+    @Option(help: "Required `aud` of external tokens, if any (env SWITCHBOARD_EXTERNAL_JWT_AUDIENCE).")
+    var externalJWTAudience: String? = env("SWITCHBOARD_EXTERNAL_JWT_AUDIENCE")
+
+    @Option(help: "Login attempts per username and address per minute (env SWITCHBOARD_LOGIN_LIMIT).")
+    var loginLimit: Int = env("SWITCHBOARD_LOGIN_LIMIT").flatMap { Int($0) } ?? 10
+
+    @Option(help: "Registrations per address per minute (env SWITCHBOARD_REGISTER_LIMIT).")
+    var registerLimit: Int = env("SWITCHBOARD_REGISTER_LIMIT").flatMap { Int($0) } ?? 30
+
+    @Option(help: "Messages kept per conversation, 0 = all (env SWITCHBOARD_RETENTION).")
+    var retention: Int = env("SWITCHBOARD_RETENTION").flatMap { Int($0) } ?? 100_000
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error (env SWITCHBOARD_LOG_LEVEL).")
+    var logLevel: String = env("SWITCHBOARD_LOG_LEVEL") ?? "info"
+
+    func validate() throws {
+        if let jwtSecret, jwtSecret.utf8.count < 32 {
+            throw ValidationError("--jwt-secret must be at least 32 bytes")
+        }
+        if (externalJWTSecret == nil) != (externalJWTIssuer == nil) {
+            throw ValidationError("--external-jwt-secret and --external-jwt-issuer go together")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "switchboard")
+        var configuration = SwitchboardConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.prefix = prefix
+        configuration.redisPoolSize = redisPool
+        configuration.retention = retention
+        if let nodeID { configuration.nodeID = nodeID }
+        configuration.auth.jwtSecret = jwtSecret
+        configuration.auth.accessTokenTTL = accessTTL
+        configuration.auth.refreshTokenTTL = refreshTTL
+        configuration.auth.externalSecret = externalJWTSecret
+        configuration.auth.externalIssuer = externalJWTIssuer
+        configuration.auth.externalAudience = externalJWTAudience
+        configuration.limits.loginPerMinute = loginLimit
+        configuration.limits.registrationsPerMinute = registerLimit
+
+        var services: [any Service] = []
+        if let redisURL {
+            configuration.redisURL = redisURL
+        } else {
+            let embedded = EmbeddedRedis(directory: dataDir, logger: logger)
+            try await embedded.start()
+            configuration.redisURL = embedded.url
+            services.append(embedded)
+        }
+        let node = try SwitchboardNode(configuration: configuration, logger: logger)
+        let nodeID = configuration.nodeID
+        let app = node.buildApplication { port in
+            logger.notice("serving", metadata: ["port": "\(port)", "node": "\(nodeID)"])
+        }
+        services.append(app)
+        let group = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+/// An environment variable, nil when unset or empty.
+func env(_ name: String) -> String? {
+    guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return nil }
+    return value
+}

@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// The `switchboard` command: serve a node, and tools around it.
+@main
+struct SwitchboardCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switchboard",
+        abstract: "A real-time chat hub whose state lives in Redis.",
+        subcommands: [ServeCommand.self, BenchCommand.self],
+        defaultSubcommand: ServeCommand.self
+    )
+}
