@@ -14,6 +14,7 @@ public final class Switchboard: Sendable {
     public let accounts: AccountService
     public let tokens: TokenService
     public let rateLimiter: RateLimiter
+    public let conversations: ConversationService
 
     public init(
         configuration: SwitchboardConfiguration,
@@ -32,6 +33,8 @@ public final class Switchboard: Sendable {
         self.accounts = AccountService(redis: redis, scripts: scripts, keys: keys, clock: clock, hasher: hasher)
         self.tokens = TokenService(redis: redis, keys: keys, clock: clock, configuration: configuration.auth)
         self.rateLimiter = RateLimiter(scripts: scripts, keys: keys, clock: clock)
+        self.conversations = ConversationService(
+            redis: redis, scripts: scripts, keys: keys, clock: clock, configuration: configuration, accounts: accounts)
     }
 
     /// Loads the Lua scripts and the signing key; retried by `/ready` until Redis answers.

@@ -34,6 +34,7 @@ public struct SwitchboardNode: Sendable {
         let authenticator = Authenticator(switchboard: switchboard)
         AuthController(switchboard: switchboard).register(on: api)
         UserController(switchboard: switchboard, authenticator: authenticator).register(on: api)
+        ConversationController(switchboard: switchboard, authenticator: authenticator).register(on: api)
         return router
     }
 

@@ -1,0 +1,158 @@
+import Foundation
+import RedisClient
+
+/// A page of history.
+public struct MessagePage: Sendable, Hashable {
+    /// Oldest first.
+    public var messages: [Message]
+    /// Older messages exist (or, with `after`, newer ones).
+    public var more: Bool
+}
+
+/// The outcome of a send.
+public struct SendResult: Sendable, Hashable {
+    public var message: Message
+    /// False when the nonce was seen before: the first message is answered,
+    /// nothing was stored or broadcast.
+    public var created: Bool
+}
+
+extension ConversationService {
+    /// Checks a message text: not blank, at most the configured characters.
+    func validateText(_ text: String) throws(SwitchboardError) {
+        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw .invalid("text must not be empty") }
+        guard text.count <= configuration.limits.messageLength else {
+            throw SwitchboardError(.tooLarge, "text: at most \(configuration.limits.messageLength) characters")
+        }
+    }
+
+    /// Stores and broadcasts a message in one script call: membership check,
+    /// nonce de-duplication, seq, XADD with retention, last message, the
+    /// sender's read pointer and the PUBLISH.
+    public func send(
+        _ id: String, from user: String, text: String, nonce: String?, origin: String = ""
+    ) async throws(SwitchboardError) -> SendResult {
+        guard Self.isValidID(id) else { throw .notFound("conversation not found") }
+        try validateText(text)
+        if let nonce, nonce.isEmpty || nonce.utf8.count > 128 { throw .invalid("nonce: 1 to 128 characters") }
+        let nonceKey = keys.nonce(id, user: user, nonce: nonce ?? "")
+        let reply = try await mapRedis {
+            try await scripts.evaluate(
+                "send",
+                keys: [keys.conversation(id), keys.members(id), keys.messages(id), keys.readPointers(id), nonceKey],
+                arguments: [
+                    id, user, text, clock.milliseconds, nonce ?? "", configuration.retention,
+                    keys.conversationChannel(id), origin,
+                ])
+        }
+        guard let parts = reply.array, parts.count == 2, let json = parts[1].string else {
+            throw SwitchboardError(.internalError, "unexpected reply from send")
+        }
+        return SendResult(message: try Message.decode(json), created: parts[0].int == 1)
+    }
+
+    /// Moves the user's read pointer forward (clamped to the newest seq); answers unread.
+    public func markRead(_ id: String, user: String, seq: Int) async throws(SwitchboardError) -> Int {
+        guard Self.isValidID(id) else { throw .notFound("conversation not found") }
+        guard seq >= 0 else { throw .invalid("seq must be a non-negative integer") }
+        let reply = try await mapRedis {
+            try await scripts.evaluate(
+                "read", keys: [keys.conversation(id), keys.members(id), keys.readPointers(id)],
+                arguments: [id, user, seq, keys.conversationChannel(id)])
+        }
+        return reply.array?.first?.int ?? 0
+    }
+
+    /// Edits a message's text (author only).
+    public func edit(_ id: String, user: String, message: String, text: String, origin: String = "") async throws(SwitchboardError) -> Message {
+        guard Self.isValidID(id) else { throw .notFound("conversation not found") }
+        guard Self.isStreamID(message) else { throw .notFound("message not found") }
+        try validateText(text)
+        let reply = try await mapRedis {
+            try await scripts.evaluate(
+                "edit", keys: [keys.conversation(id), keys.members(id), keys.messages(id), keys.edits(id)],
+                arguments: [id, user, message, text, clock.milliseconds, keys.conversationChannel(id), origin])
+        }
+        return try Message.decode(reply.string ?? "")
+    }
+
+    /// Deletes a message (author, or admin/owner): it keeps its id and seq with empty text.
+    public func deleteMessage(_ id: String, user: String, message: String, origin: String = "") async throws(SwitchboardError) -> Message {
+        guard Self.isValidID(id) else { throw .notFound("conversation not found") }
+        guard Self.isStreamID(message) else { throw .notFound("message not found") }
+        let reply = try await mapRedis {
+            try await scripts.evaluate(
+                "delete", keys: [keys.conversation(id), keys.members(id), keys.messages(id), keys.edits(id)],
+                arguments: [id, user, message, clock.milliseconds, keys.conversationChannel(id), origin])
+        }
+        return try Message.decode(reply.string ?? "")
+    }
+
+    static func isStreamID(_ text: String) -> Bool {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        return parts.count == 2 && parts.allSatisfy { !$0.isEmpty && $0.count <= 20 && $0.allSatisfy(\.isNumber) }
+    }
+
+    /// A page of history, oldest first: the newest `limit` without a cursor,
+    /// those before `before`, or those after `after`. Edited and deleted
+    /// messages show their current state.
+    public func history(
+        _ id: String, user: String, before: String?, after: String?, limit: Int
+    ) async throws(SwitchboardError) -> MessagePage {
+        _ = try await access(id, user: user)
+        return try await page(id, before: before, after: after, limit: limit)
+    }
+
+    /// History without an access check (the caller checked it).
+    public func page(_ id: String, before: String?, after: String?, limit: Int) async throws(SwitchboardError) -> MessagePage {
+        if let before, !Self.isStreamID(before) { throw .invalid("before must be a message id") }
+        if let after, !Self.isStreamID(after) { throw .invalid("after must be a message id") }
+        let command: RedisCommand
+        let newestFirst: Bool
+        if let after {
+            command = RedisCommand("XRANGE", [keys.messages(id), "(" + after, "+", "COUNT", limit + 1])
+            newestFirst = false
+        } else if let before {
+            command = RedisCommand("XREVRANGE", [keys.messages(id), "(" + before, "-", "COUNT", limit + 1])
+            newestFirst = true
+        } else {
+            command = RedisCommand("XREVRANGE", [keys.messages(id), "+", "-", "COUNT", limit + 1])
+            newestFirst = true
+        }
+        let entries = try await mapRedis { try await redis.execute(command) }.array ?? []
+        var messages = entries.prefix(limit).compactMap { Message(conversation: id, entry: $0) }
+        if newestFirst { messages.reverse() }
+        messages = try await applyEdits(id, messages)
+        return MessagePage(messages: messages, more: entries.count > limit)
+    }
+
+    /// Overlays `sb:conv:{C}:edits` on messages read from the stream.
+    func applyEdits(_ id: String, _ messages: [Message]) async throws(SwitchboardError) -> [Message] {
+        guard !messages.isEmpty else { return messages }
+        let edits = try await mapRedis {
+            try await redis.execute(RedisCommand("HMGET", [keys.edits(id)] + messages.map(\.id)))
+        }.array ?? []
+        var result = messages
+        for (index, edit) in edits.enumerated() where index < result.count {
+            if let json = edit.string { result[index].apply(edit: json) }
+        }
+        return result
+    }
+
+    /// Messages with seq greater than `seq`, oldest first (for resume).
+    /// More than `limit` missing, or some dropped by retention: `complete` is
+    /// false and the newest `limit` come back (the client reloads history).
+    public func messages(after seq: Int, in id: String, limit: Int) async throws(SwitchboardError) -> (messages: [Message], complete: Bool) {
+        let newest = try await mapRedis { try await redis.send("HGET", keys.conversation(id), "seq") }.int ?? 0
+        let missing = newest - seq
+        guard missing > 0 else { return ([], true) }
+        // Seq and stream order agree: the missing ones are the newest entries.
+        let entries = try await mapRedis {
+            try await redis.send("XREVRANGE", keys.messages(id), "+", "-", "COUNT", min(missing, limit))
+        }.array ?? []
+        var messages = entries.compactMap { Message(conversation: id, entry: $0) }.filter { $0.seq > seq }
+        messages.reverse()
+        let complete = missing <= limit && messages.count == missing && messages.first?.seq == seq + 1
+        return (try await applyEdits(id, messages), complete)
+    }
+}
