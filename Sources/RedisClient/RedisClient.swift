@@ -16,6 +16,8 @@ public final class RedisClient: Sendable {
     let logger: Logger
     private let slots: [RedisConnectionSlot]
     private let next = Atomic<Int>(0)
+    /// The event loops the connections run on.
+    public let eventLoopGroup: any EventLoopGroup
 
     /// Builds the pool. Connections open lazily on first use.
     public init(
@@ -25,6 +27,7 @@ public final class RedisClient: Sendable {
     ) {
         self.configuration = configuration
         self.logger = logger
+        self.eventLoopGroup = eventLoopGroup
         self.slots = (0..<max(1, configuration.poolSize)).map { _ in
             RedisConnectionSlot(configuration: configuration, eventLoop: eventLoopGroup.next(), logger: logger)
         }
@@ -34,6 +37,9 @@ public final class RedisClient: Sendable {
         let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
         return slots[abs(index % slots.count)]
     }
+
+    /// An event loop of the client's group, for futures made outside a request.
+    public var eventLoop: any EventLoop { eventLoopGroup.any() }
 
     /// A live connection from the pool (connecting it if needed).
     public func connection() -> EventLoopFuture<RedisConnection> {

@@ -1,6 +1,8 @@
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
+import NIOPosix
 import RedisClient
 import ServiceLifecycle
 import SwitchboardCore
@@ -11,6 +13,8 @@ public struct SwitchboardNode: Sendable {
     public let configuration: SwitchboardConfiguration
     public let switchboard: Switchboard
     public let logger: Logger
+    let live: LiveContext
+    let liveService: LiveService
 
     /// Builds a node against the Redis at `configuration.redisURL`.
     public init(configuration: SwitchboardConfiguration, logger: Logger = Logger(label: "switchboard")) throws {
@@ -23,6 +27,9 @@ public struct SwitchboardNode: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.switchboard = Switchboard(configuration: configuration, redis: redis, logger: logger)
+        let hub = try FanoutHub(switchboard: switchboard, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
+        self.live = LiveContext(switchboard: switchboard, hub: hub, logger: logger)
+        self.liveService = LiveService(live: live)
     }
 
     /// The router with every route of the contract.
@@ -30,6 +37,9 @@ public struct SwitchboardNode: Sendable {
         let router = Router(context: SwitchboardRequestContext.self)
         router.add(middleware: ErrorMiddleware())
         HealthController(switchboard: switchboard).register(on: router)
+        router.get("ws") { _, _ -> Response in
+            throw SwitchboardError(.invalidRequest, "GET /ws needs a WebSocket upgrade (Connection: Upgrade, Upgrade: websocket)")
+        }
         let api = router.group("api/v1")
         let authenticator = Authenticator(switchboard: switchboard)
         AuthController(switchboard: switchboard).register(on: api)
@@ -38,13 +48,23 @@ public struct SwitchboardNode: Sendable {
         return router
     }
 
+    /// Every long-running part of the node, in start order (the last stops
+    /// first: live sockets close with 1001 before the HTTP server and Redis go).
+    public func services(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
+        [buildApplication(onRunning: onRunning), liveService]
+    }
+
     /// The Hummingbird application. `onRunning` receives the bound port.
-    public func buildApplication(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+    func buildApplication(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         SwitchboardMetrics.bootstrap()
         let switchboard = self.switchboard
         let logger = self.logger
+        let live = self.live
         var app = Application(
             router: buildRouter(),
+            server: HTTPServerBuilder { responder in
+                SwitchboardChannel(responder: responder, live: live, idleTimeout: nil)
+            },
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: "switchboard"),

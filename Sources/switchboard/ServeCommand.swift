@@ -105,10 +105,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let node = try SwitchboardNode(configuration: configuration, logger: logger)
         let nodeID = configuration.nodeID
-        let app = node.buildApplication { port in
+        services += node.services { port in
             logger.notice("serving", metadata: ["port": "\(port)", "node": "\(nodeID)"])
         }
-        services.append(app)
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

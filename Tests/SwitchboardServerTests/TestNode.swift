@@ -49,8 +49,8 @@ final class TestNode: Sendable {
         logger.logLevel = .warning
         let node = try SwitchboardNode(configuration: configuration, logger: logger)
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let app = node.buildApplication { port in portContinuation.yield(port) }
-        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        let services = node.services { port in portContinuation.yield(port) }
+        let group = ServiceGroup(configuration: .init(services: services, logger: logger))
         let task = Task { try await group.run() }
         var iterator = portStream.makeAsyncIterator()
         guard let port = await iterator.next() else { throw SwitchboardError(.internalError, "node did not start") }

@@ -48,7 +48,7 @@ public final class RedisScriptRegistry: Sendable {
         _ name: String, keys: [any RedisArgumentConvertible], arguments: [any RedisArgumentConvertible]
     ) -> EventLoopFuture<RedisValue> {
         guard let script = scripts[name] else {
-            return client.connection().eventLoop.makeFailedFuture(
+            return client.eventLoop.makeFailedFuture(
                 RedisError(code: .server, message: "NOSCRIPT no script named \(name) in the registry"))
         }
         let sha = hashes.withLock { $0[name] }
@@ -58,7 +58,7 @@ public final class RedisScriptRegistry: Sendable {
         }
         return client.send(RedisCommand("EVALSHA", [sha] + evalArguments)).flatMap { reply in
             guard let message = reply.errorMessage, message.hasPrefix("NOSCRIPT") else {
-                return self.client.connection().eventLoop.makeSucceededFuture(reply)
+                return self.client.eventLoop.makeSucceededFuture(reply)
             }
             return self.client.send(RedisCommand("SCRIPT", ["LOAD", script.source])).flatMap { loaded in
                 if let sha = loaded.string, loaded.errorMessage == nil {

@@ -1,5 +1,6 @@
 import Foundation
 import RedisClient
+import NIOCore
 
 /// A page of history.
 public struct MessagePage: Sendable, Hashable {
@@ -154,5 +155,44 @@ extension ConversationService {
         messages.reverse()
         let complete = missing <= limit && messages.count == missing && messages.first?.seq == seq + 1
         return (try await applyEdits(id, messages), complete)
+    }
+}
+
+/// A send as the script answered it, the message still as JSON text.
+public struct RawSendResult: Sendable, Hashable {
+    public var messageJSON: String
+    public var created: Bool
+}
+
+extension ConversationService {
+    /// The send path of live connections: one script call, no Task, and the
+    /// message JSON passed through as the script wrote it.
+    public func sendRaw(
+        _ id: String, from user: String, text: String, nonce: String?, origin: String
+    ) -> EventLoopFuture<RawSendResult> {
+        let eventLoop = redis.eventLoop
+        guard Self.isValidID(id) else { return eventLoop.makeFailedFuture(SwitchboardError.notFound("conversation not found")) }
+        do {
+            try validateText(text)
+            if let nonce, nonce.isEmpty { throw SwitchboardError.invalid("nonce: 1 to 128 characters") }
+        } catch {
+            return eventLoop.makeFailedFuture(error)
+        }
+        let nonceKey = keys.nonce(id, user: user, nonce: nonce ?? "")
+        return scripts.evaluate(
+            "send",
+            keys: [keys.conversation(id), keys.members(id), keys.messages(id), keys.readPointers(id), nonceKey],
+            arguments: [
+                id, user, text, clock.milliseconds, nonce ?? "", configuration.retention, keys.conversationChannel(id), origin,
+            ]
+        ).flatMapErrorThrowing { error in
+            throw SwitchboardError(redis: error)
+        }.flatMapThrowing { reply in
+            if let message = reply.errorMessage { throw SwitchboardError(redis: RedisError.server(message)) }
+            guard let parts = reply.array, parts.count == 2, let json = parts[1].string else {
+                throw SwitchboardError(.internalError, "unexpected reply from send")
+            }
+            return RawSendResult(messageJSON: json, created: parts[0].int == 1)
+        }
     }
 }

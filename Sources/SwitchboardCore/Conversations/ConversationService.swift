@@ -134,7 +134,7 @@ public struct ConversationService: Sendable {
         throw SwitchboardError(.notMember, "not a member of this conversation")
     }
 
-    static func isValidID(_ id: String) -> Bool {
+    public static func isValidID(_ id: String) -> Bool {
         !id.isEmpty && id.utf8.count <= 64 && !id.contains("{") && !id.contains("}")
     }
 

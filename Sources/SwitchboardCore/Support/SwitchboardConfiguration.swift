@@ -17,6 +17,8 @@ public struct SwitchboardConfiguration: Sendable {
     public var auth = AuthConfiguration()
     /// Size and rate limits.
     public var limits = Limits()
+    /// WebSocket sessions and fan-out.
+    public var live = LiveConfiguration()
     /// Messages kept per conversation stream (`XADD MAXLEN ~`); 0 keeps all.
     public var retention: Int = 100_000
 
@@ -70,6 +72,28 @@ public struct Limits: Sendable {
     public var loginPerMinute: Int = 10
     /// Registrations per address, per minute.
     public var registrationsPerMinute: Int = 30
+
+    public init() {}
+}
+
+/// WebSocket sessions and fan-out.
+public struct LiveConfiguration: Sendable {
+    /// Seconds a new connection has to authenticate.
+    public var authTimeout: Double = 5
+    /// Seconds between server pings on a connection.
+    public var pingInterval: Double = 30
+    /// Seconds a pong may take before the connection is dropped.
+    public var pongTimeout: Double = 30
+    /// Frames an outbound queue may hold before the connection is closed with 4008.
+    public var outboundMaxFrames: Int = 4096
+    /// Bytes an outbound queue may hold before the connection is closed with 4008.
+    public var outboundMaxBytes: Int = 8 * 1024 * 1024
+    /// Messages replayed per conversation by `resume`.
+    public var resumeLimit: Int = 1000
+    /// Seconds between two `typing` events of one user in one conversation.
+    public var typingInterval: Double = 2
+    /// Refused sends in a row after which the connection is closed with 4029.
+    public var abuseCloseAfter: Int = 100
 
     public init() {}
 }

@@ -1,0 +1,297 @@
+import Foundation
+import Logging
+import Metrics
+import NIOCore
+import NIOPosix
+import RedisClient
+import Synchronization
+import SwitchboardCore
+
+/// One per node: subscribes the pub/sub channels of the conversations and
+/// users that have a local connection (reference counted), decodes each
+/// published event once, encodes its frame once, and hands it to every event
+/// loop once. Tracks the last seq delivered per conversation and replays
+/// from the stream when seqs jump or the subscriber reconnected.
+final class FanoutHub: Sendable {
+    let switchboard: Switchboard
+    let subscriber: RedisSubscriber
+    let logger: Logger
+    private let loops: [ObjectIdentifier: LoopHub]
+    private let loopList: [LoopHub]
+    private let references = Mutex<[String: Int]>([:])
+    private let tracks: NIOLoopBoundBox<[String: ConversationTrack]>
+    private let convPrefix: String
+    private let userPrefix: String
+    private let sendBuckets = Mutex<[String: TokenBucket]>([:])
+
+    let deliveredCounter = Counter(label: "switchboard_messages_delivered_total")
+    let replayedCounter = Counter(label: "switchboard_pubsub_replayed_messages_total")
+    let reconnectCounter = Counter(label: "switchboard_pubsub_reconnects_total")
+    let fanoutTimer = Metrics.Timer(label: "switchboard_fanout_delay_seconds")
+
+    /// What the hub knows of one subscribed conversation's message stream.
+    struct ConversationTrack {
+        var lastSeq: Int?
+        var recovering = false
+        var pending: [PublishedEvent] = []
+    }
+
+    init(switchboard: Switchboard, eventLoopGroup: any EventLoopGroup, logger: Logger) throws {
+        self.switchboard = switchboard
+        self.logger = logger
+        var redisConfiguration = try RedisConfiguration(url: switchboard.configuration.redisURL ?? "redis://127.0.0.1:6379")
+        redisConfiguration.clientName = "switchboard-\(switchboard.configuration.nodeID)-pubsub"
+        var loops: [ObjectIdentifier: LoopHub] = [:]
+        var list: [LoopHub] = []
+        for loop in eventLoopGroup.makeIterator() {
+            let hub = LoopHub(eventLoop: loop)
+            loops[ObjectIdentifier(loop)] = hub
+            list.append(hub)
+        }
+        self.loops = loops
+        self.loopList = list
+        let subscriberLoop = eventLoopGroup.next()
+        self.tracks = NIOLoopBoundBox.makeBoxSendingValue([:], eventLoop: subscriberLoop)
+        self.convPrefix = switchboard.keys.conversationChannel("")
+        self.userPrefix = switchboard.keys.userChannel("")
+        let box = HubReference()
+        self.subscriber = RedisSubscriber(
+            configuration: redisConfiguration, eventLoopGroup: subscriberLoop, logger: logger,
+            handler: { event in box.hub?.handle(event) })
+        box.hub = self
+    }
+
+    /// The loop hub of an event loop (sessions live on their channel's loop).
+    func loopHub(for eventLoop: any EventLoop) -> LoopHub {
+        loops[ObjectIdentifier(eventLoop)]!
+    }
+
+    /// Runs `body` on every loop with its loop hub.
+    func forEachLoop(_ body: @escaping @Sendable (LoopHub) -> Void) {
+        for hub in loopList {
+            hub.eventLoop.execute { body(hub) }
+        }
+    }
+
+    /// Open connections on this node (sums every loop; for metrics and the node key).
+    func connectionCount() async -> Int {
+        var total = 0
+        for hub in loopList {
+            total += (try? await hub.eventLoop.submit { hub.connectionCount }.get()) ?? 0
+        }
+        return total
+    }
+
+    func startTimers() { forEachLoop { $0.startTimer() } }
+    func stopTimers() { forEachLoop { $0.stopTimer() } }
+
+    // MARK: Subscriptions
+
+    /// Takes a reference on channels; subscribes those that were not yet, in one command.
+    func retain(_ channels: [String]) -> EventLoopFuture<Void> {
+        references.withLock { references in
+            for channel in channels { references[channel, default: 0] += 1 }
+        }
+        return subscriber.subscribeFuture(channels)
+    }
+
+    /// Drops references; unsubscribes the channels nobody local needs any more.
+    func release(_ channels: [String]) {
+        let unused = references.withLock { references -> [String] in
+            var unused: [String] = []
+            for channel in channels {
+                guard let count = references[channel] else { continue }
+                if count <= 1 {
+                    references[channel] = nil
+                    unused.append(channel)
+                } else {
+                    references[channel] = count - 1
+                }
+            }
+            return unused
+        }
+        guard !unused.isEmpty else { return }
+        subscriber.unsubscribe(unused)
+        let prefix = convPrefix
+        let tracks = self.tracks
+        tracks.eventLoop.execute {
+            for channel in unused where channel.hasPrefix(prefix) {
+                tracks.value[Self.id(in: channel, prefix: prefix)] = nil
+            }
+        }
+    }
+
+    static func id(in channel: String, prefix: String) -> String {
+        String(channel.dropFirst(prefix.count - 1).dropLast())
+    }
+
+    // MARK: Rate limit
+
+    /// Per-user send bucket in this node's memory (one Redis round trip per send stays one).
+    func takeSendToken(user: String) -> (allowed: Bool, retryAfter: Double) {
+        let limits = switchboard.configuration.limits
+        let now = Double(DispatchTime.now().uptimeNanoseconds) / 1e9
+        return sendBuckets.withLock { buckets in
+            var bucket = buckets[user] ?? TokenBucket(capacity: Double(limits.sendBurst), refillPerSecond: limits.sendRefillPerSecond, now: now)
+            let result = bucket.take(now: now)
+            buckets[user] = bucket
+            return result
+        }
+    }
+
+    func forgetSendBucket(user: String) {
+        _ = sendBuckets.withLock { $0.removeValue(forKey: user) }
+    }
+
+    // MARK: Events from Redis
+
+    /// One event published on a channel, decoded once.
+    struct PublishedEvent {
+        var frame: ByteBuffer
+        var seq: Int?
+        var origin: String?
+        var event: String
+        var object: [String: Any]
+    }
+
+    /// Decodes a payload, strips `origin`, and encodes the client frame once.
+    static func decode(_ payload: [UInt8]) -> PublishedEvent? {
+        guard var object = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any],
+            let event = object["ev"] as? String
+        else { return nil }
+        let origin = object.removeValue(forKey: "origin") as? String
+        let seq = (object["message"] as? [String: Any])?["seq"].flatMap { ClientCommand.integer($0) }
+        let frame: ByteBuffer
+        if origin == nil {
+            frame = ByteBuffer(bytes: payload)
+        } else {
+            frame = ByteBuffer(string: JSONText.serialize(object))
+        }
+        return PublishedEvent(frame: frame, seq: event == "message" ? seq : nil, origin: origin, event: event, object: object)
+    }
+
+    private func handle(_ event: RedisPubSubEvent) {
+        switch event {
+        case .message(let channel, let payload, _):
+            guard let decoded = Self.decode(payload) else {
+                logger.warning("unreadable pub/sub payload", metadata: ["channel": "\(channel)"])
+                return
+            }
+            if channel.hasPrefix(convPrefix) {
+                conversationEvent(Self.id(in: channel, prefix: convPrefix), decoded)
+            } else if channel.hasPrefix(userPrefix) {
+                userEvent(Self.id(in: channel, prefix: userPrefix), decoded)
+            }
+        case .connected(let gap):
+            if gap {
+                reconnectCounter.increment()
+                recoverAll()
+            }
+        case .disconnected, .patternMessage:
+            break
+        }
+    }
+
+    private func conversationEvent(_ conversation: String, _ event: PublishedEvent) {
+        var track = tracks.value[conversation] ?? ConversationTrack()
+        defer { tracks.value[conversation] = track }
+        if track.recovering {
+            track.pending.append(event)
+            return
+        }
+        if let seq = event.seq {
+            if let last = track.lastSeq {
+                if seq <= last { return }
+                if seq > last + 1 {
+                    track.recovering = true
+                    track.pending = [event]
+                    recover(conversation, after: last)
+                    return
+                }
+            }
+            track.lastSeq = seq
+        }
+        broadcast(conversation, event)
+    }
+
+    private func broadcast(_ conversation: String, _ event: PublishedEvent) {
+        let frame = event.frame
+        let seq = event.seq
+        let origin = event.origin
+        if event.event == "message" { deliveredCounter.increment() }
+        forEachLoop { hub in hub.deliver(conversation: conversation, frame: frame, seq: seq, origin: origin) }
+    }
+
+    /// Replays the messages after `last` from the stream, then the events that queued meanwhile.
+    private func recover(_ conversation: String, after last: Int) {
+        let conversations = switchboard.conversations
+        let limit = switchboard.configuration.live.resumeLimit
+        let tracks = self.tracks
+        let logger = self.logger
+        Task {
+            let fetched = try? await conversations.messages(after: last, in: conversation, limit: limit)
+            tracks.eventLoop.execute { [self] in
+                var track = tracks.value[conversation] ?? ConversationTrack()
+                var lastSeq = last
+                for message in fetched?.messages ?? [] where message.seq > lastSeq {
+                    let frame = ByteBuffer(string: #"{"ev":"message","message":"# + JSONText.encode(message) + "}")
+                    broadcast(conversation, PublishedEvent(frame: frame, seq: message.seq, origin: nil, event: "message", object: [:]))
+                    replayedCounter.increment()
+                    lastSeq = message.seq
+                }
+                if fetched == nil { logger.warning("could not replay a pub/sub gap", metadata: ["conv": "\(conversation)"]) }
+                let pending = track.pending
+                track.pending = []
+                track.recovering = false
+                for event in pending {
+                    if let seq = event.seq {
+                        if seq <= lastSeq { continue }
+                        lastSeq = seq
+                    }
+                    broadcast(conversation, event)
+                }
+                track.lastSeq = lastSeq
+                tracks.value[conversation] = track
+            }
+        }
+    }
+
+    /// After a subscriber reconnect: replay every tracked conversation's gap.
+    private func recoverAll() {
+        for (conversation, track) in tracks.value {
+            guard let last = track.lastSeq, !track.recovering else { continue }
+            tracks.value[conversation]?.recovering = true
+            tracks.value[conversation]?.pending = []
+            recover(conversation, after: last)
+        }
+    }
+
+    private func userEvent(_ user: String, _ event: PublishedEvent) {
+        let frame = event.frame
+        var found: (String, String)?
+        if event.event == "conversation", let kind = event.object["change"] as? String,
+            let conversation = (event.object["conversation"] as? [String: Any])?["id"] as? String
+        {
+            found = (kind, conversation)
+        }
+        let change = found
+        let channelOf = switchboard.keys.conversationChannel
+        forEachLoop { [self] hub in
+            for session in hub.sessions(ofUser: user) {
+                if let (kind, conversation) = change {
+                    if kind == "added" {
+                        session.joinConversation(conversation, channel: channelOf(conversation), hub: self)
+                    } else if kind == "removed" {
+                        session.leaveConversation(conversation, channel: channelOf(conversation), hub: self)
+                    }
+                }
+            }
+            hub.deliver(user: user, frame: frame)
+        }
+    }
+}
+
+/// Lets the subscriber's handler reach the hub built after it.
+private final class HubReference: @unchecked Sendable {
+    weak var hub: FanoutHub?
+}

@@ -1,0 +1,87 @@
+import NIOCore
+
+/// The sessions of one event loop, indexed by conversation and by user.
+/// Touched only on its own loop: a broadcast hops to each loop once and
+/// writes the same frame bytes to every local recipient there.
+/// (`@unchecked Sendable`: created for every loop up front, then only ever
+/// used on its own loop.)
+final class LoopHub: @unchecked Sendable {
+    let eventLoop: any EventLoop
+    private(set) var sessions: [ObjectIdentifier: WebSocketSession] = [:]
+    private var byConversation: [String: [ObjectIdentifier: WebSocketSession]] = [:]
+    private var byUser: [String: [ObjectIdentifier: WebSocketSession]] = [:]
+    private var timer: RepeatedTask?
+
+    init(eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    /// Starts the once-a-second housekeeping of every session on this loop
+    /// (auth deadline, token expiry, pings).
+    func startTimer() {
+        guard timer == nil else { return }
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        timer = eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+            let now = NIODeadline.now()
+            for session in bound.value.sessions.values { session.tick(now: now) }
+        }
+    }
+
+    func stopTimer() {
+        timer?.cancel()
+        timer = nil
+    }
+
+    var connectionCount: Int { sessions.count }
+
+    func add(_ session: WebSocketSession) {
+        sessions[ObjectIdentifier(session)] = session
+    }
+
+    func remove(_ session: WebSocketSession) {
+        let id = ObjectIdentifier(session)
+        sessions[id] = nil
+        if let user = session.userID { byUser[user]?[id] = nil; if byUser[user]?.isEmpty == true { byUser[user] = nil } }
+        for conversation in session.conversations {
+            byConversation[conversation]?[id] = nil
+            if byConversation[conversation]?.isEmpty == true { byConversation[conversation] = nil }
+        }
+    }
+
+    func addUser(_ session: WebSocketSession, user: String) {
+        byUser[user, default: [:]][ObjectIdentifier(session)] = session
+    }
+
+    func join(_ session: WebSocketSession, conversation: String) {
+        byConversation[conversation, default: [:]][ObjectIdentifier(session)] = session
+    }
+
+    func leave(_ session: WebSocketSession, conversation: String) {
+        byConversation[conversation]?[ObjectIdentifier(session)] = nil
+        if byConversation[conversation]?.isEmpty == true { byConversation[conversation] = nil }
+    }
+
+    /// Local sessions of a user.
+    func sessions(ofUser user: String) -> [WebSocketSession] {
+        byUser[user].map { Array($0.values) } ?? []
+    }
+
+    /// Writes one frame to every local member session of a conversation but
+    /// the originating connection, then flushes each once.
+    func deliver(conversation: String, frame: ByteBuffer, seq: Int?, origin: String?) {
+        guard let members = byConversation[conversation] else { return }
+        for session in members.values where session.connectionID != origin {
+            session.deliver(frame, conversation: conversation, seq: seq)
+        }
+        for session in members.values { session.flushIfNeeded() }
+    }
+
+    /// Writes one frame to every local session of a user.
+    func deliver(user: String, frame: ByteBuffer) {
+        guard let targets = byUser[user] else { return }
+        for session in targets.values {
+            session.deliver(frame, conversation: nil, seq: nil)
+            session.flushIfNeeded()
+        }
+    }
+}

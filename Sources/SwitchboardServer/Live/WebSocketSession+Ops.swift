@@ -1,0 +1,198 @@
+import Foundation
+import NIOCore
+import RedisClient
+import SwitchboardCore
+
+extension WebSocketSession {
+    /// Runs one command; the future holds the reply's fields as JSON members
+    /// (without braces), or fails with the error to answer.
+    func dispatch(_ command: ClientCommand) -> EventLoopFuture<String> {
+        guard let op = command.op else {
+            let error: SwitchboardError = command.fields["op"] == nil ? .invalid("missing field: op") : .invalid("wrong type for field op (expected string)")
+            return eventLoop.makeFailedFuture(error)
+        }
+        live.opCounter(op).increment()
+        if op == "auth" {
+            do {
+                return authenticate(token: try command.string("token", maxLength: 8192), reply: command)
+            } catch {
+                return eventLoop.makeFailedFuture(error)
+            }
+        }
+        guard let user = userID else {
+            return eventLoop.makeFailedFuture(SwitchboardError(.unauthorized, "authenticate first (op auth)"))
+        }
+        do {
+            switch op {
+            case "send": return try send(command, user: user)
+            case "edit": return try edit(command, user: user)
+            case "delete": return try deleteMessage(command, user: user)
+            case "typing": return try typing(command, user: user)
+            case "read": return try read(command, user: user)
+            case "history": return try history(command, user: user)
+            case "resume": return try resume(command, user: user)
+            case "ping": return eventLoop.makeSucceededFuture("")
+            default:
+                return eventLoop.makeFailedFuture(SwitchboardError(.unknownOp, "unknown op: \(op.prefix(64))"))
+            }
+        } catch {
+            return eventLoop.makeFailedFuture(error)
+        }
+    }
+
+    /// Runs async domain code for an op and lands its result on this loop.
+    func task<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) -> EventLoopFuture<T> {
+        let promise = eventLoop.makePromise(of: T.self)
+        promise.completeWithTask { try await body() }
+        return promise.futureResult
+    }
+
+    // MARK: auth
+
+    /// Verifies a token. First time: the connection takes the token's user
+    /// (or closes with 4001/4009). Later: renews the expiry of the same user.
+    func authenticate(token: String, reply command: ClientCommand?) -> EventLoopFuture<String> {
+        let switchboard = live.switchboard
+        let authenticator = live.authenticator
+        let initial = userID == nil
+        authenticating = true
+        let verified = task { () async throws -> (AccessClaims, User, [String]) in
+            let claims = try await switchboard.tokens.verify(token)
+            if switchboard.tokens.isExternal(claims) { _ = try await authenticator.userID(token: token) }
+            guard let user = try await switchboard.accounts.user(id: claims.subject) else {
+                throw SwitchboardError(.unauthorized, "the token's user does not exist")
+            }
+            let conversations = initial
+                ? try await switchboard.redis.send("SMEMBERS", switchboard.keys.userConversations(user.id)).array?.compactMap(\.string) ?? []
+                : []
+            return (claims, user, conversations)
+        }
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        return verified.flatMap { (claims, user, conversations) -> EventLoopFuture<String> in
+            let session = bound.value
+            session.authenticating = false
+            let userJSON = #""user":"# + JSONText.encode(user)
+            if let current = session.userID {
+                guard current == claims.subject else {
+                    return session.eventLoop.makeFailedFuture(SwitchboardError(.forbidden, "the token belongs to another user"))
+                }
+                session.tokenExpiry = claims.expiresAt
+                return session.eventLoop.makeSucceededFuture(userJSON)
+            }
+            return session.becomeAuthenticated(user: user.id, expiry: claims.expiresAt, conversations: conversations)
+                .map { userJSON }
+        }.flatMapError { error in
+            let session = bound.value
+            session.authenticating = false
+            let failure = error as? SwitchboardError ?? SwitchboardError(redis: error)
+            if initial, failure.code == .unauthorized || failure.code == .tokenExpired {
+                let code: UInt16 = failure.code == .tokenExpired ? 4009 : 4001
+                // After the error reply (if any) has been written.
+                session.eventLoop.execute { bound.value.close(code: code, reason: failure.message) }
+            }
+            return session.eventLoop.makeFailedFuture(failure)
+        }
+    }
+
+    // MARK: messages
+
+    private func conversationID(_ command: ClientCommand) throws(SwitchboardError) -> String {
+        let id = try command.string("conv", maxLength: 64)
+        guard ConversationService.isValidID(id) else { throw .notFound("conversation not found") }
+        return id
+    }
+
+    func send(_ command: ClientCommand, user: String) throws(SwitchboardError) -> EventLoopFuture<String> {
+        let conversation = try conversationID(command)
+        let limit = live.switchboard.configuration.limits.messageLength
+        let text = try command.string("text", maxLength: limit * 4)
+        let nonce = try command.optionalString("nonce", maxLength: 128)
+        let token = hub.takeSendToken(user: user)
+        guard token.allowed else {
+            refusedSends += 1
+            if refusedSends >= live.configuration.abuseCloseAfter {
+                eventLoop.execute { [bound = NIOLoopBound(self, eventLoop: eventLoop)] in
+                    bound.value.close(code: 4029, reason: "rate limited")
+                }
+            }
+            throw SwitchboardError(.rateLimited, "sending too fast, retry in \(Int(token.retryAfter.rounded(.up))) s",
+                                   retryAfter: Int(token.retryAfter.rounded(.up)))
+        }
+        refusedSends = 0
+        let counter = live.messagesSent
+        return live.switchboard.conversations.sendRaw(conversation, from: user, text: text, nonce: nonce, origin: connectionID)
+            .flatMapThrowing { result in
+                if result.created { counter.increment() }
+                return #""message":"# + result.messageJSON
+            }
+    }
+
+    func edit(_ command: ClientCommand, user: String) throws(SwitchboardError) -> EventLoopFuture<String> {
+        let conversation = try conversationID(command)
+        let message = try command.string("msg", maxLength: 64)
+        let text = try command.string("text", maxLength: live.switchboard.configuration.limits.messageLength * 4)
+        let conversations = live.switchboard.conversations
+        let origin = connectionID
+        return task {
+            let edited = try await conversations.edit(conversation, user: user, message: message, text: text, origin: origin)
+            return #""message":"# + JSONText.encode(edited)
+        }
+    }
+
+    func deleteMessage(_ command: ClientCommand, user: String) throws(SwitchboardError) -> EventLoopFuture<String> {
+        let conversation = try conversationID(command)
+        let message = try command.string("msg", maxLength: 64)
+        let conversations = live.switchboard.conversations
+        let origin = connectionID
+        return task {
+            _ = try await conversations.deleteMessage(conversation, user: user, message: message, origin: origin)
+            return ""
+        }
+    }
+
+    func typing(_ command: ClientCommand, user: String) throws(SwitchboardError) -> EventLoopFuture<String> {
+        let conversation = try conversationID(command)
+        let active = try command.bool("active")
+        guard conversations.contains(conversation) else {
+            throw SwitchboardError(.notMember, "not a member of this conversation")
+        }
+        let now = NIODeadline.now()
+        if active, let last = typingSent[conversation],
+            now - last < .milliseconds(Int64(live.configuration.typingInterval * 1000))
+        {
+            return eventLoop.makeSucceededFuture("")  // throttled: the last event still stands
+        }
+        typingSent[conversation] = active ? now : nil
+        let keys = live.switchboard.keys
+        let payload = #"{"ev":"typing","conv":"# + JSONText.quote(conversation) + #","user":"# + JSONText.quote(user)
+            + #","active":"# + (active ? "true" : "false") + #","origin":"# + JSONText.quote(connectionID) + "}"
+        return live.switchboard.redis.send(RedisCommand("PUBLISH", [keys.conversationChannel(conversation), payload]))
+            .flatMapThrowing { reply in
+                if let message = reply.errorMessage { throw SwitchboardError(redis: RedisError.server(message)) }
+                return ""
+            }
+            .flatMapErrorThrowing { error in throw SwitchboardError(redis: error) }
+    }
+
+    func read(_ command: ClientCommand, user: String) throws(SwitchboardError) -> EventLoopFuture<String> {
+        let conversation = try conversationID(command)
+        let seq = try command.int("seq")
+        let conversations = live.switchboard.conversations
+        return task {
+            let unread = try await conversations.markRead(conversation, user: user, seq: seq)
+            return #""unread":"# + String(unread)
+        }
+    }
+
+    func history(_ command: ClientCommand, user: String) throws(SwitchboardError) -> EventLoopFuture<String> {
+        let conversation = try conversationID(command)
+        let before = try command.optionalString("before", maxLength: 64)
+        let after = try command.optionalString("after", maxLength: 64)
+        let limit = min(max(try command.optionalInt("limit") ?? 50, 1), 200)
+        let conversations = live.switchboard.conversations
+        return task {
+            let page = try await conversations.history(conversation, user: user, before: before, after: after, limit: limit)
+            return #""messages":"# + JSONText.encode(page.messages) + #","more":"# + (page.more ? "true" : "false")
+        }
+    }
+}

@@ -1,0 +1,343 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOWebSocket
+import SwitchboardCore
+
+/// One WebSocket connection: a state machine on its channel's event loop.
+///
+/// Inbound frames drive it; ops run one at a time in the order sent;
+/// outbound frames are pre-encoded bytes written directly while the socket
+/// is writable and queued (bounded) while it is not. Cleanup happens once,
+/// on `channelInactive`.
+final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    let live: LiveContext
+    let connectionID: String
+    let eventLoop: any EventLoop
+    private(set) var context: ChannelHandlerContext?
+    private let headerToken: String?
+    var logger: Logger
+
+    // Authentication
+    private(set) var userID: String?
+    var tokenExpiry: Int = 0
+    private var authDeadline: NIODeadline
+    var authenticating = false
+
+    // Ops, one at a time
+    private var pendingOps = CircularBuffer<ClientCommand>()
+    var runningOp = false
+
+    // Outbound
+    private var outbound: OutboundQueue
+    private var needsFlush = false
+    private(set) var closing = false
+    private var cleanedUp = false
+
+    // Liveness
+    private var lastPing: NIODeadline?
+    private var awaitingPong = false
+    private var lastInbound = NIODeadline.now()
+
+    // Membership and replay
+    var conversations: Set<String> = []
+    var replaying: [String: [(ByteBuffer, Int?)]] = [:]
+    var watermarks: [String: Int] = [:]
+    var typingSent: [String: NIODeadline] = [:]
+    var refusedSends = 0
+
+    init(live: LiveContext, eventLoop: any EventLoop, headerToken: String?) {
+        self.live = live
+        self.eventLoop = eventLoop
+        self.headerToken = headerToken
+        self.connectionID = live.makeConnectionID()
+        let configuration = live.configuration
+        self.outbound = OutboundQueue(maxFrames: configuration.outboundMaxFrames, maxBytes: configuration.outboundMaxBytes)
+        self.authDeadline = .now() + .milliseconds(Int64(configuration.authTimeout * 1000))
+        var logger = live.logger
+        logger[metadataKey: "conn"] = .string(connectionID)
+        self.logger = logger
+    }
+
+    var hub: FanoutHub { live.hub }
+    var loopHub: LoopHub { live.hub.loopHub(for: eventLoop) }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        loopHub.add(self)
+        live.connectionsGauge.record(live.openConnections.wrappingAdd(1, ordering: .relaxed).newValue)
+        if live.draining.load(ordering: .relaxed) {
+            close(code: 1001, reason: "node shutting down")
+            return
+        }
+        if let headerToken {
+            // Commands sent right after the upgrade wait behind this, in order.
+            runningOp = true
+            let bound = NIOLoopBound(self, eventLoop: eventLoop)
+            authenticate(token: headerToken, reply: nil).whenComplete { _ in
+                bound.value.runningOp = false
+                bound.value.runNextOp()
+            }
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        cleanUp()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        cleanUp()
+        self.context = nil
+    }
+
+    private func cleanUp() {
+        guard !cleanedUp else { return }
+        cleanedUp = true
+        closing = true
+        outbound.removeAll()
+        replaying = [:]
+        loopHub.remove(self)
+        live.connectionsGauge.record(live.openConnections.wrappingSubtract(1, ordering: .relaxed).newValue)
+        var channels = conversations.map(live.switchboard.keys.conversationChannel)
+        if let userID {
+            channels.append(live.switchboard.keys.userChannel(userID))
+            if loopHub.sessions(ofUser: userID).isEmpty { hub.forgetSendBucket(user: userID) }
+        }
+        hub.release(channels)
+        conversations = []
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        lastInbound = .now()
+        switch frame.opcode {
+        case .text:
+            var data = frame.unmaskedData
+            let bytes = data.readBytes(length: data.readableBytes) ?? []
+            guard String(validating: bytes, as: UTF8.self) != nil else {
+                close(code: 1007, reason: "invalid UTF-8")
+                return
+            }
+            receive(bytes)
+        case .binary:
+            close(code: 1003, reason: "binary frames are not supported")
+        case .ping:
+            guard !closing else { return }
+            var data = frame.unmaskedData
+            let payload = data.readBytes(length: data.readableBytes) ?? []
+            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: ByteBuffer(bytes: payload))), promise: nil)
+        case .pong:
+            awaitingPong = false
+        case .connectionClose:
+            // Echo the close (RFC 6455 §5.5.1) and end the connection.
+            var data = frame.unmaskedData
+            let code = data.readInteger(as: UInt16.self) ?? 1000
+            close(code: code == 1005 || code == 1006 ? 1000 : code, reason: "")
+        default:
+            break
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        switch error {
+        case NIOWebSocketError.invalidFrameLength:
+            close(code: 1009, reason: "message too large")
+        case NIOWebSocketFrameAggregator.Error.accumulatedFrameSizeIsTooLarge,
+            NIOWebSocketFrameAggregator.Error.tooManyFragments:
+            close(code: 1009, reason: "message too large")
+        case is NIOWebSocketError, is NIOWebSocketFrameAggregator.Error:
+            close(code: 1002, reason: "protocol error")
+        default:
+            logger.debug("connection error", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        guard context.channel.isWritable else { return }
+        while context.channel.isWritable, let payload = outbound.popFirst() {
+            context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: payload)), promise: nil)
+        }
+        context.flush()
+        context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: Inbound commands
+
+    private func receive(_ bytes: [UInt8]) {
+        guard !closing else { return }
+        switch ClientCommand.parse(bytes) {
+        case .failure(.unreadable(let message)):
+            let error = SwitchboardError.invalid(message)
+            write(ByteBuffer(string: #"{"ev":"error","error":"# + Self.errorJSON(error) + "}"), flush: true)
+        case .success(let command):
+            guard pendingOps.count < 1000 else {
+                close(code: 4029, reason: "too many commands in flight")
+                return
+            }
+            pendingOps.append(command)
+            runNextOp()
+        }
+    }
+
+    func runNextOp() {
+        guard !runningOp, !closing, let command = pendingOps.popFirst() else { return }
+        runningOp = true
+        let future = dispatch(command)
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        future.hop(to: eventLoop).whenComplete { result in
+            let session = bound.value
+            switch result {
+            case .success(let fields):
+                session.reply(command, fields: fields)
+            case .failure(let error):
+                session.reply(command, error: error as? SwitchboardError ?? SwitchboardError(redis: error))
+            }
+            session.runningOp = false
+            session.runNextOp()
+        }
+    }
+
+    /// `{"re":id,"ok":true,<fields>}`; `fields` is JSON object members without braces.
+    func reply(_ command: ClientCommand, fields: String) {
+        let text = fields.isEmpty
+            ? #"{"re":"# + command.idJSON + #","ok":true}"#
+            : #"{"re":"# + command.idJSON + #","ok":true,"# + fields + "}"
+        write(ByteBuffer(string: text), flush: true)
+    }
+
+    func reply(_ command: ClientCommand, error: SwitchboardError) {
+        if error.code == .internalError { logger.error("op failed", metadata: ["op": "\(command.op ?? "")", "error": "\(error)"]) }
+        write(ByteBuffer(string: #"{"re":"# + command.idJSON + #","ok":false,"error":"# + Self.errorJSON(error) + "}"), flush: true)
+    }
+
+    static func errorJSON(_ error: SwitchboardError) -> String {
+        #"{"code":"# + JSONText.quote(error.code.rawValue) + #","message":"# + JSONText.quote(error.message) + "}"
+    }
+
+    // MARK: Outbound
+
+    /// Writes a text frame now, or queues its payload while the socket is
+    /// full; an overflowing queue closes the connection with 4008. The
+    /// payload buffer is shared by every recipient of a broadcast.
+    func write(_ frame: ByteBuffer, flush: Bool) {
+        guard !closing, let context else { return }
+        if outbound.isEmpty, context.channel.isWritable {
+            context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: frame)), promise: nil)
+            if flush { context.flush() } else { needsFlush = true }
+            return
+        }
+        if !outbound.append(frame) {
+            live.overflowCloses.increment()
+            logger.info("slow consumer: outbound queue overflowed")
+            outbound.removeAll()
+            close(code: 4008, reason: "slow consumer")
+        }
+    }
+
+    func flushIfNeeded() {
+        guard needsFlush, let context else { return }
+        needsFlush = false
+        context.flush()
+    }
+
+    /// A live event for this connection (from the hub, on this loop).
+    func deliver(_ frame: ByteBuffer, conversation: String?, seq: Int?) {
+        guard userID != nil, !closing else { return }
+        if let conversation {
+            if replaying[conversation] != nil {
+                replaying[conversation]!.append((frame, seq))
+                return
+            }
+            if let seq, let mark = watermarks[conversation] {
+                if seq <= mark { return }
+                watermarks[conversation] = nil
+            }
+        }
+        write(frame, flush: false)
+    }
+
+    /// Sends a close frame and closes the connection (once).
+    func close(code: UInt16, reason: String) {
+        guard !closing, let context else { return }
+        closing = true
+        outbound.removeAll()
+        var payload = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
+        payload.writeInteger(code)
+        payload.writeString(String(decoding: reason.utf8.prefix(123), as: UTF8.self))
+        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in channel.close(promise: nil) }
+        // A peer that stopped reading never takes the close frame: drop it anyway.
+        channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+    }
+
+    // MARK: Housekeeping (once a second, from the loop hub)
+
+    func tick(now: NIODeadline) {
+        guard !closing else { return }
+        let configuration = live.configuration
+        if userID == nil {
+            if now > authDeadline, !authenticating { close(code: 4001, reason: "no authentication in time") }
+            return
+        }
+        if tokenExpiry > 0, live.switchboard.clock.seconds > tokenExpiry {
+            close(code: 4009, reason: "token expired")
+            return
+        }
+        let interval = TimeAmount.milliseconds(Int64(configuration.pingInterval * 1000))
+        if awaitingPong, let lastPing, now - lastPing > TimeAmount.milliseconds(Int64(configuration.pongTimeout * 1000)) {
+            logger.debug("no pong in time")
+            context?.close(promise: nil)
+            return
+        }
+        if !awaitingPong, now - max(lastInbound, lastPing ?? lastInbound) > interval {
+            lastPing = now
+            awaitingPong = true
+            context?.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer())), promise: nil)
+        }
+    }
+
+    // MARK: Membership
+
+    /// Becomes a receiver of a conversation's live events.
+    func joinConversation(_ conversation: String, channel: String, hub: FanoutHub) {
+        guard userID != nil, !closing, !conversations.contains(conversation) else { return }
+        conversations.insert(conversation)
+        loopHub.join(self, conversation: conversation)
+        _ = hub.retain([channel])
+    }
+
+    /// Stops receiving a conversation's live events.
+    func leaveConversation(_ conversation: String, channel: String, hub: FanoutHub) {
+        guard conversations.remove(conversation) != nil else { return }
+        loopHub.leave(self, conversation: conversation)
+        replaying[conversation] = nil
+        watermarks[conversation] = nil
+        hub.release([channel])
+    }
+
+    /// Marks the session authenticated and registers it for its user's and
+    /// conversations' events; completes once the subscriptions are active.
+    func becomeAuthenticated(user: String, expiry: Int, conversations ids: [String]) -> EventLoopFuture<Void> {
+        userID = user
+        tokenExpiry = expiry
+        logger[metadataKey: "user"] = .string(user)
+        guard !closing else { return eventLoop.makeSucceededVoidFuture() }
+        let keys = live.switchboard.keys
+        loopHub.addUser(self, user: user)
+        var channels = [keys.userChannel(user)]
+        for id in ids where !conversations.contains(id) {
+            conversations.insert(id)
+            loopHub.join(self, conversation: id)
+            channels.append(keys.conversationChannel(id))
+        }
+        return hub.retain(channels).hop(to: eventLoop)
+    }
+}
