@@ -29,11 +29,15 @@ public final class WebSocketConnection: Sendable {
     public static func connect(
         host: String, port: Int, path: String = "/ws", headers: [(String, String)] = [],
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        maxFrameSize: Int = 1 << 24
+        maxFrameSize: Int = 1 << 24,
+        receiveBufferSize: Int? = nil
     ) async throws -> WebSocketConnection {
         let (stream, continuation) = AsyncStream.makeStream(of: Inbound.self, bufferingPolicy: .unbounded)
-        let upgraded = try await ClientBootstrap(group: eventLoopGroup)
-            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+        var bootstrap = ClientBootstrap(group: eventLoopGroup).channelOption(.tcpOption(.tcp_nodelay), value: 1)
+        if let receiveBufferSize {
+            bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBufferSize))
+        }
+        let upgraded = try await bootstrap
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let upgrader = NIOTypedWebSocketClientUpgrader<Bool>(

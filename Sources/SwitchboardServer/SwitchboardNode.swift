@@ -18,6 +18,7 @@ public struct SwitchboardNode: Sendable {
 
     /// Builds a node against the Redis at `configuration.redisURL`.
     public init(configuration: SwitchboardConfiguration, logger: Logger = Logger(label: "switchboard")) throws {
+        SwitchboardMetrics.bootstrap()
         var logger = logger
         logger[metadataKey: "node"] = .string(configuration.nodeID)
         var redisConfiguration = try RedisConfiguration(url: configuration.redisURL ?? "redis://127.0.0.1:6379")

@@ -9,8 +9,9 @@ import Synchronization
 /// Subscriptions are batched (one command for many channels). When the
 /// connection drops it reconnects with backoff, subscribes everything again and
 /// reports `.connected(gap: true)` so the owner can replay what it missed.
-/// Events go to the handler given at init (called on the connection's event
-/// loop, for owners that fan out without a task hop) or, without one, to `events`.
+/// Events go to the handler given at init (always called on the
+/// subscriber's event loop, for owners that fan out without a task hop) or,
+/// without one, to `events`.
 public final class RedisSubscriber: Sendable {
     private struct Key: Hashable {
         var kind: RedisSubscriptionKind
@@ -188,7 +189,8 @@ public final class RedisSubscriber: Sendable {
                     if hadConnection {
                         logger.info("pub/sub reconnected", metadata: ["redis": "\(configuration.address)"])
                     }
-                    emit(.connected(gap: hadConnection))
+                    let gap = hadConnection
+                    eventLoop.execute { self.emit(.connected(gap: gap)) }
                 }
                 hadConnection = true
                 try? await connection.closeFuture.get()
@@ -203,7 +205,7 @@ public final class RedisSubscriber: Sendable {
                 for waiter in waiters { waiter.succeed() }
                 if state.withLock({ $0.stopped }) { break }
                 logger.warning("pub/sub connection lost", metadata: ["redis": "\(configuration.address)"])
-                emit(.disconnected(reason: "connection closed"))
+                eventLoop.execute { self.emit(.disconnected(reason: "connection closed")) }
             } catch {
                 attempts += 1
                 if attempts == 1 || attempts % 20 == 0 {

@@ -140,21 +140,37 @@ extension ConversationService {
         return result
     }
 
-    /// Messages with seq greater than `seq`, oldest first (for resume).
-    /// More than `limit` missing, or some dropped by retention: `complete` is
-    /// false and the newest `limit` come back (the client reloads history).
+    /// Messages with seq greater than `seq`, oldest first (for resume and
+    /// gap replay). More than `limit` of them, or some dropped by retention:
+    /// `complete` is false and the newest `limit` come back (the client
+    /// reloads history).
     public func messages(after seq: Int, in id: String, limit: Int) async throws(SwitchboardError) -> (messages: [Message], complete: Bool) {
-        let newest = try await mapRedis { try await redis.send("HGET", keys.conversation(id), "seq") }.int ?? 0
-        let missing = newest - seq
-        guard missing > 0 else { return ([], true) }
-        // Seq and stream order agree: the missing ones are the newest entries.
-        let entries = try await mapRedis {
-            try await redis.send("XREVRANGE", keys.messages(id), "+", "-", "COUNT", min(missing, limit))
-        }.array ?? []
-        var messages = entries.compactMap { Message(conversation: id, entry: $0) }.filter { $0.seq > seq }
-        messages.reverse()
-        let complete = missing <= limit && messages.count == missing && messages.first?.seq == seq + 1
-        return (try await applyEdits(id, messages), complete)
+        // Seq and stream order agree: page back from the newest entry until seq is reached.
+        var collected: [Message] = []
+        var end = "+"
+        var reachedStart = false
+        pages: while collected.count <= limit {
+            let page = min(limit + 1 - collected.count, 500)
+            let entries = try await mapRedis {
+                try await redis.send("XREVRANGE", keys.messages(id), end, "-", "COUNT", page)
+            }.array ?? []
+            for entry in entries {
+                guard let message = Message(conversation: id, entry: entry) else { continue }
+                if message.seq <= seq {
+                    reachedStart = true
+                    break pages
+                }
+                collected.append(message)
+                end = "(" + message.id
+            }
+            if entries.count < page { break }
+        }
+        let overflow = collected.count > limit
+        var messages = Array(collected.prefix(limit).reversed())
+        let contiguous = messages.first.map { $0.seq == seq + 1 } ?? true
+        let complete = !overflow && contiguous && (reachedStart || messages.first?.seq == seq + 1 || messages.isEmpty)
+        messages = try await applyEdits(id, messages)
+        return (messages, complete)
     }
 }
 

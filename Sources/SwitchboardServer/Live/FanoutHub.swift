@@ -52,8 +52,9 @@ final class FanoutHub: Sendable {
         self.loopList = list
         let subscriberLoop = eventLoopGroup.next()
         self.tracks = NIOLoopBoundBox.makeBoxSendingValue([:], eventLoop: subscriberLoop)
-        self.convPrefix = switchboard.keys.conversationChannel("")
-        self.userPrefix = switchboard.keys.userChannel("")
+        // `sb:live:conv:{` and `sb:live:user:{`: the id follows, then `}`.
+        self.convPrefix = String(switchboard.keys.conversationChannel("").dropLast())
+        self.userPrefix = String(switchboard.keys.userChannel("").dropLast())
         let box = HubReference()
         self.subscriber = RedisSubscriber(
             configuration: redisConfiguration, eventLoopGroup: subscriberLoop, logger: logger,
@@ -122,7 +123,7 @@ final class FanoutHub: Sendable {
     }
 
     static func id(in channel: String, prefix: String) -> String {
-        String(channel.dropFirst(prefix.count - 1).dropLast())
+        String(channel.dropFirst(prefix.count).dropLast())
     }
 
     // MARK: Rate limit

@@ -42,6 +42,9 @@ struct SwitchboardChannel: ServerChildChannel, HTTPChannelHandler {
                     channel.eventLoop.makeCompletedFuture {
                         let token = Authenticator.bearerToken(head.headers.first(name: "authorization"))
                         let operations = channel.pipeline.syncOperations
+                        // Small socket-side buffer: backpressure reaches the session's bounded queue early.
+                        try channel.syncOptions?.setOption(
+                            ChannelOptions.writeBufferWaterMark, value: .init(low: 16 * 1024, high: 64 * 1024))
                         try operations.addHandler(
                             NIOWebSocketFrameAggregator(
                                 minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1024,

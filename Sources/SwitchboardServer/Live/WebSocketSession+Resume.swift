@@ -19,6 +19,7 @@ extension WebSocketSession {
         for (conversation, _) in positions where conversations.contains(conversation) {
             replaying[conversation] = replaying[conversation] ?? []
         }
+        releaseHeld(into: Set(positions.map(\.0)))
         let requested = positions
         let service = live.switchboard.conversations
         let limit = live.configuration.resumeLimit

@@ -47,6 +47,10 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     var replaying: [String: [(ByteBuffer, Int?)]] = [:]
     var watermarks: [String: Int] = [:]
     var typingSent: [String: NIODeadline] = [:]
+    /// Right after authentication, live events wait for the client's first
+    /// command: when it is `resume`, they merge into the replay in seq order.
+    var holding = false
+    var held: [(conversation: String?, frame: ByteBuffer, seq: Int?)] = []
     var refusedSends = 0
 
     init(live: LiveContext, eventLoop: any EventLoop, headerToken: String?) {
@@ -102,6 +106,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         closing = true
         outbound.removeAll()
         replaying = [:]
+        held = []
         loopHub.remove(self)
         live.connectionsGauge.record(live.openConnections.wrappingSubtract(1, ordering: .relaxed).newValue)
         var channels = conversations.map(live.switchboard.keys.conversationChannel)
@@ -189,6 +194,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     func runNextOp() {
         guard !runningOp, !closing, let command = pendingOps.popFirst() else { return }
         runningOp = true
+        if holding, command.op != "auth", command.op != "resume" { releaseHeld(into: []) }
         let future = dispatch(command)
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
         future.hop(to: eventLoop).whenComplete { result in
@@ -250,6 +256,11 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     /// A live event for this connection (from the hub, on this loop).
     func deliver(_ frame: ByteBuffer, conversation: String?, seq: Int?) {
         guard userID != nil, !closing else { return }
+        if holding {
+            held.append((conversation, frame, seq))
+            if held.count > live.configuration.outboundMaxFrames { releaseHeld(into: []) }
+            return
+        }
         if let conversation {
             if replaying[conversation] != nil {
                 replaying[conversation]!.append((frame, seq))
@@ -261,6 +272,23 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
             }
         }
         write(frame, flush: false)
+    }
+
+    /// Ends the hold after authentication: events of `resumed`
+    /// conversations join their replay buffers, the others go out now.
+    func releaseHeld(into resumed: Set<String>) {
+        guard holding else { return }
+        holding = false
+        let events = held
+        held = []
+        for event in events {
+            if let conversation = event.conversation, resumed.contains(conversation), replaying[conversation] != nil {
+                replaying[conversation]!.append((event.frame, event.seq))
+            } else {
+                deliver(event.frame, conversation: event.conversation, seq: event.seq)
+            }
+        }
+        flushIfNeeded()
     }
 
     /// Sends a close frame and closes the connection (once).
@@ -330,6 +358,10 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         tokenExpiry = expiry
         logger[metadataKey: "user"] = .string(user)
         guard !closing else { return eventLoop.makeSucceededVoidFuture() }
+        // Hold live events until the first command (at most a second).
+        holding = true
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        eventLoop.scheduleTask(in: .seconds(1)) { bound.value.releaseHeld(into: []) }
         let keys = live.switchboard.keys
         loopHub.addUser(self, user: user)
         var channels = [keys.userChannel(user)]

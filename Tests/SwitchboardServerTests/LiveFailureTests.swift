@@ -1,0 +1,133 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import RedisClient
+import SwitchboardClient
+import SwitchboardCore
+import Testing
+
+/// A private redis-server for tests that disturb Redis itself.
+final class PrivateRedis: @unchecked Sendable {
+    let port: Int
+    let directory: String
+    private var process: Process?
+
+    init() throws {
+        let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).wait()
+        port = channel.localAddress!.port!
+        try channel.close().wait()
+        directory = NSTemporaryDirectory() + "sb-private-\(RandomID.make(length: 8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    var url: String { "redis://127.0.0.1:\(port)" }
+
+    func start() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
+        process.arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        let redis = RedisClient(configuration: try RedisConfiguration(url: url))
+        defer { Task { await redis.shutdown() } }
+        for _ in 0..<200 {
+            if (try? await redis.send("PING")) == .status("PONG") { return }
+            try await Task.sleep(nanoseconds: 25_000_000)
+        }
+        throw SwitchboardError(.unavailable, "private redis did not start")
+    }
+
+    deinit {
+        if let process { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+@Suite("Live delivery under failure", .serialized)
+struct LiveFailureTests {
+    @Test func pubsubConnectionKilledWhileMessagesFlow() async throws {
+        let redis = try PrivateRedis()
+        try await redis.start()
+        let (a, b) = try await TestNode.pair {
+            $0.redisURL = redis.url
+            $0.limits.sendBurst = 10_000
+        }
+        let alice = try await a.register()
+        let bob = try await a.register()
+        let conv = try await a.create(["kind": "direct", "with": bob.id], as: alice)["id"] as! String
+        let receiverB = try await LiveClient.authenticated(b, bob)
+        let receiverA = try await LiveClient.authenticated(a, bob)
+        let conversations = a.switchboard.conversations
+        let total = 400
+        let flow = Task {
+            for index in 1...total {
+                _ = try await conversations.send(conv, from: alice.id, text: "m\(index)", nonce: nil)
+                if index % 20 == 0 { try await Task.sleep(nanoseconds: 5_000_000) }
+            }
+        }
+        let admin = RedisClient(configuration: try RedisConfiguration(url: redis.url))
+        var kills = 0
+        for _ in 0..<3 {
+            try await Task.sleep(nanoseconds: 30_000_000)
+            kills += try await admin.send("CLIENT", "KILL", "TYPE", "pubsub").int ?? 0
+        }
+        try await flow.value
+        #expect(kills >= 2)
+        for client in [receiverA, receiverB] {
+            _ = try await client.waitFor(timeout: 15) { ($0["message"] as? [String: Any])?["seq"] as? Int == total }
+            let seqs = client.messageSeqs(conv)
+            let missing = Set(1..<total).subtracting(seqs).sorted()
+            #expect(missing.isEmpty, "missing \(missing.prefix(10))")
+            #expect(seqs.count == total - 1, "duplicates or missing: \(seqs.count) events")
+            #expect(seqs == seqs.sorted(), "out of order")
+        }
+        await receiverA.close()
+        await receiverB.close()
+        await admin.shutdown()
+        await a.stop()
+        await b.stop()
+    }
+
+    @Test func slowConsumerIsClosedWith4008WhileOthersKeepUp() async throws {
+        let node = try await TestNode.start({
+            var configuration = TestNode.configuration()
+            configuration.limits.sendBurst = 100_000
+            configuration.limits.sendRefillPerSecond = 100_000
+            configuration.live.outboundMaxFrames = 64
+            configuration.live.outboundMaxBytes = 256 * 1024
+            return configuration
+        }())
+        let alice = try await node.register()
+        let bob = try await node.register()
+        let carol = try await node.register()
+        let conv = try await node.create(["kind": "group", "name": "Flood", "members": [bob.id, carol.id]], as: alice)["id"] as! String
+        let slowConnection = try await WebSocketConnection.connect(
+            host: "127.0.0.1", port: node.port, headers: [("Authorization", "Bearer \(bob.accessToken)")], receiveBufferSize: 4096)
+        let slow = LiveClient(slowConnection)
+        #expect(try await slow.command(["op": "ping"])["ok"] as? Bool == true)
+        let healthy = try await LiveClient.authenticated(node, carol)
+        await slowConnection.pauseReading()
+        let sender = try await LiveClient.authenticated(node, alice)
+        let text = String(repeating: "z", count: 4000)
+        let total = 1500
+        for index in 1...total {
+            try await sender.post(["op": "send", "conv": conv, "text": "\(index) \(text)"])
+            if index % 100 == 0 { _ = try await sender.command(["op": "ping"]) }
+        }
+        // The healthy reader gets everything.
+        _ = try await healthy.waitFor(timeout: 30) { ($0["message"] as? [String: Any])?["seq"] as? Int == total }
+        let seqs = healthy.messageSeqs(conv)
+        // (waitFor took the last one out.)
+        #expect(seqs == Array(1..<total), "healthy reader got \(seqs.count) events, missing \(Set(1..<total).subtracting(seqs).sorted().prefix(10))")
+        #expect(!healthy.isClosed)
+        // The slow one was cut off: once it reads again it finds the close code 4008.
+        await slowConnection.resumeReading()
+        #expect(await slow.waitForClose(timeout: 10) == 4008)
+        let metrics = try await node.request("GET", "/metrics")
+        #expect(metrics.text.contains("switchboard_outbound_overflow_closes_total"))
+        await healthy.close()
+        await sender.close()
+        await node.stop()
+    }
+}
