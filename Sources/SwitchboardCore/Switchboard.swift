@@ -15,6 +15,8 @@ public final class Switchboard: Sendable {
     public let tokens: TokenService
     public let rateLimiter: RateLimiter
     public let conversations: ConversationService
+    public let presence: PresenceService
+    public let notifications: NotificationService
 
     public init(
         configuration: SwitchboardConfiguration,
@@ -33,6 +35,10 @@ public final class Switchboard: Sendable {
         self.accounts = AccountService(redis: redis, scripts: scripts, keys: keys, clock: clock, hasher: hasher)
         self.tokens = TokenService(redis: redis, keys: keys, clock: clock, configuration: configuration.auth)
         self.rateLimiter = RateLimiter(scripts: scripts, keys: keys, clock: clock)
+        self.presence = PresenceService(
+            redis: redis, scripts: scripts, keys: keys, clock: clock, configuration: configuration.live)
+        self.notifications = NotificationService(
+            redis: redis, scripts: scripts, keys: keys, clock: clock, configuration: configuration.live)
         self.conversations = ConversationService(
             redis: redis, scripts: scripts, keys: keys, clock: clock, configuration: configuration, accounts: accounts)
     }

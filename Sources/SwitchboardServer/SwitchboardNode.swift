@@ -15,6 +15,7 @@ public struct SwitchboardNode: Sendable {
     public let logger: Logger
     let live: LiveContext
     let liveService: LiveService
+    let heartbeat: NodeHeartbeat
 
     /// Builds a node against the Redis at `configuration.redisURL`.
     public init(configuration: SwitchboardConfiguration, logger: Logger = Logger(label: "switchboard")) throws {
@@ -31,6 +32,7 @@ public struct SwitchboardNode: Sendable {
         let hub = try FanoutHub(switchboard: switchboard, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
         self.live = LiveContext(switchboard: switchboard, hub: hub, logger: logger)
         self.liveService = LiveService(live: live)
+        self.heartbeat = NodeHeartbeat(live: live, address: "\(configuration.host):\(configuration.port)")
     }
 
     /// The router with every route of the contract.
@@ -46,13 +48,15 @@ public struct SwitchboardNode: Sendable {
         AuthController(switchboard: switchboard).register(on: api)
         UserController(switchboard: switchboard, authenticator: authenticator).register(on: api)
         ConversationController(switchboard: switchboard, authenticator: authenticator).register(on: api)
+        NotificationController(switchboard: switchboard, authenticator: authenticator).register(on: api)
         return router
     }
 
-    /// Every long-running part of the node, in start order (the last stops
-    /// first: live sockets close with 1001 before the HTTP server and Redis go).
+    /// Every long-running part of the node, in start order. The last stops
+    /// first: live sockets close with 1001, then the heartbeat removes the
+    /// node's presence entries, then the HTTP server and the Redis client go.
     public func services(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
-        [buildApplication(onRunning: onRunning), liveService]
+        [buildApplication(onRunning: onRunning), heartbeat, liveService]
     }
 
     /// The Hummingbird application. `onRunning` receives the bound port.

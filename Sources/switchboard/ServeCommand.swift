@@ -57,6 +57,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Messages kept per conversation, 0 = all (env SWITCHBOARD_RETENTION).")
     var retention: Int = env("SWITCHBOARD_RETENTION").flatMap { Int($0) } ?? 100_000
 
+    @Option(help: "Seconds presence, socket and node entries live without a heartbeat (env SWITCHBOARD_PRESENCE_TTL).")
+    var presenceTTL: Double = env("SWITCHBOARD_PRESENCE_TTL").flatMap { Double($0) } ?? 30
+
+    @Option(help: "Send burst per user (env SWITCHBOARD_SEND_BURST).")
+    var sendBurst: Int = env("SWITCHBOARD_SEND_BURST").flatMap { Int($0) } ?? 200
+
+    @Option(help: "Sends per second per user, refill of the burst (env SWITCHBOARD_SEND_RATE).")
+    var sendRate: Double = env("SWITCHBOARD_SEND_RATE").flatMap { Double($0) } ?? 50
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error (env SWITCHBOARD_LOG_LEVEL).")
     var logLevel: String = env("SWITCHBOARD_LOG_LEVEL") ?? "info"
 
@@ -67,6 +76,7 @@ struct ServeCommand: AsyncParsableCommand {
         if (externalJWTSecret == nil) != (externalJWTIssuer == nil) {
             throw ValidationError("--external-jwt-secret and --external-jwt-issuer go together")
         }
+        guard presenceTTL > 0 else { throw ValidationError("--presence-ttl must be positive") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
     }
 
@@ -93,6 +103,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.auth.externalAudience = externalJWTAudience
         configuration.limits.loginPerMinute = loginLimit
         configuration.limits.registrationsPerMinute = registerLimit
+        configuration.limits.sendBurst = sendBurst
+        configuration.limits.sendRefillPerSecond = sendRate
+        configuration.live.presenceTTL = presenceTTL
 
         var services: [any Service] = []
         if let redisURL {

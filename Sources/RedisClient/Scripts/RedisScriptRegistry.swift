@@ -34,6 +34,38 @@ public final class RedisScriptRegistry: Sendable {
         hashes.withLock { $0 = loaded }
     }
 
+    /// The SHA1 of a loaded script, for `EVALSHA` inside a pipeline.
+    public func sha(_ name: String) -> String? { hashes.withLock { $0[name] } }
+
+    /// One script call of a pipeline.
+    public struct Call: Sendable {
+        public var name: String
+        public var keys: [any RedisArgumentConvertible]
+        public var arguments: [any RedisArgumentConvertible]
+        public init(_ name: String, keys: [any RedisArgumentConvertible], arguments: [any RedisArgumentConvertible]) {
+            self.name = name
+            self.keys = keys
+            self.arguments = arguments
+        }
+    }
+
+    /// Runs many script calls in one pipeline (one write); replies in order,
+    /// error replies inline. When Redis lost its script cache (`NOSCRIPT`),
+    /// loads the scripts again and resends the pipeline once.
+    public func pipeline(_ calls: [Call]) async throws -> [RedisValue] {
+        if hashes.withLock({ $0.count }) < scripts.count { try await loadAll() }
+        func commands() -> [RedisCommand] {
+            let known = hashes.withLock { $0 }
+            return calls.map { call in
+                RedisCommand("EVALSHA", [known[call.name] ?? "unknown", call.keys.count] + call.keys + call.arguments)
+            }
+        }
+        let replies = try await client.pipeline(commands())
+        guard replies.contains(where: { $0.errorMessage?.hasPrefix("NOSCRIPT") == true }) else { return replies }
+        try await loadAll()
+        return try await client.pipeline(commands())
+    }
+
     /// Whether every script is in Redis' script cache now (`SCRIPT EXISTS`).
     public func allLoaded() async throws -> Bool {
         let known = hashes.withLock { $0 }

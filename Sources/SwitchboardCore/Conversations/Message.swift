@@ -63,3 +63,10 @@ public struct Message: Codable, Sendable, Hashable {
         }
     }
 }
+
+extension Message {
+    /// Decodes a message JSON (as the `send` script returns it).
+    public static func decode(json: String) throws -> Message {
+        try JSONDecoder().decode(Message.self, from: Data(json.utf8))
+    }
+}

@@ -330,6 +330,160 @@ public enum LuaScripts {
             """####
         ),
         RedisScript(
+            name: "notify",
+            source: ####"""
+            -- notify.lua: store a notification for a user who has no open connection.
+            -- KEYS[1] notifications list   sb:notifications:{U}
+            -- KEYS[2] sockets zset         sb:sockets:{U}
+            -- ARGV[1] notification JSON   ARGV[2] now, ms   ARGV[3] keep at most (100)   ARGV[4] TTL, seconds (86400)
+            -- Effects: only when the user has no live connection: LPUSH, LTRIM to the
+            --   newest ARGV[3], EXPIRE ARGV[4].
+            -- Returns: 1 when stored, 0 when the user is connected.
+            -- Errors: INVALID (bad ARGV).
+            local now, keep, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+            if #KEYS ~= 2 or (ARGV[1] or "") == "" or not now or not keep or keep < 1 or not ttl or ttl <= 0 then
+              return redis.error_reply("INVALID notify expects 2 keys and json, now, keep, ttl")
+            end
+            if redis.call("ZCOUNT", KEYS[2], "(" .. now, "+inf") > 0 then return 0 end
+            redis.call("LPUSH", KEYS[1], ARGV[1])
+            redis.call("LTRIM", KEYS[1], 0, keep - 1)
+            redis.call("EXPIRE", KEYS[1], ttl)
+            return 1
+            """####
+        ),
+        RedisScript(
+            name: "presence_connect",
+            source: ####"""
+            -- presence_connect.lua: a connection of a user opens.
+            -- KEYS[1] sockets zset     sb:sockets:{U}      member "node/connection" -> expiry ms
+            -- KEYS[2] presence hash    sb:presence:{U}     status, since
+            -- KEYS[3] user hash        sb:user:{U}         (reads lastSeen)
+            -- ARGV[1] member "node/connection"   ARGV[2] now, ms   ARGV[3] expiry of the entry, ms
+            -- ARGV[4] TTL of both keys, seconds   ARGV[5] presence channel (sb:live:presence:{U})
+            -- ARGV[6] user id
+            -- Effects: drops expired socket entries, adds this one, (re)sets both TTLs;
+            --   status is kept if the user was already online, else "online".
+            --   When the user was offline: PUBLISH {"ev":"presence","user","status","lastSeen"}.
+            -- Returns: the user's status.
+            -- Errors: INVALID (bad ARGV).
+            local now, expiry, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+            if #KEYS ~= 3 or (ARGV[1] or "") == "" or not now or not expiry or not ttl or ttl <= 0 or (ARGV[6] or "") == "" then
+              return redis.error_reply("INVALID presence_connect expects 3 keys and member, now, expiry, ttl, channel, user")
+            end
+            redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", now)
+            local wasOnline = redis.call("EXISTS", KEYS[2]) == 1 and redis.call("ZCARD", KEYS[1]) > 0
+            redis.call("ZADD", KEYS[1], expiry, ARGV[1])
+            redis.call("EXPIRE", KEYS[1], ttl)
+            local status = wasOnline and redis.call("HGET", KEYS[2], "status") or "online"
+            if not wasOnline then redis.call("HSET", KEYS[2], "status", status, "since", now) end
+            redis.call("EXPIRE", KEYS[2], ttl)
+            if not wasOnline and ARGV[5] ~= "" then
+              local lastSeen = tonumber(redis.call("HGET", KEYS[3], "lastSeen") or "")
+              redis.call("PUBLISH", ARGV[5], cjson.encode({ev = "presence", user = ARGV[6], status = status,
+                lastSeen = lastSeen or cjson.null}))
+            end
+            return status
+            """####
+        ),
+        RedisScript(
+            name: "presence_disconnect",
+            source: ####"""
+            -- presence_disconnect.lua: connections of a user close (one connection, or
+            -- every connection a dead or stopping node had).
+            -- KEYS[1] sockets zset     sb:sockets:{U}
+            -- KEYS[2] presence hash    sb:presence:{U}
+            -- KEYS[3] user hash        sb:user:{U}         (lastSeen is written here)
+            -- ARGV[1] now, ms   ARGV[2] presence channel (sb:live:presence:{U})   ARGV[3] user id
+            -- ARGV[4] mode: "member" = remove the entry ARGV[5];
+            --               "node"   = remove every entry that starts with ARGV[5] .. "/"
+            -- Effects: when no live entry is left: deletes both keys, sets lastSeen = now
+            --   on an existing user hash, and PUBLISHes {"ev":"presence","user","status":"offline","lastSeen"}.
+            -- Returns: the number of live connections left.
+            -- Errors: INVALID (bad ARGV).
+            local now = tonumber(ARGV[1])
+            if #KEYS ~= 3 or not now or (ARGV[3] or "") == "" or (ARGV[4] ~= "member" and ARGV[4] ~= "node") or (ARGV[5] or "") == "" then
+              return redis.error_reply("INVALID presence_disconnect expects 3 keys and now, channel, user, mode, member")
+            end
+            if ARGV[4] == "member" then
+              redis.call("ZREM", KEYS[1], ARGV[5])
+            else
+              local prefix = ARGV[5] .. "/"
+              for _, member in ipairs(redis.call("ZRANGE", KEYS[1], 0, -1)) do
+                if string.sub(member, 1, #prefix) == prefix then redis.call("ZREM", KEYS[1], member) end
+              end
+            end
+            redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", now)
+            local left = redis.call("ZCARD", KEYS[1])
+            if left > 0 then return left end
+            local wasOnline = redis.call("EXISTS", KEYS[2]) == 1
+            redis.call("DEL", KEYS[1], KEYS[2])
+            if redis.call("EXISTS", KEYS[3]) == 1 then redis.call("HSET", KEYS[3], "lastSeen", now) end
+            if wasOnline and ARGV[2] ~= "" then
+              redis.call("PUBLISH", ARGV[2], cjson.encode({ev = "presence", user = ARGV[3], status = "offline", lastSeen = now}))
+            end
+            return 0
+            """####
+        ),
+        RedisScript(
+            name: "presence_refresh",
+            source: ####"""
+            -- presence_refresh.lua: the node heartbeat keeps a user's live entries alive
+            -- (one call per user with local connections, all in one pipeline per tick).
+            -- KEYS[1] sockets zset     sb:sockets:{U}
+            -- KEYS[2] presence hash    sb:presence:{U}
+            -- ARGV[1] now, ms   ARGV[2] new expiry of the entries, ms   ARGV[3] TTL of both keys, seconds
+            -- ARGV[4] presence channel   ARGV[5] user id   ARGV[6..] members "node/connection" (at least one)
+            -- Effects: sets the entries' expiry, drops expired ones, refreshes both TTLs;
+            --   a presence hash that had expired comes back as "online" (and is published).
+            -- Returns: the number of live connections.
+            -- Errors: INVALID (bad ARGV).
+            local now, expiry, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+            if #KEYS ~= 2 or not now or not expiry or not ttl or ttl <= 0 or (ARGV[5] or "") == "" or #ARGV < 6 then
+              return redis.error_reply("INVALID presence_refresh expects 2 keys and now, expiry, ttl, channel, user, members")
+            end
+            for i = 6, #ARGV do redis.call("ZADD", KEYS[1], expiry, ARGV[i]) end
+            redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", now)
+            redis.call("EXPIRE", KEYS[1], ttl)
+            if redis.call("EXISTS", KEYS[2]) == 0 then
+              redis.call("HSET", KEYS[2], "status", "online", "since", now)
+              if ARGV[4] ~= "" then
+                redis.call("PUBLISH", ARGV[4], cjson.encode({ev = "presence", user = ARGV[5], status = "online", lastSeen = cjson.null}))
+              end
+            end
+            redis.call("EXPIRE", KEYS[2], ttl)
+            return redis.call("ZCARD", KEYS[1])
+            """####
+        ),
+        RedisScript(
+            name: "presence_status",
+            source: ####"""
+            -- presence_status.lua: a user picks a status for all their connections.
+            -- KEYS[1] presence hash    sb:presence:{U}
+            -- KEYS[2] sockets zset     sb:sockets:{U}
+            -- ARGV[1] status: online|away|busy   ARGV[2] now, ms   ARGV[3] presence channel   ARGV[4] user id
+            -- Effects: HSET status, since (keeping the key's TTL); PUBLISHes
+            --   {"ev":"presence","user","status","lastSeen":null} when the status changed.
+            -- Returns: the status.
+            -- Errors: INVALID (bad status), NOT_FOUND (the user has no live connection).
+            local status, now = ARGV[1], tonumber(ARGV[2])
+            if #KEYS ~= 2 or not now or (ARGV[4] or "") == "" then
+              return redis.error_reply("INVALID presence_status expects 2 keys and status, now, channel, user")
+            end
+            if status ~= "online" and status ~= "away" and status ~= "busy" then
+              return redis.error_reply("INVALID status must be online, away or busy")
+            end
+            if redis.call("EXISTS", KEYS[1]) == 0 or redis.call("ZCARD", KEYS[2]) == 0 then
+              return redis.error_reply("NOT_FOUND no live connection for this user")
+            end
+            local previous = redis.call("HGET", KEYS[1], "status")
+            redis.call("HSET", KEYS[1], "status", status, "since", now)
+            if previous ~= status and ARGV[3] ~= "" then
+              redis.call("PUBLISH", ARGV[3], cjson.encode({ev = "presence", user = ARGV[4], status = status, lastSeen = cjson.null}))
+            end
+            return status
+            """####
+        ),
+        RedisScript(
             name: "rate_limit",
             source: ####"""
             -- rate_limit.lua: token bucket (burst = capacity, steady rate = refill/s).

@@ -37,6 +37,12 @@ public struct KeyLayout: Sendable, Hashable {
     public func sockets(_ user: String) -> String { "\(prefix)sockets:{\(user)}" }
     public func notifications(_ user: String) -> String { "\(prefix)notifications:{\(user)}" }
     public func node(_ id: String) -> String { "\(prefix)node:\(id)" }
+    /// Sorted set of node ids by last heartbeat (ms), to find dead nodes (extension).
+    public var nodes: String { "\(prefix)nodes" }
+    /// Users with connections on a node, for cleaning up after it dies (extension).
+    public func nodeUsers(_ id: String) -> String { "\(prefix)node:\(id):users" }
+    /// Claimed by the one node that cleans up after a dead node (extension).
+    public func nodeSweep(_ id: String) -> String { "\(prefix)node:\(id):sweep" }
 
     // Channels
     public func conversationChannel(_ id: String) -> String { "\(prefix)live:conv:{\(id)}" }

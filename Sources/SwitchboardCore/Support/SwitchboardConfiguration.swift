@@ -94,6 +94,14 @@ public struct LiveConfiguration: Sendable {
     public var typingInterval: Double = 2
     /// Refused sends in a row after which the connection is closed with 4029.
     public var abuseCloseAfter: Int = 100
+    /// Seconds presence, socket and node entries live without a heartbeat;
+    /// the heartbeat runs every third of it. A dead node's users go offline
+    /// within two of these.
+    public var presenceTTL: Double = 30
+    /// Notifications kept per user.
+    public var notificationsKept: Int = 100
+    /// Seconds a notification lives.
+    public var notificationTTL: Int = 86_400
 
     public init() {}
 }

@@ -149,6 +149,11 @@ struct ConversationController {
                 "send:\(user)", rule: .init(capacity: Double(limits.sendBurst), refillPerSecond: limits.sendRefillPerSecond))
             let result = try await conversations.send(
                 try context.parameters.require("id"), from: user, text: body.text, nonce: body.nonce)
+            if result.created {
+                let notifications = switchboard.notifications
+                let message = result.message
+                Task { try? await notifications.messageSent(message) }
+            }
             return try JSONCoding.response(MessageAnswer(message: result.message), status: result.created ? .created : .ok)
         }
         group.patch("conversations/:id/messages/:msgId") { request, context in

@@ -22,6 +22,7 @@ final class FanoutHub: Sendable {
     private let tracks: NIOLoopBoundBox<[String: ConversationTrack]>
     private let convPrefix: String
     private let userPrefix: String
+    private let presencePrefix: String
     private let sendBuckets = Mutex<[String: TokenBucket]>([:])
 
     let deliveredCounter = Counter(label: "switchboard_messages_delivered_total")
@@ -55,6 +56,7 @@ final class FanoutHub: Sendable {
         // `sb:live:conv:{` and `sb:live:user:{`: the id follows, then `}`.
         self.convPrefix = String(switchboard.keys.conversationChannel("").dropLast())
         self.userPrefix = String(switchboard.keys.userChannel("").dropLast())
+        self.presencePrefix = String(switchboard.keys.presenceChannel("").dropLast())
         let box = HubReference()
         self.subscriber = RedisSubscriber(
             configuration: redisConfiguration, eventLoopGroup: subscriberLoop, logger: logger,
@@ -74,13 +76,14 @@ final class FanoutHub: Sendable {
         }
     }
 
-    /// Open connections on this node (sums every loop; for metrics and the node key).
-    func connectionCount() async -> Int {
-        var total = 0
+    /// Every local user with their connection ids (from every loop), for the heartbeat.
+    func localConnections() async -> [String: [String]] {
+        var all: [String: [String]] = [:]
         for hub in loopList {
-            total += (try? await hub.eventLoop.submit { hub.connectionCount }.get()) ?? 0
+            let part = (try? await hub.eventLoop.submit { hub.connections() }.get()) ?? [:]
+            all.merge(part) { $0 + $1 }
         }
-        return total
+        return all
     }
 
     func startTimers() { forEachLoop { $0.startTimer() } }
@@ -182,6 +185,10 @@ final class FanoutHub: Sendable {
                 conversationEvent(Self.id(in: channel, prefix: convPrefix), decoded)
             } else if channel.hasPrefix(userPrefix) {
                 userEvent(Self.id(in: channel, prefix: userPrefix), decoded)
+            } else if channel.hasPrefix(presencePrefix) {
+                let user = Self.id(in: channel, prefix: presencePrefix)
+                let frame = decoded.frame
+                forEachLoop { hub in hub.deliver(presenceOf: user, frame: frame) }
             }
         case .connected(let gap):
             if gap {

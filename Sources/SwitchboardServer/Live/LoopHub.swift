@@ -10,6 +10,7 @@ final class LoopHub: @unchecked Sendable {
     private(set) var sessions: [ObjectIdentifier: WebSocketSession] = [:]
     private var byConversation: [String: [ObjectIdentifier: WebSocketSession]] = [:]
     private var byUser: [String: [ObjectIdentifier: WebSocketSession]] = [:]
+    private var byWatched: [String: [ObjectIdentifier: WebSocketSession]] = [:]
     private var timer: RepeatedTask?
 
     init(eventLoop: any EventLoop) {
@@ -45,6 +46,30 @@ final class LoopHub: @unchecked Sendable {
         for conversation in session.conversations {
             byConversation[conversation]?[id] = nil
             if byConversation[conversation]?.isEmpty == true { byConversation[conversation] = nil }
+        }
+        for user in session.watching { unwatch(session, user: user) }
+    }
+
+    func watch(_ session: WebSocketSession, user: String) {
+        byWatched[user, default: [:]][ObjectIdentifier(session)] = session
+    }
+
+    func unwatch(_ session: WebSocketSession, user: String) {
+        byWatched[user]?[ObjectIdentifier(session)] = nil
+        if byWatched[user]?.isEmpty == true { byWatched[user] = nil }
+    }
+
+    /// Every local user with their connections' ids, for the heartbeat.
+    func connections() -> [String: [String]] {
+        byUser.mapValues { $0.values.map(\.connectionID) }
+    }
+
+    /// Writes a presence event to every local session watching the user.
+    func deliver(presenceOf user: String, frame: ByteBuffer) {
+        guard let watchers = byWatched[user] else { return }
+        for session in watchers.values {
+            session.deliver(frame, conversation: nil, seq: nil)
+            session.flushIfNeeded()
         }
     }
 

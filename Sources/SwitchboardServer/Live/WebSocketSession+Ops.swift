@@ -32,6 +32,11 @@ extension WebSocketSession {
             case "history": return try history(command, user: user)
             case "resume": return try resume(command, user: user)
             case "ping": return eventLoop.makeSucceededFuture("")
+            case "status": return try status(command, user: user)
+            case "presence.watch": return try watchPresence(command)
+            case "presence.unwatch":
+                watch(try command.stringArray("users"), on: false)
+                return eventLoop.makeSucceededFuture("")
             default:
                 return eventLoop.makeFailedFuture(SwitchboardError(.unknownOp, "unknown op: \(op.prefix(64))"))
             }
@@ -56,15 +61,17 @@ extension WebSocketSession {
         let authenticator = live.authenticator
         let initial = userID == nil
         authenticating = true
+        let member = connectionID
         let verified = task { () async throws -> (AccessClaims, User, [String]) in
             let claims = try await switchboard.tokens.verify(token)
             if switchboard.tokens.isExternal(claims) { _ = try await authenticator.userID(token: token) }
             guard let user = try await switchboard.accounts.user(id: claims.subject) else {
                 throw SwitchboardError(.unauthorized, "the token's user does not exist")
             }
-            let conversations = initial
-                ? try await switchboard.redis.send("SMEMBERS", switchboard.keys.userConversations(user.id)).array?.compactMap(\.string) ?? []
-                : []
+            guard initial else { return (claims, user, []) }
+            let conversations = try await switchboard.redis.send(
+                "SMEMBERS", switchboard.keys.userConversations(user.id)).array?.compactMap(\.string) ?? []
+            _ = try await switchboard.presence.connect(user: user.id, member: member)
             return (claims, user, conversations)
         }
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
@@ -80,7 +87,10 @@ extension WebSocketSession {
                 return session.eventLoop.makeSucceededFuture(userJSON)
             }
             return session.becomeAuthenticated(user: user.id, expiry: claims.expiresAt, conversations: conversations)
-                .map { userJSON }
+                .map {
+                    bound.value.pushNotifications(user: user.id)
+                    return userJSON
+                }
         }.flatMapError { error in
             let session = bound.value
             session.authenticating = false
@@ -120,9 +130,15 @@ extension WebSocketSession {
         }
         refusedSends = 0
         let counter = live.messagesSent
+        let notifications = live.switchboard.notifications
         return live.switchboard.conversations.sendRaw(conversation, from: user, text: text, nonce: nonce, origin: connectionID)
             .flatMapThrowing { result in
-                if result.created { counter.increment() }
+                if result.created {
+                    counter.increment()
+                    // Notifications for offline members, after the acknowledgement and off this path.
+                    let json = result.messageJSON
+                    Task { if let message = try? Message.decode(json: json) { try? await notifications.messageSent(message) } }
+                }
                 return #""message":"# + result.messageJSON
             }
     }
@@ -172,6 +188,28 @@ extension WebSocketSession {
                 return ""
             }
             .flatMapErrorThrowing { error in throw SwitchboardError(redis: error) }
+    }
+
+    func status(_ command: ClientCommand, user: String) throws(SwitchboardError) -> EventLoopFuture<String> {
+        let value = try command.string("status", maxLength: 16)
+        let presence = live.switchboard.presence
+        return task {
+            try await presence.setStatus(user: user, status: value)
+            return ""
+        }
+    }
+
+    func watchPresence(_ command: ClientCommand) throws(SwitchboardError) -> EventLoopFuture<String> {
+        let users = try command.stringArray("users")
+        for user in users where user.isEmpty || user.utf8.count > 128 || user.contains("}") {
+            throw .invalid("users: invalid user id")
+        }
+        watch(users, on: true)
+        let presence = live.switchboard.presence
+        return task {
+            let states = try await presence.presence(of: users)
+            return #""presence":"# + JSONText.encode(states)
+        }
     }
 
     func read(_ command: ClientCommand, user: String) throws(SwitchboardError) -> EventLoopFuture<String> {

@@ -44,6 +44,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
 
     // Membership and replay
     var conversations: Set<String> = []
+    var watching: Set<String> = []
     var replaying: [String: [(ByteBuffer, Int?)]] = [:]
     var watermarks: [String: Int] = [:]
     var typingSent: [String: NIODeadline] = [:]
@@ -109,13 +110,18 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         held = []
         loopHub.remove(self)
         live.connectionsGauge.record(live.openConnections.wrappingSubtract(1, ordering: .relaxed).newValue)
-        var channels = conversations.map(live.switchboard.keys.conversationChannel)
+        let keys = live.switchboard.keys
+        var channels = conversations.map(keys.conversationChannel) + watching.map(keys.presenceChannel)
         if let userID {
-            channels.append(live.switchboard.keys.userChannel(userID))
+            channels.append(keys.userChannel(userID))
             if loopHub.sessions(ofUser: userID).isEmpty { hub.forgetSendBucket(user: userID) }
+            let presence = live.switchboard.presence
+            let member = connectionID
+            Task { try? await presence.disconnect(user: userID, member: member) }
         }
         hub.release(channels)
         conversations = []
+        watching = []
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -371,5 +377,35 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
             channels.append(keys.conversationChannel(id))
         }
         return hub.retain(channels).hop(to: eventLoop)
+    }
+
+    /// Starts or stops forwarding presence events of users.
+    func watch(_ users: [String], on: Bool) {
+        let keys = live.switchboard.keys
+        var changed: [String] = []
+        for user in users {
+            if on, !watching.contains(user) {
+                watching.insert(user)
+                loopHub.watch(self, user: user)
+                changed.append(keys.presenceChannel(user))
+            } else if !on, watching.remove(user) != nil {
+                loopHub.unwatch(self, user: user)
+                changed.append(keys.presenceChannel(user))
+            }
+        }
+        if on { _ = hub.retain(changed) } else { hub.release(changed) }
+    }
+
+    /// Pushes the notifications stored while the user was offline.
+    func pushNotifications(user: String) {
+        let notifications = live.switchboard.notifications
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        let pending = task { try await notifications.takeUnpushed(user: user) }
+        pending.whenSuccess { items in
+            for item in items {
+                bound.value.write(ByteBuffer(string: #"{"ev":"notification","notification":"# + JSONText.encode(item) + "}"), flush: false)
+            }
+            bound.value.flushIfNeeded()
+        }
     }
 }

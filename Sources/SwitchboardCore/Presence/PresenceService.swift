@@ -1,0 +1,140 @@
+import Foundation
+import RedisClient
+
+/// Presence and socket mapping as TTL keys (`sb:presence:{U}`,
+/// `sb:sockets:{U}`), kept alive by each node's heartbeat, so a node that
+/// dies leaves nothing behind.
+public struct PresenceService: Sendable {
+    let redis: RedisClient
+    let scripts: RedisScriptRegistry
+    let keys: KeyLayout
+    let clock: WallClock
+    let configuration: LiveConfiguration
+
+    var ttlSeconds: Int { max(1, Int(configuration.presenceTTL.rounded(.up))) }
+    var ttlMilliseconds: Int { Int(configuration.presenceTTL * 1000) }
+
+    private func userKeys(_ user: String) -> [any RedisArgumentConvertible] {
+        [keys.sockets(user), keys.presence(user), keys.user(user)]
+    }
+
+    /// A connection opened: answers the user's status.
+    public func connect(user: String, member: String) async throws(SwitchboardError) -> String {
+        let now = clock.milliseconds
+        return try await mapRedis {
+            try await scripts.evaluate(
+                "presence_connect", keys: userKeys(user),
+                arguments: [member, now, now + ttlMilliseconds, ttlSeconds, keys.presenceChannel(user), user])
+        }.string ?? "online"
+    }
+
+    /// A connection closed: answers how many are left (0 = now offline).
+    @discardableResult
+    public func disconnect(user: String, member: String) async throws(SwitchboardError) -> Int {
+        try await mapRedis {
+            try await scripts.evaluate(
+                "presence_disconnect", keys: userKeys(user),
+                arguments: [clock.milliseconds, keys.presenceChannel(user), user, "member", member])
+        }.int ?? 0
+    }
+
+    /// Removes every entry of `node` for these users (a dead or stopping node), in one pipeline.
+    public func disconnectNode(_ node: String, users: [String]) async throws(SwitchboardError) {
+        guard !users.isEmpty else { return }
+        let now = clock.milliseconds
+        let calls = users.map { user in
+            RedisScriptRegistry.Call(
+                "presence_disconnect", keys: userKeys(user),
+                arguments: [now, keys.presenceChannel(user), user, "node", node])
+        }
+        _ = try await mapRedis { try await scripts.pipeline(calls) }
+    }
+
+    /// The heartbeat of every local connection (user → "node/connection"
+    /// members): one pipeline for all of them.
+    public func refresh(_ connections: [String: [String]]) async throws(SwitchboardError) {
+        guard !connections.isEmpty else { return }
+        let now = clock.milliseconds
+        let expiry = now + ttlMilliseconds
+        let calls = connections.map { user, members in
+            RedisScriptRegistry.Call(
+                "presence_refresh", keys: [keys.sockets(user), keys.presence(user)],
+                arguments: [now, expiry, ttlSeconds, keys.presenceChannel(user), user] + members)
+        }
+        _ = try await mapRedis { try await scripts.pipeline(calls) }
+    }
+
+    /// Sets the status of all the user's connections.
+    public func setStatus(user: String, status: String) async throws(SwitchboardError) {
+        guard ["online", "away", "busy"].contains(status) else { throw .invalid("status must be online, away or busy") }
+        _ = try await mapRedis {
+            try await scripts.evaluate(
+                "presence_status", keys: [keys.presence(user), keys.sockets(user)],
+                arguments: [status, clock.milliseconds, keys.presenceChannel(user), user])
+        }
+    }
+
+    /// Presence of several users in one round trip.
+    public func presence(of users: [String]) async throws(SwitchboardError) -> [String: Presence] {
+        guard !users.isEmpty else { return [:] }
+        var commands: [RedisCommand] = []
+        for user in users {
+            commands.append(RedisCommand("HGET", [keys.presence(user), "status"]))
+            commands.append(RedisCommand("HGET", [keys.user(user), "lastSeen"]))
+        }
+        let replies = try await mapRedis { try await redis.pipeline(commands) }
+        var result: [String: Presence] = [:]
+        for (index, user) in users.enumerated() {
+            result[user] = Presence(status: replies[index * 2].string ?? "offline", lastSeen: replies[index * 2 + 1].int)
+        }
+        return result
+    }
+
+    // MARK: Nodes
+
+    /// Refreshes this node's key, its entry among live nodes and its user list.
+    public func nodeHeartbeat(node: String, address: String, started: Int, connections: Int, users: [String]) async throws(SwitchboardError) {
+        let now = clock.milliseconds
+        var commands = [
+            RedisCommand("HSET", [keys.node(node), "id", node, "address", address, "started", started, "connections", connections, "heartbeat", now]),
+            RedisCommand("EXPIRE", [keys.node(node), ttlSeconds]),
+            RedisCommand("ZADD", [keys.nodes, now, node]),
+            RedisCommand("DEL", [keys.nodeUsers(node)]),
+        ]
+        if !users.isEmpty {
+            commands.append(RedisCommand("SADD", [keys.nodeUsers(node)] + users))
+            commands.append(RedisCommand("EXPIRE", [keys.nodeUsers(node), ttlSeconds * 10]))
+        }
+        _ = try await mapRedis { try await redis.pipeline(commands) }
+    }
+
+    /// Finds nodes whose heartbeat stopped and cleans up after each (once,
+    /// whichever node claims it): their users' entries go, and those left
+    /// without a connection are published offline. Answers the swept nodes.
+    @discardableResult
+    public func sweepDeadNodes(except me: String) async throws(SwitchboardError) -> [String] {
+        let cutoff = clock.milliseconds - ttlMilliseconds
+        let dead = try await mapRedis { try await redis.send("ZRANGEBYSCORE", keys.nodes, "-inf", "(\(cutoff)") }
+            .array?.compactMap(\.string).filter { $0 != me } ?? []
+        var swept: [String] = []
+        for node in dead {
+            let claimed = try await mapRedis { try await redis.send("SET", keys.nodeSweep(node), me, "NX", "EX", 60) }
+            guard !claimed.isNull else { continue }
+            try await removeNode(node)
+            swept.append(node)
+        }
+        return swept
+    }
+
+    /// Removes a node's entries: its users' connections, its key, its lists.
+    public func removeNode(_ node: String) async throws(SwitchboardError) {
+        let users = try await mapRedis { try await redis.send("SMEMBERS", keys.nodeUsers(node)) }.array?.compactMap(\.string) ?? []
+        try await disconnectNode(node, users: users)
+        _ = try await mapRedis {
+            try await redis.pipeline([
+                RedisCommand("DEL", [keys.nodeUsers(node), keys.node(node)]),
+                RedisCommand("ZREM", [keys.nodes, node]),
+            ])
+        }
+    }
+}

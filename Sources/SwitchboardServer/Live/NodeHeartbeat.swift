@@ -1,0 +1,56 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import SwitchboardCore
+
+/// Keeps this node's presence entries alive and cleans up after dead nodes.
+///
+/// Every third of the presence TTL: one pipeline refreshes every local
+/// connection's `sb:sockets:{U}` entry and `sb:presence:{U}`, the node's key
+/// `sb:node:<id>` and its place in `sb:nodes`; then any node whose heartbeat
+/// is older than one TTL is swept (its users' entries removed, offline
+/// published) by whichever node claims it first. On graceful shutdown the
+/// node removes its own entries at once.
+final class NodeHeartbeat: Service {
+    let live: LiveContext
+    let address: String
+    let started: Int
+
+    init(live: LiveContext, address: String) {
+        self.live = live
+        self.address = address
+        self.started = live.switchboard.clock.milliseconds
+    }
+
+    func run() async throws {
+        let interval = max(0.05, live.configuration.presenceTTL / 3)
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await self.beat()
+                try? await Task.sleep(nanoseconds: UInt64(interval * 1e9))
+            }
+        }
+        // Shutting down: this node's connections are closed (1001); remove its entries now.
+        do {
+            try await live.switchboard.presence.removeNode(live.switchboard.configuration.nodeID)
+        } catch {
+            live.logger.warning("could not remove this node's presence entries", metadata: ["error": "\(error)"])
+        }
+    }
+
+    func beat() async {
+        let switchboard = live.switchboard
+        let node = switchboard.configuration.nodeID
+        let connections = await live.hub.localConnections()
+        do {
+            try await switchboard.presence.refresh(connections)
+            try await switchboard.presence.nodeHeartbeat(
+                node: node, address: address, started: started,
+                connections: connections.values.reduce(0) { $0 + $1.count }, users: Array(connections.keys))
+            let swept = try await switchboard.presence.sweepDeadNodes(except: node)
+            for dead in swept { live.logger.notice("cleaned up after a dead node", metadata: ["dead": "\(dead)"]) }
+        } catch {
+            live.logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
+        }
+    }
+}

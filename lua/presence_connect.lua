@@ -1,0 +1,29 @@
+-- presence_connect.lua: a connection of a user opens.
+-- KEYS[1] sockets zset     sb:sockets:{U}      member "node/connection" -> expiry ms
+-- KEYS[2] presence hash    sb:presence:{U}     status, since
+-- KEYS[3] user hash        sb:user:{U}         (reads lastSeen)
+-- ARGV[1] member "node/connection"   ARGV[2] now, ms   ARGV[3] expiry of the entry, ms
+-- ARGV[4] TTL of both keys, seconds   ARGV[5] presence channel (sb:live:presence:{U})
+-- ARGV[6] user id
+-- Effects: drops expired socket entries, adds this one, (re)sets both TTLs;
+--   status is kept if the user was already online, else "online".
+--   When the user was offline: PUBLISH {"ev":"presence","user","status","lastSeen"}.
+-- Returns: the user's status.
+-- Errors: INVALID (bad ARGV).
+local now, expiry, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+if #KEYS ~= 3 or (ARGV[1] or "") == "" or not now or not expiry or not ttl or ttl <= 0 or (ARGV[6] or "") == "" then
+  return redis.error_reply("INVALID presence_connect expects 3 keys and member, now, expiry, ttl, channel, user")
+end
+redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", now)
+local wasOnline = redis.call("EXISTS", KEYS[2]) == 1 and redis.call("ZCARD", KEYS[1]) > 0
+redis.call("ZADD", KEYS[1], expiry, ARGV[1])
+redis.call("EXPIRE", KEYS[1], ttl)
+local status = wasOnline and redis.call("HGET", KEYS[2], "status") or "online"
+if not wasOnline then redis.call("HSET", KEYS[2], "status", status, "since", now) end
+redis.call("EXPIRE", KEYS[2], ttl)
+if not wasOnline and ARGV[5] ~= "" then
+  local lastSeen = tonumber(redis.call("HGET", KEYS[3], "lastSeen") or "")
+  redis.call("PUBLISH", ARGV[5], cjson.encode({ev = "presence", user = ARGV[6], status = status,
+    lastSeen = lastSeen or cjson.null}))
+end
+return status
