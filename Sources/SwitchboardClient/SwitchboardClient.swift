@@ -1,0 +1,288 @@
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// A Swift client for a Switchboard hub: connects, authenticates, sends with
+/// an automatic nonce (retried across reconnects, stored once), delivers
+/// events as an `AsyncStream`, and on any disconnect reconnects with backoff
+/// (to the next endpoint) and `resume`s from the contiguous seq it holds per
+/// conversation, so no message is missed or seen twice.
+public actor SwitchboardClient {
+    /// Where and how to connect.
+    public struct Configuration: Sendable {
+        /// Nodes or load balancers to try, in turn.
+        public var endpoints: [(host: String, port: Int)]
+        public var path: String = "/ws"
+        /// Gives the access token for each (re)connect.
+        public var token: @Sendable () async throws -> String
+        /// First reconnect delay (seconds); doubles up to `maximumBackoff`.
+        public var initialBackoff: Double = 0.1
+        public var maximumBackoff: Double = 5
+        /// Seconds a command may wait for its reply.
+        public var requestTimeout: Double = 15
+        /// Seconds a `send` keeps retrying across reconnects.
+        public var sendRetryWindow: Double = 60
+
+        public init(endpoints: [(host: String, port: Int)], token: @escaping @Sendable () async throws -> String) {
+            self.endpoints = endpoints
+            self.token = token
+        }
+    }
+
+    public nonisolated let events: AsyncStream<ChatEvent>
+    private let continuation: AsyncStream<ChatEvent>.Continuation
+    private let configuration: Configuration
+    private var connection: WebSocketConnection?
+    private var pending: [Int: CheckedContinuation<Reply, any Error>] = [:]
+    private var nextID = 0
+    private var runner: Task<Void, Never>?
+    private var stopped = false
+    private var ready = false
+    private var readyWaiters: [CheckedContinuation<Void, any Error>] = []
+    /// Per conversation: the highest seq up to which every message was seen.
+    private var positions: [String: Int] = [:]
+    /// Seqs seen beyond the contiguous position (after a gap), per conversation.
+    private var ahead: [String: Set<Int>] = [:]
+
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+        (events, continuation) = AsyncStream.makeStream(of: ChatEvent.self, bufferingPolicy: .unbounded)
+    }
+
+    /// The contiguous positions (conversation → seq) this client holds.
+    public var contiguousPositions: [String: Int] { positions }
+
+    /// Starts connecting (and reconnecting) in the background; returns once connected the first time.
+    public func connect() async throws {
+        if runner == nil {
+            runner = Task { await self.run() }
+        }
+        try await waitUntilReady(timeout: configuration.requestTimeout)
+    }
+
+    /// Closes the connection for good.
+    public func close() async {
+        stopped = true
+        runner?.cancel()
+        await connection?.close()
+        failPending(ChatError.closed)
+        for waiter in readyWaiters { waiter.resume(throwing: ChatError.closed) }
+        readyWaiters = []
+        continuation.finish()
+    }
+
+    /// Renews the connection's token (before the old one expires).
+    public func renew(token: String) async throws {
+        _ = try await request(["op": "auth", "token": token])
+    }
+
+    /// Sends a message; retried with the same nonce across reconnects, so it is stored once.
+    @discardableResult
+    public func send(_ text: String, to conversation: String) async throws -> ChatMessage {
+        let nonce = UUID().uuidString
+        let deadline = Date().addingTimeInterval(configuration.sendRetryWindow)
+        while true {
+            do {
+                let reply = try await request(["op": "send", "conv": conversation, "text": text, "nonce": nonce])
+                let message = try Self.decode(ChatMessage.self, reply["message"])
+                observe(message)
+                return message
+            } catch let error as ChatError where error == .disconnected || error == .timeout {
+                if Date() > deadline || stopped { throw error }
+                try await waitUntilReady(timeout: max(0, deadline.timeIntervalSinceNow))
+            }
+        }
+    }
+
+    /// Sends any command and returns its reply (throws `ChatError` for `ok: false`).
+    public func request(_ fields: [String: Any]) async throws -> [String: Any] {
+        guard let connection, ready || fields["op"] as? String == "auth" || fields["op"] as? String == "resume" else {
+            throw ChatError.disconnected
+        }
+        nextID += 1
+        let id = nextID
+        var body = fields
+        body["id"] = id
+        let data = try JSONSerialization.data(withJSONObject: body)
+        let timeout = configuration.requestTimeout
+        let reply: Reply = try await withCheckedThrowingContinuation { waiter in
+            pending[id] = waiter
+            Task {
+                do {
+                    try await connection.send(text: String(decoding: data, as: UTF8.self))
+                } catch {
+                    self.resolve(id, with: .failure(ChatError.disconnected))
+                }
+                try? await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
+                self.resolve(id, with: .failure(ChatError.timeout))
+            }
+        }
+        return reply.object
+    }
+
+    /// A reply object handed between tasks (immutable once parsed).
+    struct Reply: @unchecked Sendable {
+        let object: [String: Any]
+    }
+
+    private func resolve(_ id: Int, with result: Result<Reply, any Error>) {
+        guard let waiter = pending.removeValue(forKey: id) else { return }
+        switch result {
+        case .success(let reply): waiter.resume(returning: reply)
+        case .failure(let error): waiter.resume(throwing: error)
+        }
+    }
+
+    private func failPending(_ error: any Error) {
+        let waiters = pending
+        pending = [:]
+        for waiter in waiters.values { waiter.resume(throwing: error) }
+    }
+
+    private func waitUntilReady(timeout: Double) async throws {
+        if ready { return }
+        if stopped { throw ChatError.closed }
+        try await withCheckedThrowingContinuation { (waiter: CheckedContinuation<Void, any Error>) in
+            readyWaiters.append(waiter)
+            Task {
+                try? await Task.sleep(nanoseconds: UInt64(timeout * 1e9))
+                self.timeOutReadyWaiter()
+            }
+        }
+    }
+
+    private func timeOutReadyWaiter() {
+        guard !ready, !readyWaiters.isEmpty else { return }
+        readyWaiters.removeFirst().resume(throwing: ChatError.timeout)
+    }
+
+    private func becomeReady() {
+        ready = true
+        for waiter in readyWaiters { waiter.resume() }
+        readyWaiters = []
+    }
+
+    // MARK: Connection loop
+
+    private func run() async {
+        var attempt = 0
+        var endpointIndex = 0
+        while !stopped, !Task.isCancelled {
+            let endpoint = configuration.endpoints[endpointIndex % configuration.endpoints.count]
+            var closeCode: UInt16?
+            do {
+                let token = try await configuration.token()
+                let connection = try await WebSocketConnection.connect(
+                    host: endpoint.host, port: endpoint.port, path: configuration.path,
+                    headers: [("Authorization", "Bearer \(token)")])
+                self.connection = connection
+                let reader = Task { await self.read(connection) }
+                // Resume from what we hold, before anything else is sent.
+                var resumed: [String: Int] = [:]
+                var complete = true
+                if !positions.isEmpty {
+                    let reply = try await request(["op": "resume", "positions": positions])
+                    resumed = reply["recovered"] as? [String: Int] ?? [:]
+                    complete = reply["complete"] as? Bool ?? true
+                } else {
+                    _ = try await request(["op": "auth", "token": token])
+                }
+                attempt = 0
+                becomeReady()
+                continuation.yield(.connected(resumed: resumed, complete: complete))
+                closeCode = await reader.value
+            } catch {
+                closeCode = nil
+            }
+            ready = false
+            connection = nil
+            failPending(ChatError.disconnected)
+            if stopped { break }
+            continuation.yield(.disconnected(closeCode: closeCode))
+            if closeCode == 4001 || closeCode == 4003 { stopped = true; break }
+            attempt += 1
+            endpointIndex += 1
+            let delay = min(configuration.maximumBackoff, configuration.initialBackoff * pow(2, Double(attempt - 1)))
+            try? await Task.sleep(nanoseconds: UInt64(delay * Double.random(in: 0.8...1.2) * 1e9))
+        }
+    }
+
+    /// Reads frames until the connection ends; answers the server's close code.
+    private func read(_ connection: WebSocketConnection) async -> UInt16? {
+        var closeCode: UInt16?
+        for await inbound in connection.inbound {
+            switch inbound {
+            case .text(let text):
+                handle(text)
+            case .close(let code, _):
+                closeCode = code
+            case .binary:
+                break
+            }
+        }
+        return closeCode
+    }
+
+    private func handle(_ text: String) {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return }
+        if let id = object["re"] as? Int {
+            if object["ok"] as? Bool == true {
+                resolve(id, with: .success(Reply(object: object)))
+            } else {
+                let error = object["error"] as? [String: Any]
+                resolve(id, with: .failure(ChatError(code: error?["code"] as? String ?? "unknown", message: error?["message"] as? String ?? "")))
+            }
+            return
+        }
+        guard let name = object["ev"] as? String else { return }
+        switch name {
+        case "message":
+            if let message = try? Self.decode(ChatMessage.self, object["message"]), observe(message) {
+                continuation.yield(.message(message))
+            }
+        case "message.edited":
+            if let message = try? Self.decode(ChatMessage.self, object["message"]) { continuation.yield(.messageEdited(message)) }
+        case "message.deleted":
+            if let message = try? Self.decode(ChatMessage.self, object["message"]) { continuation.yield(.messageDeleted(message)) }
+        case "typing":
+            continuation.yield(.typing(conv: object["conv"] as? String ?? "", user: object["user"] as? String ?? "", active: object["active"] as? Bool ?? false))
+        case "read":
+            continuation.yield(.read(conv: object["conv"] as? String ?? "", user: object["user"] as? String ?? "", seq: object["seq"] as? Int ?? 0))
+        case "presence":
+            continuation.yield(.presence(user: object["user"] as? String ?? "", status: object["status"] as? String ?? "", lastSeen: object["lastSeen"] as? Int))
+        default:
+            continuation.yield(.other(name: name, json: text))
+        }
+    }
+
+    /// Tracks the contiguous position of a conversation; false for a message seen before.
+    @discardableResult
+    private func observe(_ message: ChatMessage) -> Bool {
+        let conversation = message.conv
+        guard let position = positions[conversation] else {
+            positions[conversation] = message.seq
+            return true
+        }
+        if message.seq <= position || ahead[conversation]?.contains(message.seq) == true { return false }
+        if message.seq == position + 1 {
+            var next = message.seq
+            while ahead[conversation]?.remove(next + 1) != nil { next += 1 }
+            positions[conversation] = next
+        } else {
+            ahead[conversation, default: []].insert(message.seq)
+        }
+        return true
+    }
+
+    /// Tells the client the position it holds for a conversation (e.g. from local storage).
+    public func setPosition(_ seq: Int, for conversation: String) {
+        positions[conversation] = seq
+        ahead[conversation] = nil
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ value: Any?) throws -> T {
+        guard let value else { throw ChatError(code: "invalid_reply", message: "missing field") }
+        let data = try JSONSerialization.data(withJSONObject: value)
+        return try JSONDecoder().decode(type, from: data)
+    }
+}
