@@ -160,6 +160,11 @@ final class WebSocketClientHandler: ChannelInboundHandler {
         }
     }
 
+    func handlerAdded(context: ChannelHandlerContext) {
+        // The server may have closed while the upgrade was completing.
+        if !context.channel.isActive { continuation.finish() }
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         continuation.finish()
         context.fireChannelInactive()

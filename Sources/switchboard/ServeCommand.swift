@@ -76,6 +76,9 @@ struct ServeCommand: AsyncParsableCommand {
         if (externalJWTSecret == nil) != (externalJWTIssuer == nil) {
             throw ValidationError("--external-jwt-secret and --external-jwt-issuer go together")
         }
+        if let externalJWTIssuer, externalJWTIssuer == "switchboard" {
+            throw ValidationError("--external-jwt-issuer must differ from the hub's own issuer (switchboard)")
+        }
         guard presenceTTL > 0 else { throw ValidationError("--presence-ttl must be positive") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
     }

@@ -319,6 +319,10 @@ struct ConversationTests {
 
         let found = try await node.request("GET", "/api/v1/rooms?q=\(stem.lowercased())", token: visitor.accessToken)
         #expect((found.json["rooms"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [id])
+        // A prefix that stops before a non-ASCII letter still matches.
+        let cafe = try await node.create(["kind": "room", "name": stem + "Café Lounge", "public": true], as: owner)["id"] as! String
+        let partial = try await node.request("GET", "/api/v1/rooms?q=\(stem.lowercased())caf", token: visitor.accessToken)
+        #expect((partial.json["rooms"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [cafe])
         // Readable by a non-member, not sendable.
         let history = try await node.request("GET", "/api/v1/conversations/\(id)/messages", token: visitor.accessToken)
         #expect(history.status == 200)

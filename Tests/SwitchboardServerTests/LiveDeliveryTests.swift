@@ -111,6 +111,7 @@ struct LiveDeliveryTests {
         #expect((reply["recovered"] as? [String: Any])?[conv] as? Int == 10)
         #expect(reply["complete"] as? Bool == true)
         #expect(reply["denied"] as? [String] == ["c_unknown"])
+        #expect((reply["recovered"] as? [String: Any])?["c_unknown"] as? Int == 0)
         // The replayed events came before the reply, in order.
         #expect(bobClient.messageSeqs(conv) == Array(4...13))
         let texts = bobClient.received { $0["ev"] as? String == "message" }.compactMap { ($0["message"] as? [String: Any])?["text"] as? String }

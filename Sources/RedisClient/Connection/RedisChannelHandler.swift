@@ -1,3 +1,4 @@
+import Metrics
 import NIOCore
 
 /// The NIO handler under one Redis connection: queues the promises of
@@ -13,8 +14,11 @@ final class RedisChannelHandler: ChannelInboundHandler {
 
     private struct Pending {
         var promise: EventLoopPromise<RedisValue>
-        var deadline: NIODeadline
+        var sent: NIODeadline
     }
+
+    /// Time from writing a request to reading its reply, for every command of the process.
+    static let latency = Metrics.Timer(label: "redis_command_duration_seconds")
 
     private var pending = CircularBuffer<Pending>(initialCapacity: 64)
     private let parser = RedisReplyParser()
@@ -62,7 +66,7 @@ final class RedisChannelHandler: ChannelInboundHandler {
             promise?.fail(RedisError(code: .connectionClosed, message: "the connection to Redis was closed"))
             return
         }
-        if let promise { pending.append(Pending(promise: promise, deadline: deadline())) }
+        if let promise { pending.append(Pending(promise: promise, sent: .now())) }
         context.write(wrapOutboundOut(bytes), promise: nil)
         scheduleFlush(context)
     }
@@ -78,15 +82,10 @@ final class RedisChannelHandler: ChannelInboundHandler {
             for promise in promises { promise.fail(error) }
             return
         }
-        let deadline = deadline()
-        for promise in promises { pending.append(Pending(promise: promise, deadline: deadline)) }
+        let sent = NIODeadline.now()
+        for promise in promises { pending.append(Pending(promise: promise, sent: sent)) }
         context.write(wrapOutboundOut(bytes), promise: nil)
         scheduleFlush(context)
-    }
-
-    private func deadline() -> NIODeadline {
-        guard let requestTimeout else { return .distantFuture }
-        return .now() + requestTimeout
     }
 
     private func scheduleFlush(_ context: ChannelHandlerContext) {
@@ -103,8 +102,12 @@ final class RedisChannelHandler: ChannelInboundHandler {
         let buffer = unwrapInboundIn(data)
         do {
             try parser.feed(buffer)
+            var now: NIODeadline?
             while let reply = try parser.next() {
                 if let next = pending.popFirst() {
+                    let received = now ?? .now()
+                    now = received
+                    Self.latency.recordNanoseconds((received - next.sent).nanoseconds)
                     next.promise.succeed(reply)
                 } else if let pushHandler {
                     pushHandler(reply)
@@ -128,8 +131,8 @@ final class RedisChannelHandler: ChannelInboundHandler {
     }
 
     private func checkDeadlines() {
-        guard let first = pending.first, first.deadline < .now(), let context else { return }
-        fail(context: context, RedisError(code: .timeout, message: "Redis did not answer within \(requestTimeout!)"))
+        guard let requestTimeout, let first = pending.first, first.sent + requestTimeout < .now(), let context else { return }
+        fail(context: context, RedisError(code: .timeout, message: "Redis did not answer within \(requestTimeout)"))
     }
 
     /// Fails everything in flight and closes the connection: after a timeout

@@ -144,7 +144,7 @@ public struct AccountService: Sendable {
         let lower = prefix.lowercased()
         let ids = try await mapRedis {
             try await redis.send(
-                "ZRANGEBYLEX", keys.usernameIndex, "[" + lower, "[" + lower + "\u{7F}", "LIMIT", 0, limit)
+                "ZRANGEBYLEX", keys.usernameIndex, "[" + lower, Array(("[" + lower).utf8) + [0xFF], "LIMIT", 0, limit)
         }.array?.compactMap { $0.string?.split(separator: ":", maxSplits: 1).last.map(String.init) } ?? []
         let users = try await users(ids: ids)
         return ids.compactMap { users[$0] }
@@ -152,6 +152,9 @@ public struct AccountService: Sendable {
 
     /// Creates the minimal user record for an externally issued token's subject, once.
     public func ensureExternalUser(id: String) async throws(SwitchboardError) -> User {
+        guard !id.isEmpty, id.utf8.count <= 128, !id.contains("{"), !id.contains("}") else {
+            throw SwitchboardError(.unauthorized, "the token's sub is not a usable user id (1-128 characters, no braces)")
+        }
         if let user = try await user(id: id) { return user }
         let username = "ext_" + Base64.hex(Crypto.sha256(Array(id.utf8))).prefix(16)
         let now = clock.milliseconds

@@ -218,7 +218,8 @@ public struct ConversationService: Sendable {
     public func rooms(prefix: String, limit: Int) async throws(SwitchboardError) -> [Conversation] {
         let lower = prefix.lowercased()
         let entries = try await mapRedis {
-            try await redis.send("ZRANGEBYLEX", keys.roomIndex, "[" + lower, "[" + lower + "\u{7F}", "LIMIT", 0, limit)
+            // Upper bound: the prefix then byte 0xFF, above every UTF-8 continuation.
+            try await redis.send("ZRANGEBYLEX", keys.roomIndex, "[" + lower, Array(("[" + lower).utf8) + [0xFF], "LIMIT", 0, limit)
         }.array?.compactMap(\.string) ?? []
         let ids = entries.compactMap { $0.split(separator: "\u{1F}").last.map(String.init) }
         guard !ids.isEmpty else { return [] }

@@ -12,7 +12,7 @@ public struct KeyLayout: Sendable, Hashable {
     public func user(_ id: String) -> String { "\(prefix)user:{\(id)}" }
     public func username(_ lowercased: String) -> String { "\(prefix)username:\(lowercased)" }
     public func userConversations(_ id: String) -> String { "\(prefix)user:{\(id)}:convs" }
-    /// Sorted set of `lowercase name \0 id`, all scores 0, for prefix search (extension).
+    /// Sorted set of `lowercase name:id`, all scores 0, for prefix search (extension).
     public var usernameIndex: String { "\(prefix)usernames" }
     public func refreshToken(_ hash: String) -> String { "\(prefix)refresh:\(hash)" }
     public func refreshFamily(_ family: String) -> String { "\(prefix)refresh-family:\(family)" }
@@ -29,7 +29,7 @@ public struct KeyLayout: Sendable, Hashable {
     public func nonce(_ conversation: String, user: String, nonce: String) -> String {
         "\(prefix)conv:{\(conversation)}:nonce:\(user):\(nonce)"
     }
-    /// Sorted set of `lowercase name \0 id` of public rooms (extension).
+    /// Sorted set of `lowercase name<U+001F>id` of public rooms, all scores 0 (extension).
     public var roomIndex: String { "\(prefix)rooms" }
 
     // Live state

@@ -28,6 +28,7 @@ final class FanoutHub: Sendable {
     let deliveredCounter = Counter(label: "switchboard_messages_delivered_total")
     let replayedCounter = Counter(label: "switchboard_pubsub_replayed_messages_total")
     let reconnectCounter = Counter(label: "switchboard_pubsub_reconnects_total")
+    /// Publish (message ts) → frame written on this node, once per loop per message.
     let fanoutTimer = Metrics.Timer(label: "switchboard_fanout_delay_seconds")
 
     /// What the hub knows of one subscribed conversation's message stream.
@@ -91,12 +92,35 @@ final class FanoutHub: Sendable {
 
     // MARK: Subscriptions
 
-    /// Takes a reference on channels; subscribes those that were not yet, in one command.
+    /// Takes a reference on channels; subscribes those that were not yet, in
+    /// one command. For a conversation subscribed anew, the hub first reads its
+    /// seq: a message lost before the subscription took effect is then a gap
+    /// the next message (or a subscriber reconnect) replays.
     func retain(_ channels: [String]) -> EventLoopFuture<Void> {
-        references.withLock { references in
-            for channel in channels { references[channel, default: 0] += 1 }
+        let fresh = references.withLock { references -> [String] in
+            var fresh: [String] = []
+            for channel in channels {
+                references[channel, default: 0] += 1
+                if references[channel] == 1, channel.hasPrefix(convPrefix) { fresh.append(channel) }
+            }
+            return fresh
         }
-        return subscriber.subscribeFuture(channels)
+        guard !fresh.isEmpty else { return subscriber.subscribeFuture(channels) }
+        let prefix = convPrefix
+        let ids = fresh.map { Self.id(in: $0, prefix: prefix) }
+        let keys = switchboard.keys
+        let tracks = self.tracks
+        let subscriber = self.subscriber
+        return switchboard.redis.pipeline(ids.map { RedisCommand("HGET", [keys.conversation($0), "seq"]) })
+            .flatMap { replies in
+                tracks.eventLoop.submit {
+                    for (id, reply) in zip(ids, replies) where tracks.value[id]?.lastSeq == nil {
+                        tracks.value[id, default: ConversationTrack()].lastSeq = reply.int ?? 0
+                    }
+                }
+            }
+            .recover { _ in }
+            .flatMap { subscriber.subscribeFuture(channels) }
     }
 
     /// Drops references; unsubscribes the channels nobody local needs any more.
@@ -143,8 +167,15 @@ final class FanoutHub: Sendable {
         }
     }
 
-    func forgetSendBucket(user: String) {
-        _ = sendBuckets.withLock { $0.removeValue(forKey: user) }
+    /// Drops buckets that refilled completely (the same as no bucket), so the map stays small.
+    func pruneSendBuckets() {
+        let now = Double(DispatchTime.now().uptimeNanoseconds) / 1e9
+        sendBuckets.withLock { buckets in
+            buckets = buckets.filter { _, bucket in
+                var copy = bucket
+                return copy.take(0, now: now).allowed && copy.tokens < copy.capacity
+            }
+        }
     }
 
     // MARK: Events from Redis
@@ -156,6 +187,8 @@ final class FanoutHub: Sendable {
         var origin: String?
         var event: String
         var object: [String: Any]
+        /// The message's `ts` (ms), to measure publish → written.
+        var ts: Int? = nil
     }
 
     /// Decodes a payload, strips `origin`, and encodes the client frame once.
@@ -165,13 +198,16 @@ final class FanoutHub: Sendable {
         else { return nil }
         let origin = object.removeValue(forKey: "origin") as? String
         let seq = (object["message"] as? [String: Any])?["seq"].flatMap { ClientCommand.integer($0) }
+        let ts = (object["message"] as? [String: Any])?["ts"].flatMap { ClientCommand.integer($0) }
         let frame: ByteBuffer
         if origin == nil {
             frame = ByteBuffer(bytes: payload)
         } else {
             frame = ByteBuffer(string: JSONText.serialize(object))
         }
-        return PublishedEvent(frame: frame, seq: event == "message" ? seq : nil, origin: origin, event: event, object: object)
+        return PublishedEvent(
+            frame: frame, seq: event == "message" ? seq : nil, origin: origin, event: event, object: object,
+            ts: event == "message" ? ts : nil)
     }
 
     private func handle(_ event: RedisPubSubEvent) {
@@ -181,6 +217,7 @@ final class FanoutHub: Sendable {
                 logger.warning("unreadable pub/sub payload", metadata: ["channel": "\(channel)"])
                 return
             }
+            Counter(label: "switchboard_events_total", dimensions: [("ev", decoded.event)]).increment()
             if channel.hasPrefix(convPrefix) {
                 conversationEvent(Self.id(in: channel, prefix: convPrefix), decoded)
             } else if channel.hasPrefix(userPrefix) {
@@ -226,8 +263,15 @@ final class FanoutHub: Sendable {
         let frame = event.frame
         let seq = event.seq
         let origin = event.origin
+        let ts = event.ts
+        let timer = fanoutTimer
+        let clock = switchboard.clock
         if event.event == "message" { deliveredCounter.increment() }
-        forEachLoop { hub in hub.deliver(conversation: conversation, frame: frame, seq: seq, origin: origin) }
+        forEachLoop { hub in
+            if hub.deliver(conversation: conversation, frame: frame, seq: seq, origin: origin) > 0, let ts {
+                timer.recordMilliseconds(max(0, clock.milliseconds - ts))
+            }
+        }
     }
 
     /// Replays the messages after `last` from the stream, then the events that queued meanwhile.

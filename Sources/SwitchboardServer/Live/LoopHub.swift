@@ -92,13 +92,17 @@ final class LoopHub: @unchecked Sendable {
     }
 
     /// Writes one frame to every local member session of a conversation but
-    /// the originating connection, then flushes each once.
-    func deliver(conversation: String, frame: ByteBuffer, seq: Int?, origin: String?) {
-        guard let members = byConversation[conversation] else { return }
+    /// the originating connection, then flushes each once. Answers how many got it.
+    @discardableResult
+    func deliver(conversation: String, frame: ByteBuffer, seq: Int?, origin: String?) -> Int {
+        guard let members = byConversation[conversation] else { return 0 }
+        var count = 0
         for session in members.values where session.connectionID != origin {
             session.deliver(frame, conversation: conversation, seq: seq)
+            count += 1
         }
         for session in members.values { session.flushIfNeeded() }
+        return count
     }
 
     /// Writes one frame to every local session of a user.

@@ -42,6 +42,7 @@ final class NodeHeartbeat: Service {
         let switchboard = live.switchboard
         let node = switchboard.configuration.nodeID
         let connections = await live.hub.localConnections()
+        live.hub.pruneSendBuckets()
         do {
             try await switchboard.presence.refresh(connections)
             try await switchboard.presence.nodeHeartbeat(

@@ -48,6 +48,7 @@ extension WebSocketSession {
                 case .failure(let error):
                     if error.code == .unavailable || error.code == .internalError { throw error }
                     denied.append(conversation)
+                    recovered.append(JSONText.quote(conversation) + ":0")
                 case .success(let (messages, whole)):
                     complete = complete && whole
                     var mark = seq

@@ -114,7 +114,6 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         var channels = conversations.map(keys.conversationChannel) + watching.map(keys.presenceChannel)
         if let userID {
             channels.append(keys.userChannel(userID))
-            if loopHub.sessions(ofUser: userID).isEmpty { hub.forgetSendBucket(user: userID) }
             let presence = live.switchboard.presence
             let member = connectionID
             Task { try? await presence.disconnect(user: userID, member: member) }
