@@ -7,7 +7,8 @@
 -- ARGV[4] mode: "member" = remove the entry ARGV[5];
 --               "node"   = remove every entry that starts with ARGV[5] .. "/"
 -- Effects: when no live entry is left: deletes both keys, sets lastSeen = now
---   on an existing user hash, and PUBLISHes {"ev":"presence","user","status":"offline","lastSeen"}.
+--   on an existing user hash, and PUBLISHes {"ev":"presence","user","status":"offline","lastSeen"}
+--   (in "node" mode always: the dead node's keys may have expired already).
 -- Returns: the number of live connections left.
 -- Errors: INVALID (bad ARGV).
 local now = tonumber(ARGV[1])
@@ -28,7 +29,7 @@ if left > 0 then return left end
 local wasOnline = redis.call("EXISTS", KEYS[2]) == 1
 redis.call("DEL", KEYS[1], KEYS[2])
 if redis.call("EXISTS", KEYS[3]) == 1 then redis.call("HSET", KEYS[3], "lastSeen", now) end
-if wasOnline and ARGV[2] ~= "" then
+if (wasOnline or ARGV[4] == "node") and ARGV[2] ~= "" then
   redis.call("PUBLISH", ARGV[2], cjson.encode({ev = "presence", user = ARGV[3], status = "offline", lastSeen = now}))
 end
 return 0

@@ -50,3 +50,9 @@ public enum ChatEvent: Sendable {
     /// The connection dropped; the client reconnects by itself.
     case disconnected(closeCode: UInt16?)
 }
+
+/// A reply object from the hub, as parsed JSON.
+public struct ChatReply: @unchecked Sendable {
+    /// The reply's fields (immutable once parsed).
+    public let object: [String: Any]
+}

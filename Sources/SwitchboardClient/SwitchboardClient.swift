@@ -73,7 +73,7 @@ public actor SwitchboardClient {
 
     /// Renews the connection's token (before the old one expires).
     public func renew(token: String) async throws {
-        _ = try await request(["op": "auth", "token": token])
+        _ = try await request("auth", ["token": token])
     }
 
     /// Sends a message; retried with the same nonce across reconnects, so it is stored once.
@@ -85,7 +85,7 @@ public actor SwitchboardClient {
             do {
                 let reply = try await request(["op": "send", "conv": conversation, "text": text, "nonce": nonce])
                 let message = try Self.decode(ChatMessage.self, reply["message"])
-                observe(message)
+                observe(message, own: true)
                 return message
             } catch let error as ChatError where error == .disconnected || error == .timeout {
                 if Date() > deadline || stopped { throw error }
@@ -94,8 +94,25 @@ public actor SwitchboardClient {
         }
     }
 
-    /// Sends any command and returns its reply (throws `ChatError` for `ok: false`).
-    public func request(_ fields: [String: Any]) async throws -> [String: Any] {
+    /// Sends any command (`op` plus its fields) and returns the reply object;
+    /// throws `ChatError` for `ok: false`.
+    public func request(_ op: String, _ fields: [String: any Sendable] = [:]) async throws -> ChatReply {
+        var body: [String: Any] = fields
+        body["op"] = op
+        return ChatReply(object: try await request(body))
+    }
+
+    /// Starts receiving `presence` events for users; answers their presence now.
+    public func watchPresence(_ users: [String]) async throws -> ChatReply {
+        try await request("presence.watch", ["users": users])
+    }
+
+    /// Marks a conversation read up to `seq`; answers the unread count.
+    public func markRead(_ conversation: String, seq: Int) async throws -> Int {
+        try await request("read", ["conv": conversation, "seq": seq]).object["unread"] as? Int ?? 0
+    }
+
+    func request(_ fields: [String: Any]) async throws -> [String: Any] {
         guard let connection, ready || fields["op"] as? String == "auth" || fields["op"] as? String == "resume" else {
             throw ChatError.disconnected
         }
@@ -256,18 +273,27 @@ public actor SwitchboardClient {
     }
 
     /// Tracks the contiguous position of a conversation; false for a message seen before.
+    /// Without a known position, the first live message sets it (live
+    /// messages come in seq order); the client's own sends wait in `ahead`
+    /// until then, since others' earlier messages may still be on the way.
     @discardableResult
-    private func observe(_ message: ChatMessage) -> Bool {
+    private func observe(_ message: ChatMessage, own: Bool = false) -> Bool {
         let conversation = message.conv
-        guard let position = positions[conversation] else {
-            positions[conversation] = message.seq
-            return true
+        if ahead[conversation]?.contains(message.seq) == true { return false }
+        if positions[conversation] == nil {
+            if own {
+                ahead[conversation, default: []].insert(message.seq)
+                return true
+            }
+            positions[conversation] = message.seq - 1
         }
-        if message.seq <= position || ahead[conversation]?.contains(message.seq) == true { return false }
+        let position = positions[conversation]!
+        if message.seq <= position { return false }
         if message.seq == position + 1 {
             var next = message.seq
             while ahead[conversation]?.remove(next + 1) != nil { next += 1 }
             positions[conversation] = next
+            if ahead[conversation]?.isEmpty == true { ahead[conversation] = nil }
         } else {
             ahead[conversation, default: []].insert(message.seq)
         }

@@ -161,8 +161,12 @@ final class WebSocketClientHandler: ChannelInboundHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        // The server may have closed while the upgrade was completing.
-        if !context.channel.isActive { continuation.finish() }
+        // The server may have closed while the upgrade was completing: let the
+        // frames buffered during the upgrade (a close frame, say) arrive first.
+        if !context.channel.isActive {
+            let continuation = self.continuation
+            context.eventLoop.execute { continuation.finish() }
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {

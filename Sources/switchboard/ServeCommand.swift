@@ -66,6 +66,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Sends per second per user, refill of the burst (env SWITCHBOARD_SEND_RATE).")
     var sendRate: Double = env("SWITCHBOARD_SEND_RATE").flatMap { Double($0) } ?? 50
 
+    @Option(help: "scrypt cost N for new password hashes, a power of two (env SWITCHBOARD_SCRYPT_N); lower only for tests.")
+    var scryptN: UInt64 = env("SWITCHBOARD_SCRYPT_N").flatMap { UInt64($0) } ?? 32768
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error (env SWITCHBOARD_LOG_LEVEL).")
     var logLevel: String = env("SWITCHBOARD_LOG_LEVEL") ?? "info"
 
@@ -78,6 +81,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if let externalJWTIssuer, externalJWTIssuer == "switchboard" {
             throw ValidationError("--external-jwt-issuer must differ from the hub's own issuer (switchboard)")
+        }
+        guard scryptN >= 2, scryptN & (scryptN - 1) == 0, scryptN <= 1 << 20 else {
+            throw ValidationError("--scrypt-n must be a power of two between 2 and 2^20")
         }
         guard presenceTTL > 0 else { throw ValidationError("--presence-ttl must be positive") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
@@ -109,6 +115,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.limits.sendBurst = sendBurst
         configuration.limits.sendRefillPerSecond = sendRate
         configuration.live.presenceTTL = presenceTTL
+        configuration.auth.scryptN = scryptN
 
         var services: [any Service] = []
         if let redisURL {

@@ -109,21 +109,33 @@ struct LiveFailureTests {
         let healthy = try await LiveClient.authenticated(node, carol)
         await slowConnection.pauseReading()
         let sender = try await LiveClient.authenticated(node, alice)
+        func overflowCloses() async throws -> Double {
+            let text = try await node.request("GET", "/metrics").text
+            let line = text.split(separator: "\n").first { $0.hasPrefix("switchboard_outbound_overflow_closes_total") }
+            return line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+        }
+        let closesBefore = try await overflowCloses()
         let text = String(repeating: "z", count: 4000)
         let total = 1500
         for index in 1...total {
             try await sender.post(["op": "send", "conv": conv, "text": "\(index) \(text)"])
             if index % 100 == 0 { _ = try await sender.command(["op": "ping"]) }
         }
+        // The slow one is cut off; once it reads again it finds the close code 4008.
+        var closesAfter = closesBefore
+        for _ in 0..<200 where closesAfter == closesBefore {
+            try await Task.sleep(nanoseconds: 25_000_000)
+            closesAfter = try await overflowCloses()
+        }
+        #expect(closesAfter > closesBefore)
+        await slowConnection.resumeReading()
+        #expect(await slow.waitForClose(timeout: 10) == 4008)
         // The healthy reader gets everything.
         _ = try await healthy.waitFor(timeout: 30) { ($0["message"] as? [String: Any])?["seq"] as? Int == total }
         let seqs = healthy.messageSeqs(conv)
         // (waitFor took the last one out.)
         #expect(seqs == Array(1..<total), "healthy reader got \(seqs.count) events, missing \(Set(1..<total).subtracting(seqs).sorted().prefix(10))")
         #expect(!healthy.isClosed)
-        // The slow one was cut off: once it reads again it finds the close code 4008.
-        await slowConnection.resumeReading()
-        #expect(await slow.waitForClose(timeout: 10) == 4008)
         let metrics = try await node.request("GET", "/metrics")
         #expect(metrics.text.contains("switchboard_outbound_overflow_closes_total"))
         await healthy.close()

@@ -92,6 +92,8 @@ public struct LiveConfiguration: Sendable {
     public var resumeLimit: Int = 1000
     /// Seconds between two `typing` events of one user in one conversation.
     public var typingInterval: Double = 2
+    /// Seconds a closing connection waits for its close frame to leave before the socket is dropped.
+    public var closeTimeout: Double = 5
     /// Refused sends in a row after which the connection is closed with 4029.
     public var abuseCloseAfter: Int = 100
     /// Seconds presence, socket and node entries live without a heartbeat;

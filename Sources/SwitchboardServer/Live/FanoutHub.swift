@@ -281,7 +281,13 @@ final class FanoutHub: Sendable {
         let tracks = self.tracks
         let logger = self.logger
         Task {
-            let fetched = try? await conversations.messages(after: last, in: conversation, limit: limit)
+            // Redis may still be coming back: retry for a while (live events queue meanwhile).
+            var fetched: (messages: [Message], complete: Bool)?
+            for attempt in 0..<150 {
+                fetched = try? await conversations.messages(after: last, in: conversation, limit: limit)
+                if fetched != nil { break }
+                try? await Task.sleep(nanoseconds: UInt64(min(1_000, 50 * (attempt + 1))) * 1_000_000)
+            }
             tracks.eventLoop.execute { [self] in
                 var track = tracks.value[conversation] ?? ConversationTrack()
                 var lastSeq = last

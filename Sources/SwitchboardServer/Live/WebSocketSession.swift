@@ -308,7 +308,9 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in channel.close(promise: nil) }
         // A peer that stopped reading never takes the close frame: drop it anyway.
-        channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+        channel.eventLoop.scheduleTask(in: .milliseconds(Int64(live.configuration.closeTimeout * 1000))) {
+            channel.close(promise: nil)
+        }
     }
 
     // MARK: Housekeeping (once a second, from the loop hub)
