@@ -72,7 +72,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error (env SWITCHBOARD_LOG_LEVEL).")
     var logLevel: String = env("SWITCHBOARD_LOG_LEVEL") ?? "info"
 
+    @Option(help: "Log line format: logfmt or json (env SWITCHBOARD_LOG_FORMAT).")
+    var logFormat: String = env("SWITCHBOARD_LOG_FORMAT") ?? "logfmt"
+
     func validate() throws {
+        guard StructuredLogHandler.Format(rawValue: logFormat) != nil else {
+            throw ValidationError("--log-format must be logfmt or json")
+        }
         if let jwtSecret, jwtSecret.utf8.count < 32 {
             throw ValidationError("--jwt-secret must be at least 32 bytes")
         }
@@ -91,10 +97,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
+        let format = StructuredLogHandler.Format(rawValue: logFormat) ?? .logfmt
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            StructuredLogHandler(label: label, format: format, level: level)
         }
         let logger = Logger(label: "switchboard")
         var configuration = SwitchboardConfiguration()

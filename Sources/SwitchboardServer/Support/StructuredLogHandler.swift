@@ -1,0 +1,69 @@
+import Foundation
+import Logging
+
+/// Log lines as logfmt (`ts=… level=info msg="…" node=n1 conn=n1/42`) or as
+/// one JSON object per line, on standard error. Metadata (node, connection,
+/// user) is flattened into the line.
+public struct StructuredLogHandler: LogHandler {
+    /// The line format.
+    public enum Format: String, Sendable, CaseIterable {
+        case logfmt, json
+    }
+
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+    let label: String
+    let format: Format
+
+    public init(label: String, format: Format, level: Logger.Level) {
+        self.label = label
+        self.format = format
+        self.logLevel = level
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var merged = metadata
+        if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
+        if let extra = event.metadata { merged.merge(extra) { $1 } }
+        let line = Self.render(
+            format: format, timestamp: Date(), level: event.level, message: "\(event.message)", label: label, metadata: merged)
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
+    /// ISO 8601 in UTC with milliseconds.
+    static func isoTime(_ date: Date) -> String {
+        date.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true).timeSeparator(.colon)) + "Z"
+    }
+
+    /// One line in the chosen format (pure, for tests).
+    public static func render(
+        format: Format, timestamp: Date, level: Logger.Level, message: String, label: String, metadata: Logger.Metadata
+    ) -> String {
+        let fields: [(String, String)] =
+            [("ts", isoTime(timestamp)), ("level", level.rawValue), ("msg", message), ("logger", label)]
+            + metadata.sorted { $0.key < $1.key }.map { ($0.key, "\($0.value)") }
+        switch format {
+        case .json:
+            var object: [String: String] = [:]
+            for (key, value) in fields { object[key] = value }
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+            return String(decoding: data, as: UTF8.self)
+        case .logfmt:
+            return fields.map { key, value in "\(key)=\(logfmtValue(value))" }.joined(separator: " ")
+        }
+    }
+
+    static func logfmtValue(_ value: String) -> String {
+        let needsQuotes = value.isEmpty || value.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0 == "\\" || $0.isNewline }
+        guard needsQuotes else { return value }
+        let escaped = value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
+        return "\"\(escaped)\""
+    }
+}
