@@ -8,53 +8,6 @@ import Testing
 import FoundationNetworking
 #endif
 
-/// A redis-server with AOF on that can be stopped and started again on the same port and data.
-final class DurableRedis: @unchecked Sendable {
-    let port: Int
-    let directory: String
-    private var process: Process?
-
-    init() throws {
-        port = try PrivateRedis.freePort()
-        directory = NSTemporaryDirectory() + "sb-drill-\(RandomID.make(length: 8))"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    }
-
-    var url: String { "redis://127.0.0.1:\(port)" }
-
-    func start() async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
-        process.arguments = [
-            "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
-            "--appendfsync", "always", "--dir", directory, "--logfile", directory + "/redis.log",
-        ]
-        try process.run()
-        self.process = process
-        let redis = RedisClient(configuration: try RedisConfiguration(url: url))
-        defer { Task { await redis.shutdown() } }
-        for _ in 0..<400 {
-            if (try? await redis.send("PING")) == .status("PONG") { return }
-            try await Task.sleep(nanoseconds: 25_000_000)
-        }
-        throw SwitchboardError(.unavailable, "drill redis did not start")
-    }
-
-    /// A clean shutdown: SHUTDOWN writes the AOF, then the process exits.
-    func stop() async {
-        let redis = RedisClient(configuration: (try? RedisConfiguration(url: url)) ?? RedisConfiguration())
-        _ = try? await redis.send("SHUTDOWN")
-        await redis.shutdown()
-        process?.waitUntilExit()
-        process = nil
-    }
-
-    deinit {
-        if let process, process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-}
-
 /// haproxy in front of node processes, round robin, health checks on /ready.
 final class LoadBalancer: @unchecked Sendable {
     let port: Int
@@ -62,7 +15,7 @@ final class LoadBalancer: @unchecked Sendable {
     private let directory: String
 
     init(backends: [Int]) throws {
-        port = try PrivateRedis.freePort()
+        port = try TestRedisServer.freePort()
         directory = NSTemporaryDirectory() + "sb-lb-\(RandomID.make(length: 8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var config = """
@@ -142,12 +95,12 @@ actor DrillLedger {
 
 /// Three node processes, haproxy, and clients talking through it.
 struct DrillCluster {
-    let redis: DurableRedis
+    let redis: TestRedisServer
     let nodes: [NodeProcess]
     let balancer: LoadBalancer
     let configuration: SwitchboardConfiguration
 
-    static func start(redis: DurableRedis, nodes count: Int = 3) async throws -> DrillCluster {
+    static func start(redis: TestRedisServer, nodes count: Int = 3) async throws -> DrillCluster {
         var configuration = TestNode.configuration()
         configuration.redisURL = redis.url
         configuration.live.presenceTTL = 2
@@ -275,7 +228,7 @@ struct FailureDrillTests {
     }
 
     @Test func nodeKilledAndNodeStoppedUnderTraffic() async throws {
-        let redis = try DurableRedis()
+        let redis = try TestRedisServer(appendOnly: true)
         try await redis.start()
         let cluster = try await DrillCluster.start(redis: redis)
         let ledger = DrillLedger()
@@ -336,7 +289,7 @@ struct FailureDrillTests {
     }
 
     @Test func redisRestartedUnderTraffic() async throws {
-        let redis = try DurableRedis()
+        let redis = try TestRedisServer(appendOnly: true)
         try await redis.start()
         let cluster = try await DrillCluster.start(redis: redis, nodes: 2)
         let ledger = DrillLedger()

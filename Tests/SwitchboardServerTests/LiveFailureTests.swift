@@ -6,48 +6,10 @@ import SwitchboardClient
 import SwitchboardCore
 import Testing
 
-/// A private redis-server for tests that disturb Redis itself.
-final class PrivateRedis: @unchecked Sendable {
-    let port: Int
-    let directory: String
-    private var process: Process?
-
-    init() throws {
-        let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).wait()
-        port = channel.localAddress!.port!
-        try channel.close().wait()
-        directory = NSTemporaryDirectory() + "sb-private-\(RandomID.make(length: 8))"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    }
-
-    var url: String { "redis://127.0.0.1:\(port)" }
-
-    func start() async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
-        process.arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory]
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        self.process = process
-        let redis = RedisClient(configuration: try RedisConfiguration(url: url))
-        defer { Task { await redis.shutdown() } }
-        for _ in 0..<200 {
-            if (try? await redis.send("PING")) == .status("PONG") { return }
-            try await Task.sleep(nanoseconds: 25_000_000)
-        }
-        throw SwitchboardError(.unavailable, "private redis did not start")
-    }
-
-    deinit {
-        if let process { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-}
-
 @Suite("Live delivery under failure", .serialized)
 struct LiveFailureTests {
     @Test func pubsubConnectionKilledWhileMessagesFlow() async throws {
-        let redis = try PrivateRedis()
+        let redis = try TestRedisServer()
         try await redis.start()
         let (a, b) = try await TestNode.pair {
             $0.redisURL = redis.url
@@ -96,6 +58,7 @@ struct LiveFailureTests {
             configuration.limits.sendRefillPerSecond = 100_000
             configuration.live.outboundMaxFrames = 64
             configuration.live.outboundMaxBytes = 256 * 1024
+            configuration.live.closeTimeout = 15
             return configuration
         }())
         let alice = try await node.register()
@@ -117,19 +80,22 @@ struct LiveFailureTests {
         let closesBefore = try await overflowCloses()
         let text = String(repeating: "z", count: 4000)
         let total = 1500
-        for index in 1...total {
-            try await sender.post(["op": "send", "conv": conv, "text": "\(index) \(text)"])
-            if index % 100 == 0 { _ = try await sender.command(["op": "ping"]) }
+        let flood = Task {
+            for index in 1...total {
+                try await sender.post(["op": "send", "conv": conv, "text": "\(index) \(text)"])
+                if index % 100 == 0 { _ = try await sender.command(["op": "ping"]) }
+            }
         }
         // The slow one is cut off; once it reads again it finds the close code 4008.
         var closesAfter = closesBefore
-        for _ in 0..<200 where closesAfter == closesBefore {
+        for _ in 0..<800 where closesAfter == closesBefore {
             try await Task.sleep(nanoseconds: 25_000_000)
             closesAfter = try await overflowCloses()
         }
         #expect(closesAfter > closesBefore)
         await slowConnection.resumeReading()
         #expect(await slow.waitForClose(timeout: 10) == 4008)
+        try await flood.value
         // The healthy reader gets everything.
         _ = try await healthy.waitFor(timeout: 30) { ($0["message"] as? [String: Any])?["seq"] as? Int == total }
         let seqs = healthy.messageSeqs(conv)

@@ -18,7 +18,7 @@ final class NodeProcess: @unchecked Sendable {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
             throw SwitchboardError(.internalError, "\(Self.binary) is missing: run `swift build --product switchboard` (scripts/test does)")
         }
-        port = try PrivateRedis.freePort()
+        port = try TestRedisServer.freePort()
         process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = [
@@ -56,12 +56,6 @@ final class NodeProcess: @unchecked Sendable {
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-
-extension PrivateRedis {
-    static func freePort() throws -> Int {
-        try PrivateRedis().port
-    }
-}
 
 @Suite("Presence, notifications and node lifecycle", .serialized)
 struct PresenceTests {
