@@ -39,7 +39,8 @@ public struct SwitchboardNode: Sendable {
     func buildRouter() -> Router<SwitchboardRequestContext> {
         let router = Router(context: SwitchboardRequestContext.self)
         router.add(middleware: ErrorMiddleware())
-        HealthController(switchboard: switchboard).register(on: router)
+        let live = self.live
+        HealthController(switchboard: switchboard, draining: { live.draining.load(ordering: .relaxed) }).register(on: router)
         router.get("ws") { _, _ -> Response in
             throw SwitchboardError(.invalidRequest, "GET /ws needs a WebSocket upgrade (Connection: Upgrade, Upgrade: websocket)")
         }

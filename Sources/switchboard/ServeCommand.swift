@@ -88,6 +88,9 @@ struct ServeCommand: AsyncParsableCommand {
         if let externalJWTIssuer, externalJWTIssuer == "switchboard" {
             throw ValidationError("--external-jwt-issuer must differ from the hub's own issuer (switchboard)")
         }
+        if let nodeID, nodeID.isEmpty || nodeID.count > 64 || !nodeID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }) {
+            throw ValidationError("--node-id: 1 to 64 characters of A-Z a-z 0-9 _ . -")
+        }
         guard scryptN >= 2, scryptN & (scryptN - 1) == 0, scryptN <= 1 << 20 else {
             throw ValidationError("--scrypt-n must be a power of two between 2 and 2^20")
         }
@@ -136,8 +139,11 @@ struct ServeCommand: AsyncParsableCommand {
         services += node.services { port in
             logger.notice("serving", metadata: ["port": "\(port)", "node": "\(nodeID)"])
         }
-        let group = ServiceGroup(
-            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // Draining is bounded: after this the remaining services are cancelled.
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(20)
+        let group = ServiceGroup(configuration: groupConfiguration)
         try await group.run()
     }
 }

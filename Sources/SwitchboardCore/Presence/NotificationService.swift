@@ -22,39 +22,55 @@ public struct NotificationService: Sendable {
 
     /// Stores a notification for each member without an open connection:
     /// every other member of a direct or group conversation, and in a room
-    /// only the members mentioned as `@username`. One pipeline.
-    public func messageSent(_ message: Message) async throws(SwitchboardError) {
-        let replies = try await mapRedis {
-            try await redis.pipeline([
-                RedisCommand("HGET", [keys.conversation(message.conv), "kind"]),
-                RedisCommand("HKEYS", [keys.members(message.conv)]),
-            ])
-        }
-        guard let kind = replies[0].string else { return }
-        let members = Set(replies[1].array?.compactMap(\.string) ?? [])
+    /// only the members mentioned as `@username`. Cheap when everyone is
+    /// online: one pipeline reads the kind and members, one pipeline of
+    /// `EXISTS sb:presence:{U}` finds the offline ones; only for those is a
+    /// notification written.
+    public func messageSent(conversation: String, sender: String, text: String, messageJSON: String) async throws(SwitchboardError) {
+        let kind = try await mapRedis { try await redis.send("HGET", keys.conversation(conversation), "kind") }.string
+        guard let kind else { return }
         var recipients: [String]
         if kind == "room" {
-            let names = Self.mentions(in: message.text)
+            // Rooms: no per-member work unless someone is mentioned.
+            let names = Self.mentions(in: text)
             guard !names.isEmpty else { return }
             let ids = try await mapRedis {
                 try await redis.pipeline(names.map { RedisCommand("GET", [keys.username($0)]) })
             }.compactMap(\.string)
-            recipients = ids.filter { members.contains($0) }
+            guard !ids.isEmpty else { return }
+            let roles = try await mapRedis {
+                try await redis.execute(RedisCommand("HMGET", [keys.members(conversation)] + ids))
+            }.array ?? []
+            recipients = zip(ids, roles).filter { !$0.1.isNull }.map(\.0)
         } else {
-            recipients = Array(members)
+            recipients = try await mapRedis { try await redis.send("HKEYS", keys.members(conversation)) }
+                .array?.compactMap(\.string) ?? []
         }
-        recipients.removeAll { $0 == message.from }
+        recipients.removeAll { $0 == sender }
         guard !recipients.isEmpty else { return }
+        let online = try await mapRedis {
+            try await redis.pipeline(recipients.map { RedisCommand("EXISTS", [keys.presence($0)]) })
+        }
+        let offline = zip(recipients, online).filter { $0.1.int != 1 }.map(\.0)
+        guard !offline.isEmpty else { return }
+        guard let message = try? Message.decode(json: messageJSON) else { return }
         let notification = Notification(
             id: message.conv + "/" + message.id, type: "message", conv: message.conv, message: message, ts: clock.milliseconds)
         let json = String(decoding: try JSONEncoder().encodeOrThrow(notification), as: UTF8.self)
         let now = clock.milliseconds
-        let calls = recipients.map { user in
+        // `notify` checks the sockets again, atomically: a user who just connected gets none.
+        let calls = offline.map { user in
             RedisScriptRegistry.Call(
                 "notify", keys: [keys.notifications(user), keys.sockets(user)],
                 arguments: [json, now, configuration.notificationsKept, configuration.notificationTTL])
         }
         _ = try await mapRedis { try await scripts.pipeline(calls) }
+    }
+
+    /// `messageSent` for a decoded message.
+    public func messageSent(_ message: Message) async throws(SwitchboardError) {
+        let json = String(decoding: (try? JSONEncoder().encode(message)) ?? Data(), as: UTF8.self)
+        try await messageSent(conversation: message.conv, sender: message.from, text: message.text, messageJSON: json)
     }
 
     /// Lowercased `@username` mentions in a text (valid usernames only, at most 20).
@@ -89,23 +105,28 @@ public struct NotificationService: Sendable {
         _ = try await mapRedis { try await redis.send("DEL", keys.notifications(user)) }
     }
 
-    /// Notifications not yet pushed to a connection, oldest first; marks them pushed.
+    /// Notifications not yet pushed to a connection, in message order; marks
+    /// them pushed (`pushedNotification` in the user hash holds the newest pushed id).
     public func takeUnpushed(user: String) async throws(SwitchboardError) -> [Notification] {
         let replies = try await mapRedis {
             try await redis.pipeline([
-                RedisCommand("HGET", [keys.user(user), "notifiedAt"]),
+                RedisCommand("HGET", [keys.user(user), "pushedNotification"]),
                 RedisCommand("LRANGE", [keys.notifications(user), 0, -1]),
             ])
         }
-        let since = replies[0].int ?? 0
-        let items = (replies[1].array ?? []).compactMap {
-            $0.string.flatMap { try? JSONDecoder().decode(Notification.self, from: Data($0.utf8)) }
+        let pushed = replies[0].string
+        // Newest first: everything above the last pushed one is new.
+        var fresh: [Notification] = []
+        for item in replies[1].array ?? [] {
+            guard let notification = item.string.flatMap({ try? JSONDecoder().decode(Notification.self, from: Data($0.utf8)) })
+            else { continue }
+            if notification.id == pushed { break }
+            fresh.append(notification)
         }
-        let fresh = items.filter { $0.ts > since }
-        if let newest = fresh.map(\.ts).max() {
-            _ = try await mapRedis { try await redis.send("HSET", keys.user(user), "notifiedAt", newest) }
+        if let newest = fresh.first {
+            _ = try await mapRedis { try await redis.send("HSET", keys.user(user), "pushedNotification", newest.id) }
         }
-        return fresh.reversed()
+        return fresh.sorted { ($0.message.ts, $0.conv, $0.message.seq) < ($1.message.ts, $1.conv, $1.message.seq) }
     }
 }
 

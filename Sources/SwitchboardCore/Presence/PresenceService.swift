@@ -18,9 +18,13 @@ public struct PresenceService: Sendable {
         [keys.sockets(user), keys.presence(user), keys.user(user)]
     }
 
-    /// A connection opened: answers the user's status.
+    /// A connection opened: answers the user's status. The user joins the
+    /// node's user list at once (not only at the next heartbeat), so a node
+    /// that dies right after still gets its users published offline.
     public func connect(user: String, member: String) async throws(SwitchboardError) -> String {
         let now = clock.milliseconds
+        let node = member.split(separator: "/").first.map(String.init) ?? member
+        _ = try await mapRedis { try await redis.send("SADD", keys.nodeUsers(node), user) }
         return try await mapRedis {
             try await scripts.evaluate(
                 "presence_connect", keys: userKeys(user),
@@ -99,12 +103,11 @@ public struct PresenceService: Sendable {
             RedisCommand("HSET", [keys.node(node), "id", node, "address", address, "started", started, "connections", connections, "heartbeat", now]),
             RedisCommand("EXPIRE", [keys.node(node), ttlSeconds]),
             RedisCommand("ZADD", [keys.nodes, now, node]),
-            RedisCommand("DEL", [keys.nodeUsers(node)]),
         ]
         if !users.isEmpty {
             commands.append(RedisCommand("SADD", [keys.nodeUsers(node)] + users))
-            commands.append(RedisCommand("EXPIRE", [keys.nodeUsers(node), ttlSeconds * 10]))
         }
+        commands.append(RedisCommand("EXPIRE", [keys.nodeUsers(node), ttlSeconds * 10]))
         _ = try await mapRedis { try await redis.pipeline(commands) }
     }
 

@@ -23,6 +23,8 @@ final class NodeHeartbeat: Service {
     }
 
     func run() async throws {
+        // A previous run under the same node id may have died: clean up after it first.
+        try? await live.switchboard.presence.removeNode(live.switchboard.configuration.nodeID)
         let interval = max(0.05, live.configuration.presenceTTL / 3)
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {

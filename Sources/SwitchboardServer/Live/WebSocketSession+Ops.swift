@@ -11,7 +11,7 @@ extension WebSocketSession {
             let error: SwitchboardError = command.fields["op"] == nil ? .invalid("missing field: op") : .invalid("wrong type for field op (expected string)")
             return eventLoop.makeFailedFuture(error)
         }
-        live.opCounter(op).increment()
+        live.opCounter(Self.knownOps.contains(op) ? op : "unknown").increment()
         if op == "auth" {
             do {
                 return authenticate(token: try command.string("token", maxLength: 8192), reply: command)
@@ -44,6 +44,12 @@ extension WebSocketSession {
             return eventLoop.makeFailedFuture(error)
         }
     }
+
+    /// The ops of the protocol (metrics count anything else as `unknown`).
+    static let knownOps: Set<String> = [
+        "auth", "send", "edit", "delete", "typing", "read", "history", "resume", "ping", "status", "presence.watch",
+        "presence.unwatch",
+    ]
 
     /// Runs async domain code for an op and lands its result on this loop.
     func task<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) -> EventLoopFuture<T> {
@@ -137,7 +143,9 @@ extension WebSocketSession {
                     counter.increment()
                     // Notifications for offline members, after the acknowledgement and off this path.
                     let json = result.messageJSON
-                    Task { if let message = try? Message.decode(json: json) { try? await notifications.messageSent(message) } }
+                    Task {
+                        try? await notifications.messageSent(conversation: conversation, sender: user, text: text, messageJSON: json)
+                    }
                 }
                 return #""message":"# + result.messageJSON
             }
@@ -204,11 +212,13 @@ extension WebSocketSession {
         for user in users where user.isEmpty || user.utf8.count > 128 || user.contains("}") {
             throw .invalid("users: invalid user id")
         }
-        watch(users, on: true)
         let presence = live.switchboard.presence
-        return task {
-            let states = try await presence.presence(of: users)
-            return #""presence":"# + JSONText.encode(states)
+        // Read the states once the subscription is active, so no change falls in between.
+        return watch(users, on: true).flatMap { [self] in
+            task {
+                let states = try await presence.presence(of: users)
+                return #""presence":"# + JSONText.encode(states)
+            }
         }
     }
 

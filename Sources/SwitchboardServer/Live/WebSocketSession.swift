@@ -380,8 +380,9 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         return hub.retain(channels).hop(to: eventLoop)
     }
 
-    /// Starts or stops forwarding presence events of users.
-    func watch(_ users: [String], on: Bool) {
+    /// Starts or stops forwarding presence events of users; completes once subscribed.
+    @discardableResult
+    func watch(_ users: [String], on: Bool) -> EventLoopFuture<Void> {
         let keys = live.switchboard.keys
         var changed: [String] = []
         for user in users {
@@ -394,7 +395,9 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
                 changed.append(keys.presenceChannel(user))
             }
         }
-        if on { _ = hub.retain(changed) } else { hub.release(changed) }
+        if on { return hub.retain(changed).hop(to: eventLoop) }
+        hub.release(changed)
+        return eventLoop.makeSucceededVoidFuture()
     }
 
     /// Pushes the notifications stored while the user was offline.
