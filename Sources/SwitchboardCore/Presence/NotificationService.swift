@@ -1,5 +1,6 @@
 import Foundation
 import RedisClient
+import Synchronization
 
 /// A notification for a user who was offline when something happened.
 public struct Notification: Codable, Sendable, Hashable {
@@ -19,6 +20,13 @@ public struct NotificationService: Sendable {
     let keys: KeyLayout
     let clock: WallClock
     let configuration: LiveConfiguration
+    /// Per conversation: the members without a live connection, as last read (ms of the read).
+    let offlineCache = OfflineCache()
+
+    /// What a node last learned about a conversation's offline members.
+    final class OfflineCache: Sendable {
+        let entries = Mutex<[String: (read: Int, offline: [String])]>([:])
+    }
 
     /// Stores a notification for each member without an open connection:
     /// every other member of a direct or group conversation, and in a room
@@ -43,15 +51,36 @@ public struct NotificationService: Sendable {
             }.array ?? []
             recipients = zip(ids, roles).filter { !$0.1.isNull }.map(\.0)
         } else {
-            recipients = try await mapRedis { try await redis.send("HKEYS", keys.members(conversation)) }
-                .array?.compactMap(\.string) ?? []
+            let now = clock.milliseconds
+            let window = Int(configuration.notificationCacheSeconds * 1000)
+            if let cached = offlineCache.entries.withLock({ $0[conversation] }), now - cached.read < window {
+                recipients = cached.offline
+            } else {
+                let members = try await mapRedis { try await redis.send("HKEYS", keys.members(conversation)) }
+                    .array?.compactMap(\.string) ?? []
+                let online = members.isEmpty ? [] : try await mapRedis {
+                    try await redis.pipeline(members.map { RedisCommand("EXISTS", [keys.presence($0)]) })
+                }
+                recipients = zip(members, online).filter { $0.1.int != 1 }.map(\.0)
+                if window > 0 {
+                    offlineCache.entries.withLock { entries in
+                        if entries.count > 10_000 { entries.removeAll() }
+                        entries[conversation] = (now, recipients)
+                    }
+                }
+            }
         }
         recipients.removeAll { $0 == sender }
         guard !recipients.isEmpty else { return }
-        let online = try await mapRedis {
-            try await redis.pipeline(recipients.map { RedisCommand("EXISTS", [keys.presence($0)]) })
+        let offline: [String]
+        if kind == "room" {
+            let online = try await mapRedis {
+                try await redis.pipeline(recipients.map { RedisCommand("EXISTS", [keys.presence($0)]) })
+            }
+            offline = zip(recipients, online).filter { $0.1.int != 1 }.map(\.0)
+        } else {
+            offline = recipients
         }
-        let offline = zip(recipients, online).filter { $0.1.int != 1 }.map(\.0)
         guard !offline.isEmpty else { return }
         guard let message = try? Message.decode(json: messageJSON) else { return }
         let notification = Notification(

@@ -85,9 +85,9 @@ public struct LiveConfiguration: Sendable {
     /// Seconds a pong may take before the connection is dropped.
     public var pongTimeout: Double = 30
     /// Frames an outbound queue may hold before the connection is closed with 4008.
-    public var outboundMaxFrames: Int = 4096
+    public var outboundMaxFrames: Int = 512
     /// Bytes an outbound queue may hold before the connection is closed with 4008.
-    public var outboundMaxBytes: Int = 8 * 1024 * 1024
+    public var outboundMaxBytes: Int = 512 * 1024
     /// Messages replayed per conversation by `resume`.
     public var resumeLimit: Int = 1000
     /// Seconds between two `typing` events of one user in one conversation.
@@ -104,6 +104,9 @@ public struct LiveConfiguration: Sendable {
     public var notificationsKept: Int = 100
     /// Seconds a notification lives.
     public var notificationTTL: Int = 86_400
+    /// Seconds a node reuses what it learned about a conversation's offline
+    /// members when creating notifications (0 = ask Redis for every message).
+    public var notificationCacheSeconds: Double = 1
 
     public init() {}
 }

@@ -12,6 +12,9 @@ final class LoopHub: @unchecked Sendable {
     private var byUser: [String: [ObjectIdentifier: WebSocketSession]] = [:]
     private var byWatched: [String: [ObjectIdentifier: WebSocketSession]] = [:]
     private var timer: RepeatedTask?
+    /// Sessions written to since the last flush; flushed once at the end of this loop tick.
+    private var unflushed: [WebSocketSession] = []
+    private var flushScheduled = false
 
     init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
@@ -99,10 +102,24 @@ final class LoopHub: @unchecked Sendable {
         var count = 0
         for session in members.values where session.connectionID != origin {
             session.deliver(frame, conversation: conversation, seq: seq)
+            unflushed.append(session)
             count += 1
         }
-        for session in members.values { session.flushIfNeeded() }
+        scheduleFlush()
         return count
+    }
+
+    /// One flush per written session per loop tick, however many events reached it in that tick.
+    private func scheduleFlush() {
+        guard !flushScheduled, !unflushed.isEmpty else { return }
+        flushScheduled = true
+        let hub = self
+        eventLoop.assumeIsolatedUnsafeUnchecked().execute {
+            hub.flushScheduled = false
+            let sessions = hub.unflushed
+            hub.unflushed.removeAll(keepingCapacity: true)
+            for session in sessions { session.flushIfNeeded() }
+        }
     }
 
     /// Writes one frame to every local session of a user.
