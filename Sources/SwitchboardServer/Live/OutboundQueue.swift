@@ -4,7 +4,7 @@ import NIOCore
 struct OutboundQueue {
     let maxFrames: Int
     let maxBytes: Int
-    private(set) var frames = CircularBuffer<ByteBuffer>()
+    private(set) var frames = CircularBuffer<ByteBuffer>(initialCapacity: 2)
     private(set) var bytes = 0
 
     init(maxFrames: Int, maxBytes: Int) {

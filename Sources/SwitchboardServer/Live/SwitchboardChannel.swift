@@ -45,6 +45,10 @@ struct SwitchboardChannel: ServerChildChannel, HTTPChannelHandler {
                         // Small socket-side buffer: backpressure reaches the session's bounded queue early.
                         try channel.syncOptions?.setOption(
                             ChannelOptions.writeBufferWaterMark, value: .init(low: 16 * 1024, high: 64 * 1024))
+                        // Most frames are small: start the read buffer small (it grows on demand).
+                        try channel.syncOptions?.setOption(
+                            ChannelOptions.recvAllocator,
+                            value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 64 * 1024))
                         try operations.addHandler(
                             NIOWebSocketFrameAggregator(
                                 minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1024,

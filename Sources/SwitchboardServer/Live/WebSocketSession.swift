@@ -19,7 +19,14 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     let eventLoop: any EventLoop
     private(set) var context: ChannelHandlerContext?
     private let headerToken: String?
-    var logger: Logger
+    /// A logger with this connection's ids, made when something is logged
+    /// (not kept per connection: idle connections are the common case).
+    var logger: Logger {
+        var logger = live.logger
+        logger[metadataKey: "conn"] = .string(connectionID)
+        if let userID { logger[metadataKey: "user"] = .string(userID) }
+        return logger
+    }
 
     // Authentication
     private(set) var userID: String?
@@ -28,7 +35,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     var authenticating = false
 
     // Ops, one at a time
-    private var pendingOps = CircularBuffer<ClientCommand>()
+    private var pendingOps = CircularBuffer<ClientCommand>(initialCapacity: 2)
     var runningOp = false
 
     // Outbound
@@ -62,9 +69,6 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         let configuration = live.configuration
         self.outbound = OutboundQueue(maxFrames: configuration.outboundMaxFrames, maxBytes: configuration.outboundMaxBytes)
         self.authDeadline = .now() + .milliseconds(Int64(configuration.authTimeout * 1000))
-        var logger = live.logger
-        logger[metadataKey: "conn"] = .string(connectionID)
-        self.logger = logger
     }
 
     var hub: FanoutHub { live.hub }
@@ -363,7 +367,6 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     func becomeAuthenticated(user: String, expiry: Int, conversations ids: [String]) -> EventLoopFuture<Void> {
         userID = user
         tokenExpiry = expiry
-        logger[metadataKey: "user"] = .string(user)
         guard !closing else { return eventLoop.makeSucceededVoidFuture() }
         // Hold live events until the first command (at most a second).
         holding = true
