@@ -24,8 +24,10 @@ import Darwin
 /// HTTP upgrade itself, parses frames in place (only `"seq":` and the send
 /// time in the text, `t=<monotonic µs>`), answers pings, and records into
 /// its event loop's HDR histograms and counters. Duplicates are counted per
-/// client (a `seq` not above the last one seen in its conversation); lost =
-/// expected (acknowledged messages × other members) − unique deliveries.
+/// client (a `seq` not above the last one seen in its conversation); lost
+/// is counted per (conversation, seq): every acknowledged message should
+/// reach every other member once. Deliveries of messages whose send was
+/// not acknowledged (an error or timeout, yet stored) are counted apart.
 struct BenchLiveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "live",
@@ -139,7 +141,7 @@ struct BenchLiveCommand: AsyncParsableCommand {
 // MARK: - The run
 
 /// One bench run: provisioning, connections, load, report.
-struct LiveBench {
+fileprivate struct LiveBench {
     let command: BenchLiveCommand
     let endpoints: [Endpoint]
     let group: MultiThreadedEventLoopGroup
@@ -176,11 +178,11 @@ struct LiveBench {
         let connected = await connectAll(count: clientCount, users: users) { index in
             let room = index / roomSize
             let members = min(roomSize, clientCount - room * roomSize)
-            return (rooms[room], members - 1)
+            return (rooms[room], room, members - 1)
         }
         let connectSeconds = seconds(since: provisionStart)
         log("\(connected.ok) of \(clientCount) connected in \(format(connectSeconds)) s (\(connected.failed) failed\(connected.firstError.map { ": " + $0 } ?? ""))")
-        guard connected.ok > 0 else { throw BenchError("no client connected") }
+        guard connected.ok > 0 else { throw LiveBenchError("no client connected") }
 
         // Send: warmup, then the measured window, on every loop.
         let start = monotonicMicros() + 20_000
@@ -199,6 +201,7 @@ struct LiveBench {
         var procStart = watched.map { $0.sample() }
         var peakRSS = procStart.map { $0?.rssKB ?? 0 }
         let selfStart = ProcessWatch.selfSample()
+        let machineStart = ProcessWatch.machineTicks()
         while monotonicMicros() < sendEnd {
             await sleep(until: min(sendEnd, monotonicMicros() + 1_000_000))
             for (index, watch) in watched.enumerated() { peakRSS[index] = max(peakRSS[index], watch.sample()?.rssKB ?? 0) }
@@ -206,16 +209,26 @@ struct LiveBench {
         let countsAtEnd = try await counters()
         let procEnd = watched.map { $0.sample() }
         let selfEnd = ProcessWatch.selfSample()
+        let machineEnd = ProcessWatch.machineTicks()
         for (index, sample) in procEnd.enumerated() { peakRSS[index] = max(peakRSS[index], sample?.rssKB ?? 0) }
         if procStart.count != procEnd.count { procStart = procEnd }
 
         // Drain: until every acknowledged message reached every member, or time is up.
         let drainStart = monotonicMicros()
-        var final = countsAtEnd
+        // With failed sends the counts cannot tell (a failed send may still
+        // have been stored): then wait for 2 s without a new delivery.
+        var lastDelivered = -1
+        var quietSince = monotonicMicros()
         while true {
-            final = try await counters()
-            let complete = final.acked + final.sendErrors >= final.sent && final.delivered - final.duplicates >= final.expected
-            if complete || seconds(since: drainStart) >= command.drain { break }
+            let now = try await counters()
+            let answered = now.sending == 0 && now.acked + now.sendErrors >= now.sent
+            let complete = answered && now.sendErrors == 0 && now.delivered - now.duplicates >= now.expected
+            if now.delivered != lastDelivered {
+                lastDelivered = now.delivered
+                quietSince = monotonicMicros()
+            }
+            let quiet = answered && now.sendErrors > 0 && monotonicMicros() - quietSince > 2_000_000
+            if complete || quiet || seconds(since: drainStart) >= command.drain { break }
             await sleep(until: monotonicMicros() + 100_000)
         }
         let drainSeconds = seconds(since: drainStart)
@@ -240,8 +253,11 @@ struct LiveBench {
         report["send_errors"] = .int(totals.sendErrors)
         report["expected"] = .int(totals.expected)
         report["delivered"] = .int(totals.delivered)
-        report["lost"] = .int(max(0, totals.expected - (totals.delivered - totals.duplicates)))
+        let accounting = totals.accounting { room in min(roomSize, clientCount - room * roomSize) - 1 }
+        report["lost"] = .int(accounting.lost)
         report["duplicates"] = .int(totals.duplicates)
+        report["unacked_stored"] = .int(accounting.unackedStored)
+        report["unacked_delivered"] = .int(accounting.unackedDelivered)
         report["measured"] = .int(Int(totals.latency.totalCount))
         addPercentiles(&report, prefix: "", totals.latency)
         addPercentiles(&report, prefix: "ack_", totals.ackLatency, only: [50, 99])
@@ -259,14 +275,25 @@ struct LiveBench {
             report["node_cpu_us_per_delivery"] = .double(round3(nodeCPU * 1e6 / Double(windowDeliveries)))
         }
         if let selfStart, let selfEnd {
-            report["bench_cpu_pct"] = .double(round1(Double(selfEnd.cpuTicks - selfStart.cpuTicks) / ProcessWatch.ticksPerSecond / window * 100))
+            let benchCPU = Double(selfEnd.cpuTicks - selfStart.cpuTicks) / ProcessWatch.ticksPerSecond
+            report["bench_cpu_pct"] = .double(round1(benchCPU / window * 100))
+            if let machineStart, let machineEnd {
+                // Everything else on the machine (other jobs) in the window, in % of one core.
+                let busy = Double(machineEnd - machineStart) / ProcessWatch.ticksPerSecond
+                var watchedCPU = 0.0
+                for (index, _) in watched.enumerated() {
+                    if let a = procStart[index], let b = procEnd[index] { watchedCPU += Double(b.cpuTicks - a.cpuTicks) / ProcessWatch.ticksPerSecond }
+                }
+                report["machine_busy_pct"] = .double(round1(busy / window * 100))
+                report["other_cpu_pct"] = .double(round1(max(0, busy - watchedCPU - benchCPU) / window * 100))
+            }
         }
-        print(report.serialized())
-        fflush(stdout)
+        FileHandle.standardOutput.write(Data((report.serialized() + "\n").utf8))
         log(
             """
             \(command.label ?? "fanout"): \(connected.ok) clients, \(roomCount) rooms of \(roomSize), \(format(command.rate)) msg/s for \(format(window)) s
               sent \(totals.sent), acked \(totals.acked), errors \(totals.sendErrors); deliveries expected \(totals.expected), delivered \(totals.delivered), lost \(report["lost"]!), duplicates \(totals.duplicates), dropped connections \(totals.dropped)
+              sends not acknowledged but stored and delivered: \(accounting.unackedStored) (\(accounting.unackedDelivered) deliveries)
               latency ms: p50 \(report["p50_ms"]!) p90 \(report["p90_ms"]!) p99 \(report["p99_ms"]!) p99.9 \(report["p999_ms"]!) max \(report["max_ms"]!) (ack p99 \(report["ack_p99_ms"]!))
               \(report["deliveries_per_s"]!) deliveries/s; node CPU µs/delivery \(report["node_cpu_us_per_delivery"].map { "\($0)" } ?? "-"); connect \(format(connectSeconds)) s; drain \(format(drainSeconds)) s
             """)
@@ -293,7 +320,7 @@ struct LiveBench {
         let connected = await connectAll(
             count: count, users: users, rate: storm ? 0 : command.connectRate,
             concurrency: storm ? max(command.connectConcurrency, 1000) : command.connectConcurrency
-        ) { _ in (nil, 0) }
+        ) { _ in (nil, -1, 0) }
         let connectSeconds = seconds(since: start)
         log("\(connected.ok) of \(count) connected in \(format(connectSeconds)) s, \(format(Double(connected.ok) / connectSeconds)) per s (\(connected.failed) failed\(connected.firstError.map { ": " + $0 } ?? ""))")
         if !storm { await sleep(until: monotonicMicros() + UInt64(command.settle * 1e6)) }
@@ -325,8 +352,7 @@ struct LiveBench {
             report["node_kb_per_connection"] = .double(round3(Double(nodeDelta) / Double(connected.ok)))
         }
         if let error = connected.firstError { report["first_error"] = .string(error) }
-        print(report.serialized())
-        fflush(stdout)
+        FileHandle.standardOutput.write(Data((report.serialized() + "\n").utf8))
         log("\(storm ? "storm" : "idle"): \(report.serialized())")
         if command.hold > 0 { await sleep(until: monotonicMicros() + UInt64(command.hold * 1e6)) }
         let dropped = try await snapshot().dropped
@@ -358,15 +384,15 @@ struct LiveBench {
         if !missing.isEmpty {
             let started = monotonicMicros()
             log("registering or refreshing \(missing.count) users (\(count - missing.count) cached)")
-            let results = Mutex<[String: BenchUser]>([:])
-            let done = Atomic<Int>(0)
+            let results = Locked<[String: BenchUser]>([:])
+            let done = AtomicCounter()
             let password = command.password
             let cached = cache.users
             try await http.parallel(missing.count, concurrency: command.httpConcurrency) { connection, job in
                 let name = names[missing[job]]
                 let user = try await Self.obtainUser(name: name, password: password, cached: cached[name], connection: connection)
                 results.withLock { $0[name] = user }
-                let finished = done.wrappingAdd(1, ordering: .relaxed).newValue
+                let finished = done.next() + 1
                 if finished % 1000 == 0 {
                     let elapsed = Double(monotonicMicros() - started) / 1e6
                     FileHandle.standardError.write(Data("bench: \(finished) users, \(Int(Double(finished) / elapsed))/s\n".utf8))
@@ -377,7 +403,7 @@ struct LiveBench {
             log("users ready in \(seconds(since: started)) s")
         }
         return try names.map { name in
-            guard let user = cache.users[name] else { throw BenchError("user \(name) missing") }
+            guard let user = cache.users[name] else { throw LiveBenchError("user \(name) missing") }
             return user
         }
     }
@@ -395,14 +421,14 @@ struct LiveBench {
             let reply = try await connection.request(.POST, path, json: ["username": name, "password": password])
             switch reply.status {
             case 200, 201:
-                guard let user = BenchUser(name: name, reply: reply) else { throw BenchError("unreadable auth reply: \(reply.text)") }
+                guard let user = BenchUser(name: name, reply: reply) else { throw LiveBenchError("unreadable auth reply: \(reply.text)") }
                 return user
             case 409 where path.hasSuffix("register"):
                 path = "/api/v1/auth/login"
-            case 429, 503 where attempt < 20:
+            case 429 where attempt < 20, 503 where attempt < 20:
                 try await Task.sleep(nanoseconds: UInt64(max(reply.retryAfter ?? 1, 1)) * 1_000_000_000)
             default:
-                throw BenchError("\(path) for \(name): \(reply.status) \(reply.text)")
+                throw LiveBenchError("\(path) for \(name): \(reply.status) \(reply.text)")
             }
         }
     }
@@ -410,7 +436,7 @@ struct LiveBench {
     /// Conversations with consecutive users: room r holds users r*size ..< (r+1)*size; the first is the owner.
     func provisionRooms(users: [BenchUser], roomCount: Int, roomSize: Int, http: HTTPPool) async throws -> [String] {
         let command = self.command
-        let ids = Mutex<[String?]>(Array(repeating: nil, count: roomCount))
+        let ids = Locked<[String?]>(Array(repeating: nil, count: roomCount))
         let tag = String(UInt32.random(in: 0...UInt32.max), radix: 36)
         try await http.parallel(roomCount, concurrency: min(command.httpConcurrency, 8)) { connection, room in
             let members = Array(users[(room * roomSize)..<min(users.count, (room + 1) * roomSize)])
@@ -423,14 +449,14 @@ struct LiveBench {
             let reply = try await connection.request(.POST, "/api/v1/conversations", json: body, token: owner.access)
             guard reply.status == 201 || reply.status == 200,
                 let id = (reply.json?["conversation"] as? [String: Any])?["id"] as? String
-            else { throw BenchError("create conversation: \(reply.status) \(reply.text)") }
+            else { throw LiveBenchError("create conversation: \(reply.status) \(reply.text)") }
             if command.kind == "group" {
                 var rest = others.dropFirst(1000)
                 while !rest.isEmpty {
                     let chunk = Array(rest.prefix(1000))
                     rest = rest.dropFirst(1000)
                     let added = try await connection.request(.POST, "/api/v1/conversations/\(id)/members", json: ["users": chunk], token: owner.access)
-                    guard added.status == 200 else { throw BenchError("add members: \(added.status) \(added.text)") }
+                    guard added.status == 200 else { throw LiveBenchError("add members: \(added.status) \(added.text)") }
                 }
             }
             ids.withLock { $0[room] = id }
@@ -444,7 +470,7 @@ struct LiveBench {
                 let user = users[index]
                 let reply = try await connection.request(
                     .POST, "/api/v1/conversations/\(rooms[index / roomSize])/members", json: ["users": [user.id]], token: user.access)
-                guard reply.status == 200 else { throw BenchError("join room: \(reply.status) \(reply.text)") }
+                guard reply.status == 200 else { throw LiveBenchError("join room: \(reply.status) \(reply.text)") }
             }
         }
         return rooms
@@ -464,7 +490,7 @@ struct LiveBench {
     /// other members.
     func connectAll(
         count: Int, users: [BenchUser], rate: Double? = nil, concurrency: Int? = nil,
-        room: @escaping @Sendable (Int) -> (String?, Int)
+        room: @escaping @Sendable (Int) -> (String?, Int, Int)
     ) async -> ConnectResult {
         let rate = rate ?? command.connectRate
         let concurrency = concurrency ?? command.connectConcurrency
@@ -495,13 +521,13 @@ struct LiveBench {
                 }
                 let state = loops[index % loops.count]
                 let endpoint = endpoints[(index / loops.count) % endpoints.count]
-                let (conversation, peers) = room(index)
+                let (conversation, roomIndex, peers) = room(index)
                 let token = users[index].access
                 group.addTask {
                     var lastError = ""
                     for attempt in 0..<3 {
                         do {
-                            try await BenchClient.connect(endpoint: endpoint, token: token, conversation: conversation, peers: peers, state: state).get()
+                            try await BenchClient.connect(endpoint: endpoint, token: token, conversation: conversation, room: roomIndex, peers: peers, state: state).get()
                             return nil
                         } catch {
                             lastError = "\(error)"
@@ -539,7 +565,11 @@ struct LiveBench {
     }
 
     func counters() async throws -> LoopCounters {
-        try await gather { $0.counters }.reduce(into: LoopCounters()) { $0.add($1) }
+        try await gather { state in
+            var counters = state.counters
+            counters.sending = state.isSending ? 1 : 0
+            return counters
+        }.reduce(into: LoopCounters()) { $0.add($1) }
     }
 
     func snapshot() async throws -> LoopSnapshot {
@@ -585,15 +615,18 @@ struct LiveBench {
 // MARK: - One event loop's clients and measurements
 
 /// Counters of one loop (cheap to gather while the run goes on).
-struct LoopCounters: Sendable {
+fileprivate struct LoopCounters: Sendable {
     var sent = 0
     var acked = 0
     var sendErrors = 0
     var expected = 0
     var delivered = 0
     var duplicates = 0
+    /// Loops still sending.
+    var sending = 0
 
     mutating func add(_ other: LoopCounters) {
+        sending += other.sending
         sent += other.sent
         acked += other.acked
         sendErrors += other.sendErrors
@@ -604,7 +637,7 @@ struct LoopCounters: Sendable {
 }
 
 /// Everything one loop measured.
-struct LoopSnapshot: Sendable {
+fileprivate struct LoopSnapshot: Sendable {
     var latency = LoopState.makeHistogram()
     var ackLatency = LoopState.makeHistogram()
     var sendLag = LoopState.makeHistogram()
@@ -619,6 +652,8 @@ struct LoopSnapshot: Sendable {
     var dropped = 0
     var closeCodes: [Int: Int] = [:]
     var firstError: String?
+    var seqCounts: [[UInt16]] = []
+    var ackedSeqs: [[UInt32]] = []
 
     mutating func add(_ other: LoopSnapshot) {
         latency.add(other.latency)
@@ -635,12 +670,43 @@ struct LoopSnapshot: Sendable {
         dropped += other.dropped
         closeCodes.merge(other.closeCodes, uniquingKeysWith: +)
         firstError = firstError ?? other.firstError
+        if seqCounts.count < other.seqCounts.count { seqCounts.append(contentsOf: repeatElement([], count: other.seqCounts.count - seqCounts.count)) }
+        for (room, counts) in other.seqCounts.enumerated() {
+            if seqCounts[room].count < counts.count { seqCounts[room].append(contentsOf: repeatElement(0, count: counts.count - seqCounts[room].count)) }
+            for (seq, count) in counts.enumerated() where count > 0 { seqCounts[room][seq] &+= count }
+        }
+        if ackedSeqs.count < other.ackedSeqs.count { ackedSeqs.append(contentsOf: repeatElement([], count: other.ackedSeqs.count - ackedSeqs.count)) }
+        for (room, seqs) in other.ackedSeqs.enumerated() { ackedSeqs[room] += seqs }
+    }
+
+    /// Per (conversation, seq): deliveries missing for acknowledged messages,
+    /// and deliveries of messages whose send was not acknowledged (failed or
+    /// timed out, yet stored and broadcast).
+    func accounting(peers: (Int) -> Int) -> (lost: Int, unackedDelivered: Int, unackedStored: Int) {
+        var lost = 0
+        var unackedDelivered = 0
+        var unackedStored = 0
+        let rooms = max(seqCounts.count, ackedSeqs.count)
+        for room in 0..<rooms {
+            let counts = room < seqCounts.count ? seqCounts[room] : []
+            var acked = Set<Int>()
+            for seq in room < ackedSeqs.count ? ackedSeqs[room] : [] {
+                let index = Int(seq)
+                acked.insert(index)
+                lost += max(0, peers(room) - (index < counts.count ? Int(counts[index]) : 0))
+            }
+            for (seq, count) in counts.enumerated() where count > 0 && !acked.contains(seq) {
+                unackedDelivered += Int(count)
+                unackedStored += 1
+            }
+        }
+        return (lost, unackedDelivered, unackedStored)
     }
 }
 
 /// The clients of one event loop, its sender and its measurements. Only
 /// ever touched on its loop (hence `@unchecked Sendable`).
-final class LoopState: @unchecked Sendable {
+fileprivate final class LoopState: @unchecked Sendable {
     let loop: any EventLoop
     var clients: [BenchClient] = []
     private var rng: UInt64 = UInt64.random(in: 1...UInt64.max)
@@ -663,6 +729,9 @@ final class LoopState: @unchecked Sendable {
     var dropped = 0
     var closeCodes: [Int: Int] = [:]
     var firstError: String?
+    /// Per conversation (by index): deliveries seen per seq, and the seqs acknowledged to senders.
+    var seqCounts: [[UInt16]] = []
+    var ackedSeqs: [[UInt32]] = []
 
     init(loop: any EventLoop) {
         self.loop = loop
@@ -674,13 +743,27 @@ final class LoopState: @unchecked Sendable {
     }
 
     var readyClients: Int { clients.count }
+    var isSending: Bool { sendTask != nil }
+
+    @inline(__always)
+    func countDelivery(room: Int, seq: UInt64) {
+        if room >= seqCounts.count { seqCounts.append(contentsOf: repeatElement([], count: room + 1 - seqCounts.count)) }
+        let index = Int(seq)
+        if index >= seqCounts[room].count { seqCounts[room].append(contentsOf: repeatElement(0, count: max(index + 1 - seqCounts[room].count, 1024))) }
+        seqCounts[room][index] &+= 1
+    }
+
+    func countAck(room: Int, seq: UInt64) {
+        if room >= ackedSeqs.count { ackedSeqs.append(contentsOf: repeatElement([], count: room + 1 - ackedSeqs.count)) }
+        ackedSeqs[room].append(UInt32(truncatingIfNeeded: seq))
+    }
 
     func snapshot() -> LoopSnapshot {
         LoopSnapshot(
             latency: latency, ackLatency: ackLatency, sendLag: sendLag, connectLatency: connectLatency,
             sent: counters.sent, acked: counters.acked, sendErrors: counters.sendErrors, expected: counters.expected,
             delivered: counters.delivered, duplicates: counters.duplicates, otherEvents: otherEvents,
-            dropped: dropped, closeCodes: closeCodes, firstError: firstError)
+            dropped: dropped, closeCodes: closeCodes, firstError: firstError, seqCounts: seqCounts, ackedSeqs: ackedSeqs)
     }
 
     func noteError(_ text: String) {
@@ -708,8 +791,9 @@ final class LoopState: @unchecked Sendable {
         if until > sendStart {
             let target = Int(Double(until - sendStart) * ratePerMicro)
             while scheduled < target {
-                let intended = sendStart + UInt64(Double(scheduled) / ratePerMicro)
+                // Message k (from 0) is due once (k + 1) / rate seconds passed.
                 scheduled += 1
+                let intended = sendStart + UInt64(Double(scheduled) / ratePerMicro)
                 guard let client = pickClient() else { continue }
                 if intended >= warmupEnd { _ = sendLag.record(max(1, now &- intended)) }
                 client.sendMessage(now: now)
@@ -743,7 +827,7 @@ final class LoopState: @unchecked Sendable {
 // MARK: - One WebSocket client connection
 
 /// Byte patterns searched for in frames.
-enum Needle {
+fileprivate enum Needle {
     static let headerEnd: [UInt8] = Array("\r\n\r\n".utf8)
     static let seq: [UInt8] = Array(#""seq":"#.utf8)
     static let stamp: [UInt8] = Array(#""text":"t="#.utf8)
@@ -756,7 +840,7 @@ enum Needle {
 /// handlers in its pipeline), then parses frames straight from the read
 /// buffer. It sends a `ping` op right after the upgrade: the reply comes once
 /// authentication finished (ops queue behind it), which marks it ready.
-final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
+fileprivate final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -766,6 +850,7 @@ final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
     private let request: String
     private let sendPrefix: [UInt8]
     private let peers: Int
+    private let room: Int
     private let ready: EventLoopPromise<Void>
     private let started: UInt64
     private var phase = Phase.handshake
@@ -778,8 +863,9 @@ final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
 
     var isReady: Bool { phase == .ready }
 
-    init(state: LoopState, request: String, conversation: String?, peers: Int, ready: EventLoopPromise<Void>, started: UInt64) {
+    init(state: LoopState, request: String, conversation: String?, room: Int, peers: Int, ready: EventLoopPromise<Void>, started: UInt64) {
         self.state = state
+        self.room = room
         self.request = request
         self.sendPrefix = conversation.map { Array(#"{"op":"send","conv":"#.utf8) + Array(("\"" + $0 + "\"").utf8) + Array(#","text":"t="#.utf8) } ?? []
         self.peers = peers
@@ -788,7 +874,7 @@ final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
     }
 
     /// Connects, upgrades with the bearer token and waits for the first op's reply.
-    static func connect(endpoint: Endpoint, token: String, conversation: String?, peers: Int, state: LoopState) -> EventLoopFuture<Void> {
+    static func connect(endpoint: Endpoint, token: String, conversation: String?, room: Int, peers: Int, state: LoopState) -> EventLoopFuture<Void> {
         let loop = state.loop
         let ready = loop.makePromise(of: Void.self)
         let request =
@@ -801,7 +887,7 @@ final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        BenchClient(state: state, request: request, conversation: conversation, peers: peers, ready: ready, started: started))
+                        BenchClient(state: state, request: request, conversation: conversation, room: room, peers: peers, ready: ready, started: started))
                 }
             }
             .connect(host: endpoint.host, port: endpoint.port)
@@ -846,7 +932,7 @@ final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
     private func failReady(_ reason: String) {
         guard !readyDone else { return }
         readyDone = true
-        ready.fail(BenchError(reason))
+        ready.fail(LiveBenchError(reason))
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -951,6 +1037,7 @@ final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         state.counters.delivered += 1
+        if room >= 0 { state.countDelivery(room: room, seq: seq) }
         if seq <= lastSeq { state.counters.duplicates += 1 } else { lastSeq = seq }
         if sent >= state.warmupEnd, sent < state.sendEnd {
             _ = state.latency.record(max(1, now &- sent))
@@ -980,6 +1067,9 @@ final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
         }
         state.counters.acked += 1
         state.counters.expected += peers
+        if room >= 0, let seqAt = find(Needle.seq, in: payload, from: 0), let seq = number(in: payload, at: seqAt + Needle.seq.count) {
+            state.countAck(room: room, seq: seq)
+        }
         if let stampAt = find(Needle.stamp, in: payload, from: 0), let sent = number(in: payload, at: stampAt + Needle.stamp.count),
             sent >= state.warmupEnd, sent < state.sendEnd
         {
@@ -1041,17 +1131,24 @@ final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
 // MARK: - Byte helpers
 
 @inline(__always)
-func find(_ needle: [UInt8], in haystack: UnsafeRawBufferPointer, from start: Int) -> Int? {
-    guard let base = haystack.baseAddress, haystack.count - start >= needle.count else { return nil }
+fileprivate func find(_ needle: [UInt8], in haystack: UnsafeRawBufferPointer, from start: Int) -> Int? {
+    guard let base = haystack.baseAddress, haystack.count - start >= needle.count, let first = needle.first else { return nil }
     return needle.withUnsafeBytes { pattern -> Int? in
-        guard let found = memmem(base + start, haystack.count - start, pattern.baseAddress!, pattern.count) else { return nil }
-        return base.distance(to: UnsafeRawPointer(found))
+        let last = haystack.count - pattern.count
+        var index = start
+        while index <= last {
+            guard let hit = memchr(base + index, Int32(first), last - index + 1) else { return nil }
+            let position = base.distance(to: UnsafeRawPointer(hit))
+            if memcmp(base + position, pattern.baseAddress!, pattern.count) == 0 { return position }
+            index = position + 1
+        }
+        return nil
     }
 }
 
 /// The decimal number at `index` (nil when there is no digit).
 @inline(__always)
-func number(in bytes: UnsafeRawBufferPointer, at index: Int) -> UInt64? {
+fileprivate func number(in bytes: UnsafeRawBufferPointer, at index: Int) -> UInt64? {
     var value: UInt64 = 0
     var position = index
     while position < bytes.count {
@@ -1064,7 +1161,7 @@ func number(in bytes: UnsafeRawBufferPointer, at index: Int) -> UInt64? {
 }
 
 @inline(__always)
-func appendDigits(_ value: UInt64, to bytes: inout [UInt8]) {
+fileprivate func appendDigits(_ value: UInt64, to bytes: inout [UInt8]) {
     if value == 0 {
         bytes.append(48)
         return
@@ -1085,28 +1182,28 @@ func appendDigits(_ value: UInt64, to bytes: inout [UInt8]) {
 
 /// Microseconds of CLOCK_MONOTONIC (shared by every client of the process).
 @inline(__always)
-func monotonicMicros() -> UInt64 {
+fileprivate func monotonicMicros() -> UInt64 {
     var time = timespec()
     clock_gettime(CLOCK_MONOTONIC, &time)
     return UInt64(time.tv_sec) * 1_000_000 + UInt64(time.tv_nsec) / 1000
 }
 
-func sleep(until deadline: UInt64) async {
+fileprivate func sleep(until deadline: UInt64) async {
     let now = monotonicMicros()
     guard deadline > now else { return }
     try? await Task.sleep(nanoseconds: (deadline - now) * 1000)
 }
 
-func seconds(since start: UInt64) -> Double { round3(Double(monotonicMicros() - start) / 1e6) }
-func ms(_ micros: UInt64) -> Double { round3(Double(micros) / 1000) }
-func round3(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
-func round1(_ value: Double) -> Double { (value * 10).rounded() / 10 }
-func format(_ value: Double) -> String {
+fileprivate func seconds(since start: UInt64) -> Double { round3(Double(monotonicMicros() - start) / 1e6) }
+fileprivate func ms(_ micros: UInt64) -> Double { round3(Double(micros) / 1000) }
+fileprivate func round3(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
+fileprivate func round1(_ value: Double) -> Double { (value * 10).rounded() / 10 }
+fileprivate func format(_ value: Double) -> String {
     value == value.rounded() ? String(Int(value)) : String(format: "%.2f", value)
 }
 
 /// Raises the soft open-file limit to the hard one.
-func raiseFileLimit() {
+fileprivate func raiseFileLimit() {
     var limit = rlimit()
     guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
     if limit.rlim_cur < limit.rlim_max {
@@ -1115,15 +1212,32 @@ func raiseFileLimit() {
     }
 }
 
-struct BenchError: Error, CustomStringConvertible {
+fileprivate struct LiveBenchError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+/// A counter shared by tasks.
+fileprivate final class AtomicCounter: Sendable {
+    private let value = Atomic<Int>(0)
+
+    /// The value before the increment.
+    func next() -> Int { value.wrappingAdd(1, ordering: .relaxed).oldValue }
+}
+
+/// A value behind a lock, shared by tasks.
+fileprivate final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+
+    init(_ value: Value) { mutex = Mutex(value) }
+
+    func withLock<T: Sendable>(_ body: (inout Value) -> T) -> T { mutex.withLock { body(&$0) } }
 }
 
 // MARK: - Endpoints, users
 
 /// host:port of a base URL (http://, ws://; no TLS).
-struct Endpoint: Sendable {
+fileprivate struct Endpoint: Sendable {
     var host: String
     var port: Int
 
@@ -1139,7 +1253,7 @@ struct Endpoint: Sendable {
     }
 }
 
-struct BenchUser: Sendable {
+fileprivate struct BenchUser: Sendable {
     var name: String
     var id: String
     var access: String
@@ -1173,7 +1287,7 @@ struct BenchUser: Sendable {
 }
 
 /// Users and tokens kept between runs: one `name id access refresh` line each.
-struct UserCache {
+fileprivate struct UserCache {
     let path: String?
     var users: [String: BenchUser] = [:]
 
@@ -1197,13 +1311,13 @@ struct UserCache {
 
 // MARK: - Processes
 
-struct ProcSample: Sendable {
+fileprivate struct ProcSample: Sendable {
     var cpuTicks: Int
     var rssKB: Int
 }
 
 /// A process whose CPU (utime + stime) and RSS are sampled from /proc.
-struct ProcessWatch: Sendable {
+fileprivate struct ProcessWatch: Sendable {
     var name: String
     var pid: Int32
 
@@ -1219,6 +1333,16 @@ struct ProcessWatch: Sendable {
     }
 
     func sample() -> ProcSample? { Self.sample(pid: pid) }
+
+    /// Busy ticks of the whole machine (all cores): user + nice + system + irq + softirq + steal.
+    static func machineTicks() -> Int? {
+        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+            let line = stat.split(separator: "\n").first, line.hasPrefix("cpu ")
+        else { return nil }
+        let fields = line.split(separator: " ").dropFirst().compactMap { Int($0) }
+        guard fields.count >= 8 else { return nil }
+        return fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]
+    }
 
     static func selfSample() -> ProcSample? { sample(pid: getpid()) }
 
@@ -1240,7 +1364,7 @@ struct ProcessWatch: Sendable {
 
 // MARK: - A small keep-alive HTTP/1.1 client for provisioning
 
-struct HTTPResult: Sendable {
+fileprivate struct HTTPResult: Sendable {
     var status: Int
     var body: [UInt8]
     var retryAfter: Int?
@@ -1250,7 +1374,7 @@ struct HTTPResult: Sendable {
 }
 
 /// Collects responses in order; requests are written through it.
-final class HTTPCollector: ChannelDuplexHandler, @unchecked Sendable {
+fileprivate final class HTTPCollector: ChannelDuplexHandler, @unchecked Sendable {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundIn = HTTPClientRequestPart
     typealias OutboundOut = HTTPClientRequestPart
@@ -1266,7 +1390,7 @@ final class HTTPCollector: ChannelDuplexHandler, @unchecked Sendable {
 
     func send(_ head: HTTPRequestHead, body: ByteBuffer?, promise: EventLoopPromise<HTTPResult>) {
         guard let context else {
-            promise.fail(BenchError("HTTP connection closed"))
+            promise.fail(LiveBenchError("HTTP connection closed"))
             return
         }
         waiting.append(promise)
@@ -1289,7 +1413,7 @@ final class HTTPCollector: ChannelDuplexHandler, @unchecked Sendable {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        while let promise = waiting.popFirst() { promise.fail(BenchError("HTTP connection closed")) }
+        while let promise = waiting.popFirst() { promise.fail(LiveBenchError("HTTP connection closed")) }
         context.fireChannelInactive()
     }
 
@@ -1298,7 +1422,7 @@ final class HTTPCollector: ChannelDuplexHandler, @unchecked Sendable {
     }
 }
 
-final class HTTPConnection: Sendable {
+fileprivate final class HTTPConnection: Sendable {
     let channel: any Channel
     let collector: HTTPCollector
     let endpoint: Endpoint
@@ -1344,7 +1468,7 @@ final class HTTPConnection: Sendable {
 }
 
 /// Keep-alive connections over the endpoints; jobs run on `concurrency` workers.
-struct HTTPPool: Sendable {
+fileprivate struct HTTPPool: Sendable {
     let endpoints: [Endpoint]
     let group: any EventLoopGroup
 
@@ -1364,7 +1488,7 @@ struct HTTPPool: Sendable {
     /// retried once on a fresh connection, a second failure fails the run.
     func parallel(_ count: Int, concurrency: Int, _ body: @escaping @Sendable (HTTPConnection, Int) async throws -> Void) async throws {
         guard count > 0 else { return }
-        let next = Atomic<Int>(0)
+        let next = AtomicCounter()
         let endpoints = self.endpoints
         let group = self.group
         try await withThrowingTaskGroup(of: Void.self) { tasks in
@@ -1373,7 +1497,7 @@ struct HTTPPool: Sendable {
                     let endpoint = endpoints[worker % endpoints.count]
                     var connection = try await HTTPConnection.connect(endpoint, group: group)
                     while true {
-                        let job = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                        let job = next.next()
                         guard job < count else { break }
                         do {
                             try await body(connection, job)
@@ -1395,7 +1519,7 @@ struct HTTPPool: Sendable {
 
 // MARK: - Ordered JSON output
 
-indirect enum JSONValue: CustomStringConvertible {
+fileprivate indirect enum JSONValue: CustomStringConvertible {
     case int(Int)
     case double(Double)
     case string(String)
@@ -1415,7 +1539,7 @@ indirect enum JSONValue: CustomStringConvertible {
 }
 
 /// A JSON object that keeps its keys in insertion order.
-struct JSONObject {
+fileprivate struct JSONObject {
     private(set) var entries: [(String, JSONValue)] = []
 
     init(_ entries: [(String, JSONValue)] = []) { self.entries = entries }
