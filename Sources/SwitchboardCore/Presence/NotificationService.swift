@@ -144,14 +144,15 @@ public struct NotificationService: Sendable {
             ])
         }
         let pushed = replies[0].string
-        // Newest first: everything above the last pushed one is new.
-        var fresh: [Notification] = []
-        for item in replies[1].array ?? [] {
-            guard let notification = item.string.flatMap({ try? JSONDecoder().decode(Notification.self, from: Data($0.utf8)) })
-            else { continue }
-            if notification.id == pushed { break }
-            fresh.append(notification)
-        }
+        // Newest first: everything above the last pushed one is new. Find it
+        // in the raw JSON first, so only the new ones are decoded.
+        let raw = (replies[1].array ?? []).compactMap(\.string)
+        // (JSONEncoder may write "/" as "\/": look for both spellings.)
+        let markers = pushed.map { id in
+            [#""id":""# + id + "\"", #""id":""# + id.replacingOccurrences(of: "/", with: "\\/") + "\""]
+        } ?? []
+        let cut = markers.isEmpty ? raw.count : (raw.firstIndex { item in markers.contains { item.contains($0) } } ?? raw.count)
+        let fresh = raw[..<cut].compactMap { try? JSONDecoder().decode(Notification.self, from: Data($0.utf8)) }
         if let newest = fresh.first {
             _ = try await mapRedis { try await redis.send("HSET", keys.user(user), "pushedNotification", newest.id) }
         }
