@@ -42,29 +42,39 @@ public final class EmbeddedRedis: Service, @unchecked Sendable {
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let absolute = URL(fileURLWithPath: directory).standardizedFileURL.path
-        port = try Self.freePort()
-        let pid = try Self.spawn(executable, arguments: [
-            "--port", "\(port)", "--bind", "127.0.0.1", "--dir", absolute, "--appendonly", "yes",
-            "--save", "", "--logfile", absolute + "/redis.log", "--daemonize", "no",
-        ])
-        self.pid = pid
-        logger.notice(
-            "no Redis URL configured: started an embedded redis-server",
-            metadata: ["url": "\(url)", "data": "\(absolute)", "pid": "\(pid)"])
         var configuration = RedisConfiguration()
-        configuration.address = .tcp(host: "127.0.0.1", port: port)
-        for _ in 0..<200 {
-            if let connection = try? await RedisConnection.connect(
-                configuration: configuration, on: MultiThreadedEventLoopGroup.singleton.next()
-            ).get() {
-                let reply = try? await connection.send(RedisCommand("PING")).get()
-                _ = try? await connection.close().get()
-                if reply == .status("PONG") { return }
+        // Up to three ports: a server that exits at once lost its port to
+        // another process between `freePort` and its own bind.
+        for _ in 0..<3 {
+            port = try Self.freePort()
+            let pid = try Self.spawn(executable, arguments: [
+                "--port", "\(port)", "--bind", "127.0.0.1", "--dir", absolute, "--appendonly", "yes",
+                "--save", "", "--logfile", absolute + "/redis.log", "--daemonize", "no",
+            ])
+            self.pid = pid
+            configuration.address = .tcp(host: "127.0.0.1", port: port)
+            for _ in 0..<200 {
+                if let connection = try? await RedisConnection.connect(
+                    configuration: configuration, on: MultiThreadedEventLoopGroup.singleton.next()
+                ).get() {
+                    let reply = try? await connection.send(RedisCommand("PING")).get()
+                    _ = try? await connection.close().get()
+                    if reply == .status("PONG") {
+                        logger.notice(
+                            "no Redis URL configured: started an embedded redis-server",
+                            metadata: ["url": "\(url)", "data": "\(absolute)", "pid": "\(pid)"])
+                        return
+                    }
+                }
+                var status: Int32 = 0
+                if waitpid(pid, &status, WNOHANG) == pid {
+                    self.pid = nil
+                    break
+                }
+                try await Task.sleep(nanoseconds: 50_000_000)
             }
-            guard kill(pid, 0) == 0 else { break }
-            try await Task.sleep(nanoseconds: 50_000_000)
+            stop()
         }
-        stop()
         throw RedisError(code: .connectionFailed, message: "the embedded redis-server did not start; see \(absolute)/redis.log")
     }
 
@@ -120,10 +130,18 @@ public final class EmbeddedRedis: Service, @unchecked Sendable {
 
     deinit { stop() }
 
+    /// A free loopback port below the kernel's ephemeral range (32768–60999 by
+    /// default), so that no outgoing connection takes it before redis binds it.
     static func freePort() throws -> Int {
-        let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).wait()
-        defer { try? channel.close().wait() }
-        return channel.localAddress?.port ?? 6390
+        for _ in 0..<200 {
+            let candidate = Int.random(in: 20_000..<32_000)
+            if let channel = try? ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .bind(host: "127.0.0.1", port: candidate).wait()
+            {
+                try? channel.close().wait()
+                return candidate
+            }
+        }
+        throw RedisError(code: .connectionFailed, message: "no free loopback port in 20000–32000 for the embedded redis-server")
     }
 }

@@ -32,7 +32,7 @@ enum TestRedis {
 
 /// A private redis-server process for tests that kill and restart Redis.
 final class RedisServerProcess: @unchecked Sendable {
-    let port: Int
+    private(set) var port: Int
     let directory: String
     private var process: Process?
 
@@ -45,21 +45,32 @@ final class RedisServerProcess: @unchecked Sendable {
     var url: String { "redis://127.0.0.1:\(port)" }
     var socketPath: String { directory + "/redis.sock" }
 
+    /// Starts redis-server and waits for PONG. When it exits at once (another
+    /// process took the port between the check and its bind), it tries again
+    /// on another port.
     func start() async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.which("redis-server"))
-        process.arguments = [
-            "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--dir", directory, "--logfile", directory + "/redis.log",
-            "--unixsocket", socketPath, "--unixsocketperm", "700", "--enable-debug-command", "local",
-        ]
-        try process.run()
-        self.process = process
-        for _ in 0..<200 {
-            if (try? await Self.ping(port: port)) == true { return }
-            try await Task.sleep(nanoseconds: 25_000_000)
+        for attempt in 0..<3 {
+            if attempt > 0 { port = try Self.freePort() }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: Self.which("redis-server"))
+            process.arguments = [
+                "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--dir", directory, "--logfile", directory + "/redis.log",
+                "--unixsocket", socketPath, "--unixsocketperm", "700", "--enable-debug-command", "local",
+            ]
+            try process.run()
+            self.process = process
+            for _ in 0..<400 {
+                if (try? await Self.ping(port: port)) == true { return }
+                if !process.isRunning { break }
+                try await Task.sleep(nanoseconds: 25_000_000)
+            }
+            kill()
         }
-        throw RedisError(code: .connectionFailed, message: "test redis-server did not start on \(port)")
+        let log = (try? String(contentsOfFile: directory + "/redis.log", encoding: .utf8)) ?? ""
+        throw RedisError(
+            code: .connectionFailed,
+            message: "test redis-server did not start on \(port): \(log.split(separator: "\n").suffix(5).joined(separator: " | "))")
     }
 
     func kill() {
@@ -84,11 +95,20 @@ final class RedisServerProcess: @unchecked Sendable {
         return try await connection.send("PING").string == "PONG"
     }
 
+    /// A free loopback port below the kernel's ephemeral range (32768–60999 by
+    /// default), so that no outgoing connection of a test running beside this
+    /// one takes it between this check and the server's own bind.
     static func freePort() throws -> Int {
-        let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).wait()
-        defer { try? channel.close().wait() }
-        return channel.localAddress!.port!
+        for _ in 0..<200 {
+            let candidate = Int.random(in: 20_000..<32_000)
+            if let channel = try? ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .bind(host: "127.0.0.1", port: candidate).wait()
+            {
+                try? channel.close().wait()
+                return candidate
+            }
+        }
+        throw RedisError(code: .connectionFailed, message: "no free loopback port in 20000–32000")
     }
 
     static func which(_ name: String) -> String {

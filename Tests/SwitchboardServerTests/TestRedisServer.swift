@@ -7,10 +7,11 @@ import SwitchboardCore
 /// A private redis-server process for tests that disturb Redis itself:
 /// killed, stopped and started again on the same port and data folder.
 final class TestRedisServer: @unchecked Sendable {
-    let port: Int
+    private(set) var port: Int
     let directory: String
     let appendOnly: Bool
     private var process: Process?
+    private var everStarted = false
 
     init(appendOnly: Bool = false) throws {
         port = try Self.freePort()
@@ -21,29 +22,55 @@ final class TestRedisServer: @unchecked Sendable {
 
     var url: String { "redis://127.0.0.1:\(port)" }
 
-    /// A free loopback port (bound once to port 0, then released).
+    /// A free loopback port below the kernel's ephemeral range (32768–60999 by
+    /// default), so that no outgoing connection of a test running beside this
+    /// one takes it between this check and the server's own bind.
     static func freePort() throws -> Int {
-        let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).wait()
-        defer { try? channel.close().wait() }
-        return channel.localAddress!.port!
+        for _ in 0..<200 {
+            let candidate = Int.random(in: 20_000..<32_000)
+            if let channel = try? ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .bind(host: "127.0.0.1", port: candidate).wait()
+            {
+                try? channel.close().wait()
+                return candidate
+            }
+        }
+        throw SwitchboardError(.unavailable, "no free loopback port in 20000–32000")
     }
 
+    /// Starts redis-server (again, on the same port and data folder, after a
+    /// stop) and waits for PONG. On a first start that fails at once (another
+    /// process took the port), it tries another port.
     func start() async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
-        process.arguments = [
-            "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--dir", directory,
-            "--logfile", directory + "/redis.log",
-        ] + (appendOnly ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"])
-        try process.run()
-        self.process = process
-        let redis = RedisClient(configuration: try RedisConfiguration(url: url))
-        defer { Task { await redis.shutdown() } }
-        for _ in 0..<400 {
-            if (try? await redis.send("PING")) == .status("PONG") { return }
-            try await Task.sleep(nanoseconds: 25_000_000)
+        let attempts = everStarted ? 1 : 3
+        for attempt in 0..<attempts {
+            if attempt > 0 { port = try Self.freePort() }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/redis-server")
+            process.arguments = [
+                "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--dir", directory,
+                "--logfile", directory + "/redis.log",
+            ] + (appendOnly ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"])
+            try process.run()
+            self.process = process
+            let redis = RedisClient(configuration: try RedisConfiguration(url: url))
+            defer { Task { await redis.shutdown() } }
+            for _ in 0..<400 {
+                if (try? await redis.send("PING")) == .status("PONG") {
+                    everStarted = true
+                    return
+                }
+                if !process.isRunning { break }
+                try await Task.sleep(nanoseconds: 25_000_000)
+            }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+            self.process = nil
         }
-        throw SwitchboardError(.unavailable, "test redis-server did not start")
+        let log = (try? String(contentsOfFile: directory + "/redis.log", encoding: .utf8)) ?? ""
+        throw SwitchboardError(
+            .unavailable,
+            "test redis-server did not start on \(port): \(log.split(separator: "\n").suffix(5).joined(separator: " | "))")
     }
 
     /// A clean shutdown: SHUTDOWN writes the AOF, then the process exits.
