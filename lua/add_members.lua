@@ -3,6 +3,8 @@
 -- KEYS[2] members hash         sb:conv:{C}:members
 -- KEYS[3] joined zset          sb:conv:{C}:joined
 -- KEYS[4] read pointers hash   sb:conv:{C}:read
+-- KEYS[5] offline set          sb:conv:{C}:offline (groups: added members go
+--         in; the node of a connected one takes it out)
 -- ARGV[1] convId   ARGV[2] actorId   ARGV[3] ts, ms integer (join time)
 -- ARGV[4] mode: "admin" = the actor must be owner/admin of a group or room;
 --               "self"  = the actor joins a public room: exactly one user id,
@@ -21,7 +23,7 @@ local function uint(s)
   if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
 end
 
-if #KEYS ~= 4 then return err("INVALID", "add_members expects 4 keys") end
+if #KEYS ~= 5 then return err("INVALID", "add_members expects 5 keys") end
 local convId, actorId, mode = ARGV[1], ARGV[2], ARGV[4]
 local ts = uint(ARGV[3])
 if (convId or "") == "" or (actorId or "") == "" then return err("INVALID", "convId and actorId are required") end
@@ -51,6 +53,7 @@ for i = 5, #ARGV do
   if redis.call("HSETNX", KEYS[2], id, "member") == 1 then
     redis.call("ZADD", KEYS[3], ts, id)
     redis.call("HSET", KEYS[4], id, seq)
+    if kind ~= "room" then redis.call("SADD", KEYS[5], id) end
     added[#added + 1] = id
   end
 end

@@ -5,6 +5,8 @@
 -- KEYS[2] members hash         sb:conv:{C}:members
 -- KEYS[3] joined zset          sb:conv:{C}:joined
 -- KEYS[4] read pointers hash   sb:conv:{C}:read
+-- KEYS[5] offline set          sb:conv:{C}:offline (direct and group: every
+--         added member goes in; the node of a connected one takes it out)
 -- ARGV[1] convId   ARGV[2] kind: direct|group|room   ARGV[3] name ("" allowed)
 -- ARGV[4] public: "1"|"0" ("1" only for rooms)   ARGV[5] createdBy (user id)
 -- ARGV[6] createdAt, ms integer (also the join time of the members)
@@ -45,7 +47,7 @@ local function convJSON()
   return cjson.encode(c)
 end
 
-if #KEYS ~= 4 then return err("INVALID", "create_conversation expects 4 keys") end
+if #KEYS ~= 5 then return err("INVALID", "create_conversation expects 5 keys") end
 local convId, kind, name, public, createdBy = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local createdAt = uint(ARGV[6])
 if (convId or "") == "" or (createdBy or "") == "" or name == nil then
@@ -72,6 +74,7 @@ if redis.call("EXISTS", KEYS[1]) == 1 then
       if redis.call("HSETNX", KEYS[2], id, "member") == 1 then
         redis.call("ZADD", KEYS[3], createdAt, id)
         redis.call("HSET", KEYS[4], id, seq)
+        redis.call("SADD", KEYS[5], id)
         added[#added + 1] = id
       end
     end
@@ -85,5 +88,6 @@ for i, id in ipairs(ids) do
   redis.call("HSET", KEYS[2], id, i == 1 and "owner" or "member")
   redis.call("ZADD", KEYS[3], createdAt, id)
   redis.call("HSET", KEYS[4], id, 0)
+  if kind ~= "room" then redis.call("SADD", KEYS[5], id) end
 end
 return {1, convJSON(), ids}

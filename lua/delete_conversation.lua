@@ -5,6 +5,7 @@
 -- KEYS[4] read pointers hash   sb:conv:{C}:read
 -- KEYS[5] messages stream      sb:conv:{C}:msgs
 -- KEYS[6] edits hash           sb:conv:{C}:edits
+-- KEYS[7] offline set          sb:conv:{C}:offline
 -- ARGV[1] convId   ARGV[2] actorId (must be the owner)
 -- Nonce keys are not deleted; they expire within 10 minutes.
 -- Returns: Redis array of the ids that were members (so the caller can update
@@ -13,7 +14,7 @@
 --   FORBIDDEN (not the owner).
 local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
 
-if #KEYS ~= 6 then return err("INVALID", "delete_conversation expects 6 keys") end
+if #KEYS ~= 7 then return err("INVALID", "delete_conversation expects 7 keys") end
 local convId, actorId = ARGV[1], ARGV[2]
 if (convId or "") == "" or (actorId or "") == "" then return err("INVALID", "convId and actorId are required") end
 if redis.call("EXISTS", KEYS[1]) == 0 then return err("NOT_FOUND", "conversation not found") end
@@ -21,5 +22,5 @@ local role = redis.call("HGET", KEYS[2], actorId)
 if not role then return err("NOT_MEMBER", "not a member of this conversation") end
 if role ~= "owner" then return err("FORBIDDEN", "only the owner may delete the conversation") end
 local members = redis.call("HKEYS", KEYS[2])
-redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
 return members

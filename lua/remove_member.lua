@@ -5,13 +5,14 @@
 -- KEYS[4] read pointers hash   sb:conv:{C}:read
 -- KEYS[5] messages stream      sb:conv:{C}:msgs    (deleted with the conv)
 -- KEYS[6] edits hash           sb:conv:{C}:edits   (deleted with the conv)
+-- KEYS[7] offline set          sb:conv:{C}:offline (the target leaves it)
 -- ARGV[1] convId   ARGV[2] actorId   ARGV[3] targetId
 -- Rules: actor == target: leave (any member). Otherwise the actor must be
 --   owner or admin, the target must not be the owner, only the owner may
 --   remove an admin, and nobody is removed from a direct conversation.
 -- When the owner leaves, the longest-standing admin becomes owner, else the
 -- longest-standing member (join time from the joined zset, ties by id).
--- When the last member leaves, all six keys are deleted (nonce keys expire
+-- When the last member leaves, all seven keys are deleted (nonce keys expire
 -- by themselves).
 -- Returns: Redis array {status, newOwner}: status "removed" or "deleted";
 --   newOwner is the id of the new owner when ownership moved, else "".
@@ -20,7 +21,7 @@
 --   FORBIDDEN (rules above).
 local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
 
-if #KEYS ~= 6 then return err("INVALID", "remove_member expects 6 keys") end
+if #KEYS ~= 7 then return err("INVALID", "remove_member expects 7 keys") end
 local convId, actorId, targetId = ARGV[1], ARGV[2], ARGV[3]
 if (convId or "") == "" or (actorId or "") == "" or (targetId or "") == "" then
   return err("INVALID", "convId, actorId and targetId are required")
@@ -40,8 +41,9 @@ end
 redis.call("HDEL", KEYS[2], targetId)
 redis.call("ZREM", KEYS[3], targetId)
 redis.call("HDEL", KEYS[4], targetId)
+redis.call("SREM", KEYS[7], targetId)
 if redis.call("HLEN", KEYS[2]) == 0 then
-  redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+  redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
   return {"deleted", ""}
 end
 if targetRole ~= "owner" then return {"removed", ""} end

@@ -6,6 +6,8 @@
 -- KEYS[4] read pointers hash    sb:conv:{C}:read
 -- KEYS[5] nonce string          sb:conv:{C}:nonce:<userId>:<nonce>
 --         (always passed; only touched when ARGV[5] is not "")
+-- KEYS[6] offline set           sb:conv:{C}:offline (members without a live
+--         connection, kept by the nodes; direct and group conversations only)
 -- ARGV[1] convId   ARGV[2] userId (sender)   ARGV[3] text (non-empty)
 -- ARGV[4] ts, ms integer   ARGV[5] nonce, "" = none
 -- ARGV[6] maxlen: stream retention (XADD MAXLEN ~ n), 0 = never trim
@@ -14,8 +16,11 @@
 -- Effects: HINCRBY seq; XADD {seq, from, kind=text, text, ts[, nonce]};
 --   conv lastTs = max(lastTs, ts), lastMessage = message JSON; sender's read
 --   pointer = seq; nonce key = message JSON, EX 600; PUBLISH
---   {"ev":"message","message":<msg>,"origin":<origin>}.
--- Returns: {1, messageJSON} when stored;
+--   {"ev":"message","message":<msg>,"origin":<origin>}, exactly in this
+--   order (nodes slice the frame out of it, see FanoutHub.decodeMessage).
+-- Returns: {1, messageJSON, kind, offline} when stored, offline being the
+--          members of the offline set but the sender (empty for a room):
+--          who gets a notification, with no further read of the members;
 --          {0, storedJSON} when the nonce was already used (nothing stored,
 --          nothing published; storedJSON is the message as first sent).
 -- messageJSON: {"id","conv","seq","from","kind":"text","text","ts","nonce"?}
@@ -26,7 +31,7 @@ local function uint(s) -- non-negative integer string (<= 14 digits, exact in JS
   if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
 end
 
-if #KEYS ~= 5 then return err("INVALID", "send expects 5 keys") end
+if #KEYS ~= 6 then return err("INVALID", "send expects 6 keys") end
 local convId, userId, text, nonce, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[5], ARGV[7]
 local ts, maxlen, origin = uint(ARGV[4]), uint(ARGV[6]), ARGV[8]
 if (convId or "") == "" or (userId or "") == "" then return err("INVALID", "convId and userId are required") end
@@ -60,6 +65,17 @@ redis.call("HSET", KEYS[1], "lastTs", math.max(lastTs, ts), "lastMessage", json)
 redis.call("HSET", KEYS[4], userId, seq)
 if nonce ~= "" then redis.call("SET", KEYS[5], json, "EX", 600) end
 if channel ~= "" then
-  redis.call("PUBLISH", channel, cjson.encode({ev = "message", message = msg, origin = origin}))
+  -- (cjson would write "/" as "\/": an origin of plain characters goes in as it is.)
+  local quoted = origin:match("^[%w_%-%./:]*$") and ('"' .. origin .. '"') or cjson.encode(origin)
+  -- Written in this order on purpose: nodes slice the client frame out of
+  -- these bytes (everything but the origin) instead of parsing the JSON.
+  redis.call("PUBLISH", channel, '{"ev":"message","message":' .. json .. ',"origin":' .. quoted .. '}')
 end
-return {1, json}
+local kind = redis.call("HGET", KEYS[1], "kind") or ""
+local offline = {}
+if kind ~= "room" then
+  for _, id in ipairs(redis.call("SMEMBERS", KEYS[6])) do
+    if id ~= userId then offline[#offline + 1] = id end
+  end
+end
+return {1, json, kind, offline}

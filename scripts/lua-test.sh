@@ -54,27 +54,27 @@ j() { jq -r "$1" <<<"$2"; } # j FILTER JSON
 K() { printf '%sconv:{%s}' "$P" "$1"; } # conversation hash key
 CH() { printf '%slive:conv:{%s}' "$P" "$1"; }
 send() { # C USER TEXT TS [NONCE] [MAXLEN] [ORIGIN]
-    run send 5 "$(K "$1")" "$(K "$1"):members" "$(K "$1"):msgs" "$(K "$1"):read" "$(K "$1"):nonce:$2:${5:-}" \
+    run send 6 "$(K "$1")" "$(K "$1"):members" "$(K "$1"):msgs" "$(K "$1"):read" "$(K "$1"):nonce:$2:${5:-}" "$(K "$1"):offline" \
         "$1" "$2" "$3" "$4" "${5:-}" "${6:-0}" "$(CH "$1")" "${7:-node1/c1}"
 }
 readp() { run read 3 "$(K "$1")" "$(K "$1"):members" "$(K "$1"):read" "$1" "$2" "$3" "$(CH "$1")"; }
 edit() { run edit 4 "$(K "$1")" "$(K "$1"):members" "$(K "$1"):msgs" "$(K "$1"):edits" "$1" "$2" "$3" "$4" "$5" "$(CH "$1")"; }
 del() { run delete 4 "$(K "$1")" "$(K "$1"):members" "$(K "$1"):msgs" "$(K "$1"):edits" "$1" "$2" "$3" "$4" "$(CH "$1")"; }
 create() { # C KIND NAME PUBLIC CREATOR TS MEMBERS...
-    run create_conversation 4 "$(K "$1")" "$(K "$1"):members" "$(K "$1"):joined" "$(K "$1"):read" "$@"
+    run create_conversation 5 "$(K "$1")" "$(K "$1"):members" "$(K "$1"):joined" "$(K "$1"):read" "$(K "$1"):offline" "$@"
 }
 add() { # C ACTOR TS MODE IDS...
-    run add_members 4 "$(K "$1")" "$(K "$1"):members" "$(K "$1"):joined" "$(K "$1"):read" "$@"
+    run add_members 5 "$(K "$1")" "$(K "$1"):members" "$(K "$1"):joined" "$(K "$1"):read" "$(K "$1"):offline" "$@"
 }
 remove() { # C ACTOR TARGET
-    run remove_member 6 "$(K "$1")" "$(K "$1"):members" "$(K "$1"):joined" "$(K "$1"):read" \
-        "$(K "$1"):msgs" "$(K "$1"):edits" "$@"
+    run remove_member 7 "$(K "$1")" "$(K "$1"):members" "$(K "$1"):joined" "$(K "$1"):read" \
+        "$(K "$1"):msgs" "$(K "$1"):edits" "$(K "$1"):offline" "$@"
 }
 setrole() { run set_role 2 "$(K "$1")" "$(K "$1"):members" "$@"; }
 update() { run update_conversation 2 "$(K "$1")" "$(K "$1"):members" "$@"; }
 delconv() {
-    run delete_conversation 6 "$(K "$1")" "$(K "$1"):members" "$(K "$1"):joined" "$(K "$1"):read" \
-        "$(K "$1"):msgs" "$(K "$1"):edits" "$@"
+    run delete_conversation 7 "$(K "$1")" "$(K "$1"):members" "$(K "$1"):joined" "$(K "$1"):read" \
+        "$(K "$1"):msgs" "$(K "$1"):edits" "$(K "$1"):offline" "$@"
 }
 rl() { run rate_limit 1 "${P}ratelimit:{$1}" "${@:2}"; }
 role() { cli HGET "$(K "$1"):members" "$2"; }
@@ -91,16 +91,16 @@ unsubscribe() { sleep 0.2; kill "$SUBPID" 2>/dev/null; wait "$SUBPID" 2>/dev/nul
 T=1700000000000
 
 echo "== every script rejects missing ARGV with INVALID"
-checkerr "send no argv" INVALID "$(run send 5 "$(K x)" "$(K x):members" "$(K x):msgs" "$(K x):read" "$(K x):n")"
+checkerr "send no argv" INVALID "$(run send 6 "$(K x)" "$(K x):members" "$(K x):msgs" "$(K x):read" "$(K x):n" "$(K x):offline")"
 checkerr "read no argv" INVALID "$(run read 3 "$(K x)" "$(K x):members" "$(K x):read")"
 checkerr "edit no argv" INVALID "$(run edit 4 "$(K x)" "$(K x):members" "$(K x):msgs" "$(K x):edits")"
 checkerr "delete no argv" INVALID "$(run delete 4 "$(K x)" "$(K x):members" "$(K x):msgs" "$(K x):edits")"
-checkerr "create no argv" INVALID "$(run create_conversation 4 "$(K x)" "$(K x):members" "$(K x):joined" "$(K x):read")"
-checkerr "add no argv" INVALID "$(run add_members 4 "$(K x)" "$(K x):members" "$(K x):joined" "$(K x):read")"
-checkerr "remove no argv" INVALID "$(run remove_member 6 "$(K x)" "$(K x):members" "$(K x):joined" "$(K x):read" "$(K x):msgs" "$(K x):edits")"
+checkerr "create no argv" INVALID "$(run create_conversation 5 "$(K x)" "$(K x):members" "$(K x):joined" "$(K x):read" "$(K x):offline")"
+checkerr "add no argv" INVALID "$(run add_members 5 "$(K x)" "$(K x):members" "$(K x):joined" "$(K x):read" "$(K x):offline")"
+checkerr "remove no argv" INVALID "$(run remove_member 7 "$(K x)" "$(K x):members" "$(K x):joined" "$(K x):read" "$(K x):msgs" "$(K x):edits" "$(K x):offline")"
 checkerr "set_role no argv" INVALID "$(run set_role 2 "$(K x)" "$(K x):members")"
 checkerr "update no argv" INVALID "$(run update_conversation 2 "$(K x)" "$(K x):members")"
-checkerr "delconv no argv" INVALID "$(run delete_conversation 6 "$(K x)" "$(K x):members" "$(K x):joined" "$(K x):read" "$(K x):msgs" "$(K x):edits")"
+checkerr "delconv no argv" INVALID "$(run delete_conversation 7 "$(K x)" "$(K x):members" "$(K x):joined" "$(K x):read" "$(K x):msgs" "$(K x):edits" "$(K x):offline")"
 checkerr "rate_limit no argv" INVALID "$(run rate_limit 1 "${P}ratelimit:{x}")"
 checkerr "send wrong key count" INVALID "$(run send 1 "$(K x)" x alice hi 1 "" 0 ch o)"
 
@@ -164,6 +164,29 @@ check "publish count" 5 "$(grep -c '"ev":"message"' "$sub")"
 ev=$(grep '"ev":"message"' "$sub" | head -n 1)
 check "publish payload" "message g1 1 alice hello 1 $((T + 1)) node1/c1" \
     "$(j '"\(.ev) \(.message.conv) \(.message.seq) \(.message.from) \(.message.text) \(.message.ts) \(.origin)"' "$ev")"
+check "publish payload order" "1 1" \
+    "$([[ $ev == '{"ev":"message","message":{'* ]] && echo 1) $([[ $ev == *',"origin":"node1/c1"}' ]] && echo 1)"
+
+echo "== offline set"
+off() { run offline 3 "$(K "$1")" "$(K "$1"):members" "$(K "$1"):offline" "$2"; }
+create o1 group "Away" 0 alice $T alice bob carol >/dev/null
+check "create fills offline set" "alice bob carol" "$(cli SMEMBERS "$(K o1):offline" | sort | xargs)"
+out=$(send o1 alice "who is away" $((T + 1)))
+check "send answers kind and offline members" "group bob,carol" "$(j '"\(.[2]) \(.[3]|sort|join(","))"' "$out")"
+cli SREM "$(K o1):offline" bob >/dev/null
+check "send skips the online" "carol" "$(j '.[3]|join(",")' "$(send o1 alice "again" $((T + 2)))")"
+check "offline marks a member" 1 "$(off o1 bob)"
+check "offline ignores a non-member" 0 "$(off o1 zed)"
+check "offline missing conv" 0 "$(off nope bob)"
+check "offline set after" "alice bob carol" "$(cli SMEMBERS "$(K o1):offline" | sort | xargs)"
+remove o1 carol carol >/dev/null
+check "leaving empties the entry" "alice bob" "$(cli SMEMBERS "$(K o1):offline" | sort | xargs)"
+create o2 room "Lobby" 1 alice $T alice bob >/dev/null
+check "rooms keep no offline set" "0 0" "$(cli EXISTS "$(K o2):offline") $(off o2 bob)"
+check "room send offline empty" "room 0" "$(j '"\(.[2]) \(.[3]|length)"' "$(send o2 alice hi $((T + 1)))")"
+delconv o1 alice >/dev/null
+check "delete drops the offline set" 0 "$(cli EXISTS "$(K o1):offline")"
+checkerr "offline no user" INVALID "$(run offline 3 "$(K o2)" "$(K o2):members" "$(K o2):offline")"
 
 echo "== nonce dedupe"
 sub2=$work/sub2; subscribe "$(CH g1)" "$sub2"

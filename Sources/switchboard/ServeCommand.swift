@@ -66,6 +66,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Sends per second per user, refill of the burst (env SWITCHBOARD_SEND_RATE).")
     var sendRate: Double = env("SWITCHBOARD_SEND_RATE").flatMap { Double($0) } ?? 50
 
+    @Option(help: "glibc malloc arenas at most, 0 = glibc's default of 8 per core (env SWITCHBOARD_MALLOC_ARENAS).")
+    var mallocArenas: Int = env("SWITCHBOARD_MALLOC_ARENAS").flatMap { Int($0) } ?? 2
+
+    @Flag(inversion: .prefixedNo, help: "Hand freed heap memory back to the kernel at every heartbeat (env SWITCHBOARD_MALLOC_TRIM=0 turns it off).")
+    var mallocTrim: Bool = env("SWITCHBOARD_MALLOC_TRIM") != "0"
+
     @Option(help: "scrypt cost N for new password hashes, a power of two (env SWITCHBOARD_SCRYPT_N); lower only for tests.")
     var scryptN: UInt64 = env("SWITCHBOARD_SCRYPT_N").flatMap { UInt64($0) } ?? 32768
 
@@ -95,10 +101,12 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--scrypt-n must be a power of two between 2 and 2^20")
         }
         guard presenceTTL > 0 else { throw ValidationError("--presence-ttl must be positive") }
+        guard mallocArenas >= 0 else { throw ValidationError("--malloc-arenas must be 0 or more") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
     }
 
     func run() async throws {
+        MallocTuning.limitArenas(mallocArenas)
         let level = Logger.Level(rawValue: logLevel) ?? .info
         let format = StructuredLogHandler.Format(rawValue: logFormat) ?? .logfmt
         LoggingSystem.bootstrap { label in
@@ -123,6 +131,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.limits.sendBurst = sendBurst
         configuration.limits.sendRefillPerSecond = sendRate
         configuration.live.presenceTTL = presenceTTL
+        configuration.live.mallocTrim = mallocTrim
         configuration.auth.scryptN = scryptN
 
         var services: [any Service] = []

@@ -56,6 +56,16 @@ struct CryptoTests {
         }
         #expect(Base64.urlDecode("a") == nil)
         #expect(Base64.urlDecode("ab+c") == nil)
+        #expect(Base64.urlDecode("Zg==") == nil)  // padding is not base64url here
+        // RFC 4648 §10 vectors, unpadded, and the two url-safe characters.
+        let vectors = ["": "", "f": "Zg", "fo": "Zm8", "foo": "Zm9v", "foob": "Zm9vYg", "fooba": "Zm9vYmE", "foobar": "Zm9vYmFy"]
+        for (plain, encoded) in vectors {
+            #expect(Base64.urlEncode(Array(plain.utf8)) == encoded)
+            #expect(Base64.urlDecode(encoded) == Array(plain.utf8))
+        }
+        #expect(Base64.urlEncode([0xFB, 0xFF, 0xBF]) == "-_-_")
+        #expect(Base64.urlDecode("-_-_") == [0xFB, 0xFF, 0xBF])
+        #expect(Base64.urlDecode(Substring("xx.Zm9v.yy".split(separator: ".")[1])) == Array("foo".utf8))
     }
 
     @Test func passwordHashesAreSaltedAndVerify() {

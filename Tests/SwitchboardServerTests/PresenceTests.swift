@@ -166,6 +166,54 @@ struct PresenceTests {
         await node.stop()
     }
 
+    /// The offline set `send` reads: members go out when connected (also when
+    /// added while connected) and back in when their last connection closes.
+    @Test func offlineSetFollowsConnections() async throws {
+        let node = try await TestNode.start()
+        let alice = try await node.register()
+        let bob = try await node.register()
+        let carol = try await node.register()
+        let carolOnline = try await LiveClient.authenticated(node, carol)
+        let group = try await node.create(["kind": "group", "name": "O", "members": [bob.id, carol.id]], as: alice)["id"] as! String
+        func offline() async throws -> Set<String> {
+            Set(try await node.redis.send("SMEMBERS", node.keys.offline(group)).array?.compactMap(\.string) ?? [])
+        }
+        func waitFor(_ expected: Set<String>) async throws -> Set<String> {
+            var current = try await offline()
+            for _ in 0..<100 where current != expected {
+                try await Task.sleep(nanoseconds: 20_000_000)
+                current = try await offline()
+            }
+            return current
+        }
+        _ = try await carolOnline.event("conversation")
+        #expect(try await waitFor([alice.id, bob.id]) == [alice.id, bob.id])  // carol was added while connected
+        let bobClient = try await LiveClient.authenticated(node, bob)
+        #expect(try await waitFor([alice.id]) == [alice.id])
+
+        _ = try await node.send(group, "everyone is here", as: alice)
+        try await Task.sleep(nanoseconds: 200_000_000)
+        let list = { (account: TestNode.Account) in
+            try await node.request("GET", "/api/v1/notifications", token: account.accessToken).json["notifications"] as? [[String: Any]] ?? []
+        }
+        #expect(try await list(bob).isEmpty)
+        #expect(try await list(carol).isEmpty)
+
+        await bobClient.close()
+        #expect(try await waitFor([alice.id, bob.id]) == [alice.id, bob.id])
+        _ = try await node.send(group, "bob left", as: alice)
+        var bobs: [[String: Any]] = []
+        for _ in 0..<50 where bobs.isEmpty {
+            bobs = try await list(bob)
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        #expect(bobs.count == 1)
+        #expect((bobs.first?["message"] as? [String: Any])?["text"] as? String == "bob left")
+        #expect(try await list(carol).isEmpty)
+        await carolOnline.close()
+        await node.stop()
+    }
+
     @Test func gracefulShutdownClosesWith1001AndRemovesEntries() async throws {
         let (a, b) = try await TestNode.pair()
         let alice = try await a.register()

@@ -96,6 +96,18 @@ public struct AccountService: Sendable {
         return User(hash: hash)
     }
 
+    /// A user and the ids of their conversations, in one round trip (a connection's authentication).
+    public func userWithConversations(id: String) async throws(SwitchboardError) -> (User, [String])? {
+        guard !id.isEmpty, id.count <= 128 else { return nil }
+        let replies = try await mapRedis {
+            try await redis.pipeline([
+                RedisCommand("HGETALL", [keys.user(id)]), RedisCommand("SMEMBERS", [keys.userConversations(id)]),
+            ])
+        }
+        guard let user = replies[0].stringPairs.flatMap(User.init(hash:)) else { return nil }
+        return (user, replies[1].array?.compactMap(\.string) ?? [])
+    }
+
     /// Several users in one round trip; missing ones are left out.
     public func users(ids: [String]) async throws(SwitchboardError) -> [String: User] {
         guard !ids.isEmpty else { return [:] }

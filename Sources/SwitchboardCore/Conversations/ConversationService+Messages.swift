@@ -16,6 +16,10 @@ public struct SendResult: Sendable, Hashable {
     /// False when the nonce was seen before: the first message is answered,
     /// nothing was stored or broadcast.
     public var created: Bool
+    /// The conversation's kind (when created).
+    public var kind: String = ""
+    /// Members without a live connection but the sender (when created; empty for rooms).
+    public var offline: [String] = []
 }
 
 extension ConversationService {
@@ -40,16 +44,17 @@ extension ConversationService {
         let reply = try await mapRedis {
             try await scripts.evaluate(
                 "send",
-                keys: [keys.conversation(id), keys.members(id), keys.messages(id), keys.readPointers(id), nonceKey],
+                keys: [keys.conversation(id), keys.members(id), keys.messages(id), keys.readPointers(id), nonceKey, keys.offline(id)],
                 arguments: [
                     id, user, text, clock.milliseconds, nonce ?? "", configuration.retention,
                     keys.conversationChannel(id), origin,
                 ])
         }
-        guard let parts = reply.array, parts.count == 2, let json = parts[1].string else {
+        guard let parts = reply.array, parts.count >= 2, let json = parts[1].string else {
             throw SwitchboardError(.internalError, "unexpected reply from send")
         }
-        return SendResult(message: try Message.decode(json), created: parts[0].int == 1)
+        let (kind, offline) = Self.notificationTargets(parts)
+        return SendResult(message: try Message.decode(json), created: parts[0].int == 1, kind: kind, offline: offline)
     }
 
     /// Moves the user's read pointer forward (clamped to the newest seq); answers unread.
@@ -178,6 +183,10 @@ extension ConversationService {
 public struct RawSendResult: Sendable, Hashable {
     public var messageJSON: String
     public var created: Bool
+    /// The conversation's kind (when created).
+    public var kind: String = ""
+    /// Members without a live connection but the sender (when created; empty for rooms).
+    public var offline: [String] = []
 }
 
 extension ConversationService {
@@ -197,7 +206,7 @@ extension ConversationService {
         let nonceKey = keys.nonce(id, user: user, nonce: nonce ?? "")
         return scripts.evaluate(
             "send",
-            keys: [keys.conversation(id), keys.members(id), keys.messages(id), keys.readPointers(id), nonceKey],
+            keys: [keys.conversation(id), keys.members(id), keys.messages(id), keys.readPointers(id), nonceKey, keys.offline(id)],
             arguments: [
                 id, user, text, clock.milliseconds, nonce ?? "", configuration.retention, keys.conversationChannel(id), origin,
             ]
@@ -205,10 +214,17 @@ extension ConversationService {
             throw SwitchboardError(redis: error)
         }.flatMapThrowing { reply in
             if let message = reply.errorMessage { throw SwitchboardError(redis: RedisError.server(message)) }
-            guard let parts = reply.array, parts.count == 2, let json = parts[1].string else {
+            guard let parts = reply.array, parts.count >= 2, let json = parts[1].string else {
                 throw SwitchboardError(.internalError, "unexpected reply from send")
             }
-            return RawSendResult(messageJSON: json, created: parts[0].int == 1)
+            let (kind, offline) = Self.notificationTargets(parts)
+            return RawSendResult(messageJSON: json, created: parts[0].int == 1, kind: kind, offline: offline)
         }
+    }
+
+    /// The kind and the offline members from a `send` reply `{1, json, kind, offline}`.
+    static func notificationTargets(_ parts: [RedisValue]) -> (kind: String, offline: [String]) {
+        guard parts.count == 4 else { return ("", []) }
+        return (parts[2].string ?? "", parts[3].array?.compactMap(\.string) ?? [])
     }
 }

@@ -68,7 +68,7 @@ public struct ConversationService: Sendable {
         let reply = try await mapRedis {
             try await scripts.evaluate(
                 "create_conversation",
-                keys: [keys.conversation(id), keys.members(id), keys.joined(id), keys.readPointers(id)],
+                keys: [keys.conversation(id), keys.members(id), keys.joined(id), keys.readPointers(id), keys.offline(id)],
                 arguments: [id, kind, name, `public` ? "1" : "0", actor, clock.milliseconds] + members)
         }
         guard let parts = reply.array, parts.count == 3, let json = parts[1].string else {
@@ -263,7 +263,10 @@ public struct ConversationService: Sendable {
         let reply = try await mapRedis {
             try await scripts.evaluate(
                 "delete_conversation",
-                keys: [keys.conversation(id), keys.members(id), keys.joined(id), keys.readPointers(id), keys.messages(id), keys.edits(id)],
+                keys: [
+                    keys.conversation(id), keys.members(id), keys.joined(id), keys.readPointers(id), keys.messages(id), keys.edits(id),
+                    keys.offline(id),
+                ],
                 arguments: [id, actor])
         }
         let members = reply.array?.compactMap(\.string) ?? []
@@ -286,7 +289,7 @@ public struct ConversationService: Sendable {
         let reply = try await mapRedis {
             try await scripts.evaluate(
                 "add_members",
-                keys: [keys.conversation(id), keys.members(id), keys.joined(id), keys.readPointers(id)],
+                keys: [keys.conversation(id), keys.members(id), keys.joined(id), keys.readPointers(id), keys.offline(id)],
                 arguments: [id, actor, clock.milliseconds, mode] + users)
         }
         let added = reply.array?.compactMap(\.string) ?? []
@@ -310,7 +313,10 @@ public struct ConversationService: Sendable {
         let reply = try await mapRedis {
             try await scripts.evaluate(
                 "remove_member",
-                keys: [keys.conversation(id), keys.members(id), keys.joined(id), keys.readPointers(id), keys.messages(id), keys.edits(id)],
+                keys: [
+                    keys.conversation(id), keys.members(id), keys.joined(id), keys.readPointers(id), keys.messages(id), keys.edits(id),
+                    keys.offline(id),
+                ],
                 arguments: [id, actor, target])
         }
         let status = reply.array?.first?.string

@@ -13,6 +13,8 @@ public enum LuaScripts {
             -- KEYS[2] members hash         sb:conv:{C}:members
             -- KEYS[3] joined zset          sb:conv:{C}:joined
             -- KEYS[4] read pointers hash   sb:conv:{C}:read
+            -- KEYS[5] offline set          sb:conv:{C}:offline (groups: added members go
+            --         in; the node of a connected one takes it out)
             -- ARGV[1] convId   ARGV[2] actorId   ARGV[3] ts, ms integer (join time)
             -- ARGV[4] mode: "admin" = the actor must be owner/admin of a group or room;
             --               "self"  = the actor joins a public room: exactly one user id,
@@ -31,7 +33,7 @@ public enum LuaScripts {
               if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
             end
             
-            if #KEYS ~= 4 then return err("INVALID", "add_members expects 4 keys") end
+            if #KEYS ~= 5 then return err("INVALID", "add_members expects 5 keys") end
             local convId, actorId, mode = ARGV[1], ARGV[2], ARGV[4]
             local ts = uint(ARGV[3])
             if (convId or "") == "" or (actorId or "") == "" then return err("INVALID", "convId and actorId are required") end
@@ -61,6 +63,7 @@ public enum LuaScripts {
               if redis.call("HSETNX", KEYS[2], id, "member") == 1 then
                 redis.call("ZADD", KEYS[3], ts, id)
                 redis.call("HSET", KEYS[4], id, seq)
+                if kind ~= "room" then redis.call("SADD", KEYS[5], id) end
                 added[#added + 1] = id
               end
             end
@@ -77,6 +80,8 @@ public enum LuaScripts {
             -- KEYS[2] members hash         sb:conv:{C}:members
             -- KEYS[3] joined zset          sb:conv:{C}:joined
             -- KEYS[4] read pointers hash   sb:conv:{C}:read
+            -- KEYS[5] offline set          sb:conv:{C}:offline (direct and group: every
+            --         added member goes in; the node of a connected one takes it out)
             -- ARGV[1] convId   ARGV[2] kind: direct|group|room   ARGV[3] name ("" allowed)
             -- ARGV[4] public: "1"|"0" ("1" only for rooms)   ARGV[5] createdBy (user id)
             -- ARGV[6] createdAt, ms integer (also the join time of the members)
@@ -117,7 +122,7 @@ public enum LuaScripts {
               return cjson.encode(c)
             end
             
-            if #KEYS ~= 4 then return err("INVALID", "create_conversation expects 4 keys") end
+            if #KEYS ~= 5 then return err("INVALID", "create_conversation expects 5 keys") end
             local convId, kind, name, public, createdBy = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
             local createdAt = uint(ARGV[6])
             if (convId or "") == "" or (createdBy or "") == "" or name == nil then
@@ -144,6 +149,7 @@ public enum LuaScripts {
                   if redis.call("HSETNX", KEYS[2], id, "member") == 1 then
                     redis.call("ZADD", KEYS[3], createdAt, id)
                     redis.call("HSET", KEYS[4], id, seq)
+                    redis.call("SADD", KEYS[5], id)
                     added[#added + 1] = id
                   end
                 end
@@ -157,6 +163,7 @@ public enum LuaScripts {
               redis.call("HSET", KEYS[2], id, i == 1 and "owner" or "member")
               redis.call("ZADD", KEYS[3], createdAt, id)
               redis.call("HSET", KEYS[4], id, 0)
+              if kind ~= "room" then redis.call("SADD", KEYS[5], id) end
             end
             return {1, convJSON(), ids}
             """####
@@ -235,6 +242,7 @@ public enum LuaScripts {
             -- KEYS[4] read pointers hash   sb:conv:{C}:read
             -- KEYS[5] messages stream      sb:conv:{C}:msgs
             -- KEYS[6] edits hash           sb:conv:{C}:edits
+            -- KEYS[7] offline set          sb:conv:{C}:offline
             -- ARGV[1] convId   ARGV[2] actorId (must be the owner)
             -- Nonce keys are not deleted; they expire within 10 minutes.
             -- Returns: Redis array of the ids that were members (so the caller can update
@@ -243,7 +251,7 @@ public enum LuaScripts {
             --   FORBIDDEN (not the owner).
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
             
-            if #KEYS ~= 6 then return err("INVALID", "delete_conversation expects 6 keys") end
+            if #KEYS ~= 7 then return err("INVALID", "delete_conversation expects 7 keys") end
             local convId, actorId = ARGV[1], ARGV[2]
             if (convId or "") == "" or (actorId or "") == "" then return err("INVALID", "convId and actorId are required") end
             if redis.call("EXISTS", KEYS[1]) == 0 then return err("NOT_FOUND", "conversation not found") end
@@ -251,7 +259,7 @@ public enum LuaScripts {
             if not role then return err("NOT_MEMBER", "not a member of this conversation") end
             if role ~= "owner" then return err("FORBIDDEN", "only the owner may delete the conversation") end
             local members = redis.call("HKEYS", KEYS[2])
-            redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+            redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
             return members
             """####
         ),
@@ -348,6 +356,31 @@ public enum LuaScripts {
             redis.call("LPUSH", KEYS[1], ARGV[1])
             redis.call("LTRIM", KEYS[1], 0, keep - 1)
             redis.call("EXPIRE", KEYS[1], ttl)
+            return 1
+            """####
+        ),
+        RedisScript(
+            name: "offline",
+            source: ####"""
+            -- offline.lua: a member's last connection closed: the member goes into the
+            -- conversation's offline set, which `send` reads to know who gets a
+            -- notification. (Connecting takes the member out again with a plain SREM.)
+            -- KEYS[1] conv hash        sb:conv:{C}
+            -- KEYS[2] members hash     sb:conv:{C}:members
+            -- KEYS[3] offline set      sb:conv:{C}:offline
+            -- ARGV[1] user id
+            -- Effects: SADD, only for a member of a direct or group conversation (rooms
+            --   notify on @mentions only and keep no offline set; a user removed
+            --   meanwhile is not added back).
+            -- Returns: 1 when the user is (now) in the set, 0 when not a member or a room.
+            -- Errors: INVALID (bad ARGV / key count).
+            if #KEYS ~= 3 or (ARGV[1] or "") == "" then
+              return redis.error_reply("INVALID offline expects 3 keys and a user id")
+            end
+            local kind = redis.call("HGET", KEYS[1], "kind")
+            if not kind or kind == "room" then return 0 end
+            if not redis.call("HGET", KEYS[2], ARGV[1]) then return 0 end
+            redis.call("SADD", KEYS[3], ARGV[1])
             return 1
             """####
         ),
@@ -601,13 +634,14 @@ public enum LuaScripts {
             -- KEYS[4] read pointers hash   sb:conv:{C}:read
             -- KEYS[5] messages stream      sb:conv:{C}:msgs    (deleted with the conv)
             -- KEYS[6] edits hash           sb:conv:{C}:edits   (deleted with the conv)
+            -- KEYS[7] offline set          sb:conv:{C}:offline (the target leaves it)
             -- ARGV[1] convId   ARGV[2] actorId   ARGV[3] targetId
             -- Rules: actor == target: leave (any member). Otherwise the actor must be
             --   owner or admin, the target must not be the owner, only the owner may
             --   remove an admin, and nobody is removed from a direct conversation.
             -- When the owner leaves, the longest-standing admin becomes owner, else the
             -- longest-standing member (join time from the joined zset, ties by id).
-            -- When the last member leaves, all six keys are deleted (nonce keys expire
+            -- When the last member leaves, all seven keys are deleted (nonce keys expire
             -- by themselves).
             -- Returns: Redis array {status, newOwner}: status "removed" or "deleted";
             --   newOwner is the id of the new owner when ownership moved, else "".
@@ -616,7 +650,7 @@ public enum LuaScripts {
             --   FORBIDDEN (rules above).
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
             
-            if #KEYS ~= 6 then return err("INVALID", "remove_member expects 6 keys") end
+            if #KEYS ~= 7 then return err("INVALID", "remove_member expects 7 keys") end
             local convId, actorId, targetId = ARGV[1], ARGV[2], ARGV[3]
             if (convId or "") == "" or (actorId or "") == "" or (targetId or "") == "" then
               return err("INVALID", "convId, actorId and targetId are required")
@@ -636,8 +670,9 @@ public enum LuaScripts {
             redis.call("HDEL", KEYS[2], targetId)
             redis.call("ZREM", KEYS[3], targetId)
             redis.call("HDEL", KEYS[4], targetId)
+            redis.call("SREM", KEYS[7], targetId)
             if redis.call("HLEN", KEYS[2]) == 0 then
-              redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+              redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
               return {"deleted", ""}
             end
             if targetRole ~= "owner" then return {"removed", ""} end
@@ -671,6 +706,8 @@ public enum LuaScripts {
             -- KEYS[4] read pointers hash    sb:conv:{C}:read
             -- KEYS[5] nonce string          sb:conv:{C}:nonce:<userId>:<nonce>
             --         (always passed; only touched when ARGV[5] is not "")
+            -- KEYS[6] offline set           sb:conv:{C}:offline (members without a live
+            --         connection, kept by the nodes; direct and group conversations only)
             -- ARGV[1] convId   ARGV[2] userId (sender)   ARGV[3] text (non-empty)
             -- ARGV[4] ts, ms integer   ARGV[5] nonce, "" = none
             -- ARGV[6] maxlen: stream retention (XADD MAXLEN ~ n), 0 = never trim
@@ -679,8 +716,11 @@ public enum LuaScripts {
             -- Effects: HINCRBY seq; XADD {seq, from, kind=text, text, ts[, nonce]};
             --   conv lastTs = max(lastTs, ts), lastMessage = message JSON; sender's read
             --   pointer = seq; nonce key = message JSON, EX 600; PUBLISH
-            --   {"ev":"message","message":<msg>,"origin":<origin>}.
-            -- Returns: {1, messageJSON} when stored;
+            --   {"ev":"message","message":<msg>,"origin":<origin>}, exactly in this
+            --   order (nodes slice the frame out of it, see FanoutHub.decodeMessage).
+            -- Returns: {1, messageJSON, kind, offline} when stored, offline being the
+            --          members of the offline set but the sender (empty for a room):
+            --          who gets a notification, with no further read of the members;
             --          {0, storedJSON} when the nonce was already used (nothing stored,
             --          nothing published; storedJSON is the message as first sent).
             -- messageJSON: {"id","conv","seq","from","kind":"text","text","ts","nonce"?}
@@ -691,7 +731,7 @@ public enum LuaScripts {
               if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
             end
             
-            if #KEYS ~= 5 then return err("INVALID", "send expects 5 keys") end
+            if #KEYS ~= 6 then return err("INVALID", "send expects 6 keys") end
             local convId, userId, text, nonce, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[5], ARGV[7]
             local ts, maxlen, origin = uint(ARGV[4]), uint(ARGV[6]), ARGV[8]
             if (convId or "") == "" or (userId or "") == "" then return err("INVALID", "convId and userId are required") end
@@ -725,9 +765,20 @@ public enum LuaScripts {
             redis.call("HSET", KEYS[4], userId, seq)
             if nonce ~= "" then redis.call("SET", KEYS[5], json, "EX", 600) end
             if channel ~= "" then
-              redis.call("PUBLISH", channel, cjson.encode({ev = "message", message = msg, origin = origin}))
+              -- (cjson would write "/" as "\/": an origin of plain characters goes in as it is.)
+              local quoted = origin:match("^[%w_%-%./:]*$") and ('"' .. origin .. '"') or cjson.encode(origin)
+              -- Written in this order on purpose: nodes slice the client frame out of
+              -- these bytes (everything but the origin) instead of parsing the JSON.
+              redis.call("PUBLISH", channel, '{"ev":"message","message":' .. json .. ',"origin":' .. quoted .. '}')
             end
-            return {1, json}
+            local kind = redis.call("HGET", KEYS[1], "kind") or ""
+            local offline = {}
+            if kind ~= "room" then
+              for _, id in ipairs(redis.call("SMEMBERS", KEYS[6])) do
+                if id ~= userId then offline[#offline + 1] = id end
+              end
+            end
+            return {1, json, kind, offline}
             """####
         ),
         RedisScript(

@@ -1,6 +1,5 @@
 import Foundation
 import RedisClient
-import Synchronization
 
 /// A notification for a user who was offline when something happened.
 public struct Notification: Codable, Sendable, Hashable {
@@ -14,30 +13,27 @@ public struct Notification: Codable, Sendable, Hashable {
 
 /// Notifications in `sb:notifications:{U}` (list, newest first, capped, TTL).
 /// Created after a send, off its path: the send is acknowledged first.
+///
+/// Who gets one is known without reading the members: each direct or group
+/// conversation keeps an offline set (`sb:conv:{C}:offline`) that nodes
+/// update when a user's first connection opens and last one closes, and the
+/// `send` script answers its members. A message to a conversation whose
+/// members are all online costs no call here at all.
 public struct NotificationService: Sendable {
     let redis: RedisClient
     let scripts: RedisScriptRegistry
     let keys: KeyLayout
     let clock: WallClock
     let configuration: LiveConfiguration
-    /// Per conversation: the members without a live connection, as last read (ms of the read).
-    let offlineCache = OfflineCache()
-
-    /// What a node last learned about a conversation's offline members.
-    final class OfflineCache: Sendable {
-        let entries = Mutex<[String: (read: Int, offline: [String])]>([:])
-    }
 
     /// Stores a notification for each member without an open connection:
-    /// every other member of a direct or group conversation, and in a room
-    /// only the members mentioned as `@username`. Cheap when everyone is
-    /// online: one pipeline reads the kind and members, one pipeline of
-    /// `EXISTS sb:presence:{U}` finds the offline ones; only for those is a
-    /// notification written.
-    public func messageSent(conversation: String, sender: String, text: String, messageJSON: String) async throws(SwitchboardError) {
-        let kind = try await mapRedis { try await redis.send("HGET", keys.conversation(conversation), "kind") }.string
-        guard let kind else { return }
-        var recipients: [String]
+    /// `offline` (from the `send` reply) in a direct or group conversation,
+    /// and in a room the members mentioned as `@username`. `notify` checks
+    /// each user's sockets again, atomically: a user who just connected gets none.
+    public func messageSent(
+        conversation: String, sender: String, text: String, messageJSON: String, kind: String, offline: [String]
+    ) async throws(SwitchboardError) {
+        var recipients = offline
         if kind == "room" {
             // Rooms: no per-member work unless someone is mentioned.
             let names = Self.mentions(in: text)
@@ -50,45 +46,15 @@ public struct NotificationService: Sendable {
                 try await redis.execute(RedisCommand("HMGET", [keys.members(conversation)] + ids))
             }.array ?? []
             recipients = zip(ids, roles).filter { !$0.1.isNull }.map(\.0)
-        } else {
-            let now = clock.milliseconds
-            let window = Int(configuration.notificationCacheSeconds * 1000)
-            if let cached = offlineCache.entries.withLock({ $0[conversation] }), now - cached.read < window {
-                recipients = cached.offline
-            } else {
-                let members = try await mapRedis { try await redis.send("HKEYS", keys.members(conversation)) }
-                    .array?.compactMap(\.string) ?? []
-                let online = members.isEmpty ? [] : try await mapRedis {
-                    try await redis.pipeline(members.map { RedisCommand("EXISTS", [keys.presence($0)]) })
-                }
-                recipients = zip(members, online).filter { $0.1.int != 1 }.map(\.0)
-                if window > 0 {
-                    offlineCache.entries.withLock { entries in
-                        if entries.count > 10_000 { entries.removeAll() }
-                        entries[conversation] = (now, recipients)
-                    }
-                }
-            }
         }
         recipients.removeAll { $0 == sender }
         guard !recipients.isEmpty else { return }
-        let offline: [String]
-        if kind == "room" {
-            let online = try await mapRedis {
-                try await redis.pipeline(recipients.map { RedisCommand("EXISTS", [keys.presence($0)]) })
-            }
-            offline = zip(recipients, online).filter { $0.1.int != 1 }.map(\.0)
-        } else {
-            offline = recipients
-        }
-        guard !offline.isEmpty else { return }
         guard let message = try? Message.decode(json: messageJSON) else { return }
         let notification = Notification(
             id: message.conv + "/" + message.id, type: "message", conv: message.conv, message: message, ts: clock.milliseconds)
         let json = String(decoding: try JSONEncoder().encodeOrThrow(notification), as: UTF8.self)
         let now = clock.milliseconds
-        // `notify` checks the sockets again, atomically: a user who just connected gets none.
-        let calls = offline.map { user in
+        let calls = recipients.map { user in
             RedisScriptRegistry.Call(
                 "notify", keys: [keys.notifications(user), keys.sockets(user)],
                 arguments: [json, now, configuration.notificationsKept, configuration.notificationTTL])
@@ -96,10 +62,13 @@ public struct NotificationService: Sendable {
         _ = try await mapRedis { try await scripts.pipeline(calls) }
     }
 
-    /// `messageSent` for a decoded message.
-    public func messageSent(_ message: Message) async throws(SwitchboardError) {
+    /// `messageSent` for the result of a REST send.
+    public func messageSent(_ result: SendResult) async throws(SwitchboardError) {
+        let message = result.message
         let json = String(decoding: (try? JSONEncoder().encode(message)) ?? Data(), as: UTF8.self)
-        try await messageSent(conversation: message.conv, sender: message.from, text: message.text, messageJSON: json)
+        try await messageSent(
+            conversation: message.conv, sender: message.from, text: message.text, messageJSON: json, kind: result.kind,
+            offline: result.offline)
     }
 
     /// Lowercased `@username` mentions in a text (valid usernames only, at most 20).

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import RedisClient
 
 /// Presence and socket mapping as TTL keys (`sb:presence:{U}`,
@@ -20,26 +21,40 @@ public struct PresenceService: Sendable {
 
     /// A connection opened: answers the user's status. The user joins the
     /// node's user list at once (not only at the next heartbeat), so a node
-    /// that dies right after still gets its users published offline.
-    public func connect(user: String, member: String) async throws(SwitchboardError) -> String {
+    /// that dies right after still gets its users published offline, and
+    /// leaves the offline set of each of `conversations` (theirs).
+    public func connect(user: String, member: String, conversations: [String] = []) async throws(SwitchboardError) -> String {
         let now = clock.milliseconds
         let node = member.split(separator: "/").first.map(String.init) ?? member
-        _ = try await mapRedis { try await redis.send("SADD", keys.nodeUsers(node), user) }
-        return try await mapRedis {
+        // Both at once: one round trip of waiting.
+        let indexed: EventLoopFuture<[RedisValue]> = redis.pipeline(
+            [RedisCommand("SADD", [keys.nodeUsers(node), user])]
+                + conversations.map { RedisCommand("SREM", [keys.offline($0), user]) })
+        let status = try await mapRedis {
             try await scripts.evaluate(
                 "presence_connect", keys: userKeys(user),
                 arguments: [member, now, now + ttlMilliseconds, ttlSeconds, keys.presenceChannel(user), user])
         }.string ?? "online"
+        _ = try await mapRedis { try await indexed.get() }
+        return status
     }
 
-    /// A connection closed: answers how many are left (0 = now offline).
+    /// A connection closed: answers how many are left (0 = now offline: the
+    /// user goes into the offline sets of their conversations).
     @discardableResult
     public func disconnect(user: String, member: String) async throws(SwitchboardError) -> Int {
-        try await mapRedis {
+        let left = try await mapRedis {
             try await scripts.evaluate(
                 "presence_disconnect", keys: userKeys(user),
                 arguments: [clock.milliseconds, keys.presenceChannel(user), user, "member", member])
         }.int ?? 0
+        if left == 0 { try await markOffline([user]) }
+        return left
+    }
+
+    /// A connected user was added to a conversation: out of its offline set.
+    public func joined(user: String, conversation: String) -> EventLoopFuture<Void> {
+        redis.send(RedisCommand("SREM", [keys.offline(conversation), user])).map { _ in }
     }
 
     /// Removes every entry of `node` for these users (a dead or stopping node), in one pipeline.
@@ -51,7 +66,8 @@ public struct PresenceService: Sendable {
                 "presence_disconnect", keys: userKeys(user),
                 arguments: [now, keys.presenceChannel(user), user, "node", node])
         }
-        _ = try await mapRedis { try await scripts.pipeline(calls) }
+        let left = try await mapRedis { try await scripts.pipeline(calls) }
+        try await markOffline(zip(users, left).filter { $0.1.int == 0 }.map(\.0))
     }
 
     /// The heartbeat of every local connection (user → "node/connection"
@@ -92,6 +108,30 @@ public struct PresenceService: Sendable {
             result[user] = Presence(status: replies[index * 2].string ?? "offline", lastSeen: replies[index * 2 + 1].int)
         }
         return result
+    }
+
+    // MARK: The conversations' offline sets
+
+    /// (`sb:conv:{C}:offline`, read by `send` to know who gets a notification.)
+
+    /// A user's last connection closed: into the offline set of each of
+    /// their direct and group conversations (read from their index).
+    func markOffline(_ users: [String]) async throws(SwitchboardError) {
+        guard !users.isEmpty else { return }
+        let lists = try await mapRedis {
+            try await redis.pipeline(users.map { RedisCommand("SMEMBERS", [keys.userConversations($0)]) })
+        }
+        var calls: [RedisScriptRegistry.Call] = []
+        for (user, list) in zip(users, lists) {
+            for conversation in list.array?.compactMap(\.string) ?? [] {
+                calls.append(
+                    RedisScriptRegistry.Call(
+                        "offline", keys: [keys.conversation(conversation), keys.members(conversation), keys.offline(conversation)],
+                        arguments: [user]))
+            }
+        }
+        guard !calls.isEmpty else { return }
+        _ = try await mapRedis { try await scripts.pipeline(calls) }
     }
 
     // MARK: Nodes

@@ -26,6 +26,9 @@ public struct KeyLayout: Sendable, Hashable {
     public func messages(_ id: String) -> String { "\(prefix)conv:{\(id)}:msgs" }
     public func edits(_ id: String) -> String { "\(prefix)conv:{\(id)}:edits" }
     public func readPointers(_ id: String) -> String { "\(prefix)conv:{\(id)}:read" }
+    /// Set of members without a live connection (direct and group), read by
+    /// `send` to know who gets a notification (extension).
+    public func offline(_ id: String) -> String { "\(prefix)conv:{\(id)}:offline" }
     public func nonce(_ conversation: String, user: String, nonce: String) -> String {
         "\(prefix)conv:{\(conversation)}:nonce:\(user):\(nonce)"
     }

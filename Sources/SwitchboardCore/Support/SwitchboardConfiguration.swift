@@ -100,13 +100,12 @@ public struct LiveConfiguration: Sendable {
     /// the heartbeat runs every third of it. A dead node's users go offline
     /// within two of these.
     public var presenceTTL: Double = 30
+    /// Hand freed heap memory back to the kernel at every heartbeat (glibc).
+    public var mallocTrim: Bool = true
     /// Notifications kept per user.
     public var notificationsKept: Int = 100
     /// Seconds a notification lives.
     public var notificationTTL: Int = 86_400
-    /// Seconds a node reuses what it learned about a conversation's offline
-    /// members when creating notifications (0 = ask Redis for every message).
-    public var notificationCacheSeconds: Double = 1
 
     public init() {}
 }

@@ -151,8 +151,7 @@ struct ConversationController {
                 try context.parameters.require("id"), from: user, text: body.text, nonce: body.nonce)
             if result.created {
                 let notifications = switchboard.notifications
-                let message = result.message
-                Task { try? await notifications.messageSent(message) }
+                Task { try? await notifications.messageSent(result) }
             }
             return try JSONCoding.response(MessageAnswer(message: result.message), status: result.created ? .created : .ok)
         }

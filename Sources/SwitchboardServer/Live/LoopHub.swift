@@ -9,7 +9,8 @@ final class LoopHub: @unchecked Sendable {
     let eventLoop: any EventLoop
     private(set) var sessions: [ObjectIdentifier: WebSocketSession] = [:]
     private var byConversation: [String: [ObjectIdentifier: WebSocketSession]] = [:]
-    private var byUser: [String: [ObjectIdentifier: WebSocketSession]] = [:]
+    /// A user's sessions on this loop: usually one, so an array, not a dictionary.
+    private var byUser: [String: [WebSocketSession]] = [:]
     private var byWatched: [String: [ObjectIdentifier: WebSocketSession]] = [:]
     private var timer: RepeatedTask?
     /// Sessions written to since the last flush; flushed once at the end of this loop tick.
@@ -45,7 +46,10 @@ final class LoopHub: @unchecked Sendable {
     func remove(_ session: WebSocketSession) {
         let id = ObjectIdentifier(session)
         sessions[id] = nil
-        if let user = session.userID { byUser[user]?[id] = nil; if byUser[user]?.isEmpty == true { byUser[user] = nil } }
+        if let user = session.userID {
+            byUser[user]?.removeAll { $0 === session }
+            if byUser[user]?.isEmpty == true { byUser[user] = nil }
+        }
         for conversation in session.conversations {
             byConversation[conversation]?[id] = nil
             if byConversation[conversation]?.isEmpty == true { byConversation[conversation] = nil }
@@ -64,7 +68,7 @@ final class LoopHub: @unchecked Sendable {
 
     /// Every local user with their connections' ids, for the heartbeat.
     func connections() -> [String: [String]] {
-        byUser.mapValues { $0.values.map(\.connectionID) }
+        byUser.mapValues { $0.map(\.connectionID) }
     }
 
     /// Writes a presence event to every local session watching the user.
@@ -77,7 +81,7 @@ final class LoopHub: @unchecked Sendable {
     }
 
     func addUser(_ session: WebSocketSession, user: String) {
-        byUser[user, default: [:]][ObjectIdentifier(session)] = session
+        if byUser[user]?.contains(where: { $0 === session }) != true { byUser[user, default: []].append(session) }
     }
 
     func join(_ session: WebSocketSession, conversation: String) {
@@ -91,7 +95,7 @@ final class LoopHub: @unchecked Sendable {
 
     /// Local sessions of a user.
     func sessions(ofUser user: String) -> [WebSocketSession] {
-        byUser[user].map { Array($0.values) } ?? []
+        byUser[user] ?? []
     }
 
     /// Writes one frame to every local member session of a conversation but
@@ -125,7 +129,7 @@ final class LoopHub: @unchecked Sendable {
     /// Writes one frame to every local session of a user.
     func deliver(user: String, frame: ByteBuffer) {
         guard let targets = byUser[user] else { return }
-        for session in targets.values {
+        for session in targets {
             session.deliver(frame, conversation: nil, seq: nil)
             session.flushIfNeeded()
         }

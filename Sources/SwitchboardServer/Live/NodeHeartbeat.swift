@@ -10,7 +10,8 @@ import SwitchboardCore
 /// `sb:node:<id>` and its place in `sb:nodes`; then any node whose heartbeat
 /// is older than one TTL is swept (its users' entries removed, offline
 /// published) by whichever node claims it first. On graceful shutdown the
-/// node removes its own entries at once.
+/// node removes its own entries at once. Each beat also trims the heap
+/// (`MallocTuning`).
 final class NodeHeartbeat: Service {
     let live: LiveContext
     let address: String
@@ -55,5 +56,7 @@ final class NodeHeartbeat: Service {
         } catch {
             live.logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
         }
+        // What a burst of connects or messages freed goes back to the kernel.
+        if live.configuration.mallocTrim { MallocTuning.trim() }
     }
 }

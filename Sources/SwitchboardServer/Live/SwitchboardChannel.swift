@@ -29,6 +29,12 @@ struct SwitchboardChannel: ServerChildChannel, HTTPChannelHandler {
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
+            // The channel keeps its first receive buffer for its whole life, at
+            // the size of the first read (NIO's default: 2 KB): start small, so
+            // an idle WebSocket holds 256 bytes. Larger reads get larger buffers.
+            try channel.syncOptions?.setOption(
+                ChannelOptions.recvAllocator,
+                value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 64 * 1024))
             let live = self.live
             let maxMessage = live.switchboard.configuration.limits.webSocketMessageSize
             let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
@@ -45,15 +51,14 @@ struct SwitchboardChannel: ServerChildChannel, HTTPChannelHandler {
                         // Small socket-side buffer: backpressure reaches the session's bounded queue early.
                         try channel.syncOptions?.setOption(
                             ChannelOptions.writeBufferWaterMark, value: .init(low: 16 * 1024, high: 64 * 1024))
-                        // Most frames are small: start the read buffer small (it grows on demand).
-                        try channel.syncOptions?.setOption(
-                            ChannelOptions.recvAllocator,
-                            value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 64 * 1024))
                         try operations.addHandler(
                             NIOWebSocketFrameAggregator(
                                 minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1024,
                                 maxAccumulatedFrameSize: maxMessage))
-                        try operations.addHandler(WebSocketSession(live: live, eventLoop: channel.eventLoop, headerToken: token))
+                        let writer = FrameWriter()
+                        try operations.addHandler(writer, position: .first)
+                        try operations.addHandler(
+                            WebSocketSession(live: live, eventLoop: channel.eventLoop, writer: writer, headerToken: token))
                         return UpgradeResult.webSocket
                     }
                 }

@@ -71,13 +71,16 @@ extension WebSocketSession {
         let verified = task { () async throws -> (AccessClaims, User, [String]) in
             let claims = try await switchboard.tokens.verify(token)
             if switchboard.tokens.isExternal(claims) { _ = try await authenticator.userID(token: token) }
-            guard let user = try await switchboard.accounts.user(id: claims.subject) else {
+            guard initial else {
+                guard let user = try await switchboard.accounts.user(id: claims.subject) else {
+                    throw SwitchboardError(.unauthorized, "the token's user does not exist")
+                }
+                return (claims, user, [])
+            }
+            guard let (user, conversations) = try await switchboard.accounts.userWithConversations(id: claims.subject) else {
                 throw SwitchboardError(.unauthorized, "the token's user does not exist")
             }
-            guard initial else { return (claims, user, []) }
-            let conversations = try await switchboard.redis.send(
-                "SMEMBERS", switchboard.keys.userConversations(user.id)).array?.compactMap(\.string) ?? []
-            _ = try await switchboard.presence.connect(user: user.id, member: member)
+            _ = try await switchboard.presence.connect(user: user.id, member: member, conversations: conversations)
             return (claims, user, conversations)
         }
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
@@ -142,9 +145,15 @@ extension WebSocketSession {
                 if result.created {
                     counter.increment()
                     // Notifications for offline members, after the acknowledgement and off this path.
-                    let json = result.messageJSON
-                    Task {
-                        try? await notifications.messageSent(conversation: conversation, sender: user, text: text, messageJSON: json)
+                    // Only when someone is offline (direct, group) or mentioned (room): usually nothing to do.
+                    if !result.offline.isEmpty || (result.kind == "room" && text.contains("@")) {
+                        let json = result.messageJSON
+                        let kind = result.kind
+                        let offline = result.offline
+                        Task {
+                            try? await notifications.messageSent(
+                                conversation: conversation, sender: user, text: text, messageJSON: json, kind: kind, offline: offline)
+                        }
                     }
                 }
                 return #""message":"# + result.messageJSON

@@ -53,7 +53,7 @@ extension WebSocketSession {
                     complete = complete && whole
                     var mark = seq
                     for message in messages where message.seq > mark {
-                        session.write(ByteBuffer(string: #"{"ev":"message","message":"# + JSONText.encode(message) + "}"), flush: false)
+                        session.write(ServerFrame.text(#"{"ev":"message","message":"# + JSONText.encode(message) + "}"), flush: false)
                         mark = message.seq
                     }
                     for (frame, frameSeq) in buffered {

@@ -18,7 +18,10 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     let connectionID: String
     let eventLoop: any EventLoop
     private(set) var context: ChannelHandlerContext?
-    private let headerToken: String?
+    /// Writes the frames this session encodes (the first handler of the channel).
+    private let writer: FrameWriter
+    /// The upgrade's bearer token, until it has been verified (then dropped: idle connections keep nothing).
+    private var headerToken: String?
     /// A logger with this connection's ids, made when something is logged
     /// (not kept per connection: idle connections are the common case).
     var logger: Logger {
@@ -35,7 +38,8 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     var authenticating = false
 
     // Ops, one at a time
-    private var pendingOps = CircularBuffer<ClientCommand>(initialCapacity: 2)
+    /// Allocated while commands wait (idle connections hold no buffer).
+    private var pendingOps: CircularBuffer<ClientCommand>?
     var runningOp = false
 
     // Outbound
@@ -61,8 +65,9 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     var held: [(conversation: String?, frame: ByteBuffer, seq: Int?)] = []
     var refusedSends = 0
 
-    init(live: LiveContext, eventLoop: any EventLoop, headerToken: String?) {
+    init(live: LiveContext, eventLoop: any EventLoop, writer: FrameWriter, headerToken: String?) {
         self.live = live
+        self.writer = writer
         self.eventLoop = eventLoop
         self.headerToken = headerToken
         self.connectionID = live.makeConnectionID()
@@ -85,6 +90,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         if let headerToken {
+            self.headerToken = nil
             // Commands sent right after the upgrade wait behind this, in order.
             runningOp = true
             let bound = NIOLoopBound(self, eventLoop: eventLoop)
@@ -145,14 +151,20 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
             guard !closing else { return }
             var data = frame.unmaskedData
             let payload = data.readBytes(length: data.readableBytes) ?? []
-            context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: ByteBuffer(bytes: payload))), promise: nil)
+            writer.write(ServerFrame.frame(opcode: ServerFrame.pong, payload: ByteBuffer(bytes: payload)))
+            writer.flush()
         case .pong:
             awaitingPong = false
         case .connectionClose:
+            // The peer's answer to our close: the handshake is complete.
+            if closing {
+                context.close(promise: nil)
+                return
+            }
             // Echo the close (RFC 6455 §5.5.1) and end the connection.
             var data = frame.unmaskedData
             let code = data.readInteger(as: UInt16.self) ?? 1000
-            close(code: code == 1005 || code == 1006 ? 1000 : code, reason: "")
+            close(code: code == 1005 || code == 1006 ? 1000 : code, reason: "", answering: true)
         default:
             break
         }
@@ -175,10 +187,10 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         guard context.channel.isWritable else { return }
-        while context.channel.isWritable, let payload = outbound.popFirst() {
-            context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: payload)), promise: nil)
+        while context.channel.isWritable, let frame = outbound.popFirst() {
+            writer.write(frame)
         }
-        context.flush()
+        writer.flush()
         context.fireChannelWritabilityChanged()
     }
 
@@ -189,19 +201,21 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         switch ClientCommand.parse(bytes) {
         case .failure(.unreadable(let message)):
             let error = SwitchboardError.invalid(message)
-            write(ByteBuffer(string: #"{"ev":"error","error":"# + Self.errorJSON(error) + "}"), flush: true)
+            write(ServerFrame.text(#"{"ev":"error","error":"# + Self.errorJSON(error) + "}"), flush: true)
         case .success(let command):
-            guard pendingOps.count < 1000 else {
+            guard (pendingOps?.count ?? 0) < 1000 else {
                 close(code: 4029, reason: "too many commands in flight")
                 return
             }
-            pendingOps.append(command)
+            if pendingOps == nil { pendingOps = CircularBuffer(initialCapacity: 2) }
+            pendingOps!.append(command)
             runNextOp()
         }
     }
 
     func runNextOp() {
-        guard !runningOp, !closing, let command = pendingOps.popFirst() else { return }
+        guard !runningOp, !closing, let command = pendingOps?.popFirst() else { return }
+        if pendingOps?.isEmpty == true { pendingOps = nil }
         runningOp = true
         if holding, command.op != "auth", command.op != "resume" { releaseHeld(into: []) }
         let future = dispatch(command)
@@ -224,12 +238,12 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         let text = fields.isEmpty
             ? #"{"re":"# + command.idJSON + #","ok":true}"#
             : #"{"re":"# + command.idJSON + #","ok":true,"# + fields + "}"
-        write(ByteBuffer(string: text), flush: true)
+        write(ServerFrame.text(text), flush: true)
     }
 
     func reply(_ command: ClientCommand, error: SwitchboardError) {
         if error.code == .internalError { logger.error("op failed", metadata: ["op": "\(command.op ?? "")", "error": "\(error)"]) }
-        write(ByteBuffer(string: #"{"re":"# + command.idJSON + #","ok":false,"error":"# + Self.errorJSON(error) + "}"), flush: true)
+        write(ServerFrame.text(#"{"re":"# + command.idJSON + #","ok":false,"error":"# + Self.errorJSON(error) + "}"), flush: true)
     }
 
     static func errorJSON(_ error: SwitchboardError) -> String {
@@ -238,14 +252,14 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
 
     // MARK: Outbound
 
-    /// Writes a text frame now, or queues its payload while the socket is
-    /// full; an overflowing queue closes the connection with 4008. The
-    /// payload buffer is shared by every recipient of a broadcast.
+    /// Writes an encoded frame (`ServerFrame`) now, or queues it while the
+    /// socket is full; an overflowing queue closes the connection with 4008.
+    /// A broadcast's frame buffer is shared by every recipient.
     func write(_ frame: ByteBuffer, flush: Bool) {
         guard !closing, let context else { return }
         if outbound.isEmpty, context.channel.isWritable {
-            context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: frame)), promise: nil)
-            if flush { context.flush() } else { needsFlush = true }
+            writer.write(frame)
+            if flush { writer.flush() } else { needsFlush = true }
             return
         }
         if !outbound.append(frame) {
@@ -257,9 +271,9 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func flushIfNeeded() {
-        guard needsFlush, let context else { return }
+        guard needsFlush else { return }
         needsFlush = false
-        context.flush()
+        writer.flush()
     }
 
     /// A live event for this connection (from the hub, on this loop).
@@ -270,7 +284,8 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
             if held.count > live.configuration.outboundMaxFrames { releaseHeld(into: []) }
             return
         }
-        if let conversation {
+        // (Per recipient per message: skip the hashing when nothing is being replayed.)
+        if let conversation, !replaying.isEmpty || !watermarks.isEmpty {
             if replaying[conversation] != nil {
                 replaying[conversation]!.append((frame, seq))
                 return
@@ -300,17 +315,29 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         flushIfNeeded()
     }
 
-    /// Sends a close frame and closes the connection (once).
-    func close(code: UInt16, reason: String) {
+    /// Sends a close frame and closes the connection (once); `answering`
+    /// the peer's close, at once after the frame left.
+    func close(code: UInt16, reason: String, answering: Bool = false) {
         guard !closing, let context else { return }
         closing = true
         outbound.removeAll()
         var payload = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
         payload.writeInteger(code)
         payload.writeString(String(decoding: reason.utf8.prefix(123), as: UTF8.self))
-        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in channel.close(promise: nil) }
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        writer.write(ServerFrame.frame(opcode: ServerFrame.close, payload: payload), promise: written)
+        writer.flush()
+        // The socket closes when the peer answers with its close frame (so it
+        // has read ours before it sees the end of the stream), or a second
+        // after ours left, whichever comes first.
+        written.futureResult.whenComplete { result in
+            guard case .success = result, !answering else {
+                channel.close(promise: nil)
+                return
+            }
+            channel.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
+        }
         // A peer that stopped reading never takes the close frame: drop it anyway.
         channel.eventLoop.scheduleTask(in: .milliseconds(Int64(live.configuration.closeTimeout * 1000))) {
             channel.close(promise: nil)
@@ -318,6 +345,8 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     // MARK: Housekeeping (once a second, from the loop hub)
+
+    private static let pingFrame = ServerFrame.frame(opcode: ServerFrame.ping, payload: ByteBuffer())
 
     func tick(now: NIODeadline) {
         guard !closing else { return }
@@ -339,18 +368,21 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         if !awaitingPong, now - max(lastInbound, lastPing ?? lastInbound) > interval {
             lastPing = now
             awaitingPong = true
-            context?.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer())), promise: nil)
+            writer.write(Self.pingFrame)
+            writer.flush()
         }
     }
 
     // MARK: Membership
 
-    /// Becomes a receiver of a conversation's live events.
+    /// Becomes a receiver of a conversation's live events (added while
+    /// connected: out of the conversation's offline set, too).
     func joinConversation(_ conversation: String, channel: String, hub: FanoutHub) {
-        guard userID != nil, !closing, !conversations.contains(conversation) else { return }
+        guard let userID, !closing, !conversations.contains(conversation) else { return }
         conversations.insert(conversation)
         loopHub.join(self, conversation: conversation)
         _ = hub.retain([channel])
+        _ = live.switchboard.presence.joined(user: userID, conversation: conversation)
     }
 
     /// Stops receiving a conversation's live events.
@@ -410,7 +442,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         let pending = task { try await notifications.takeUnpushed(user: user) }
         pending.whenSuccess { items in
             for item in items {
-                bound.value.write(ByteBuffer(string: #"{"ev":"notification","notification":"# + JSONText.encode(item) + "}"), flush: false)
+                bound.value.write(ServerFrame.text(#"{"ev":"notification","notification":"# + JSONText.encode(item) + "}"), flush: false)
             }
             bound.value.flushIfNeeded()
         }
