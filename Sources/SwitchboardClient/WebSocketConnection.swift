@@ -60,10 +60,13 @@ public final class WebSocketConnection: Sendable {
                     let configuration = NIOTypedHTTPClientUpgradeConfiguration<Bool>(
                         upgradeRequestHead: head, upgraders: [upgrader],
                         notUpgradingCompletionHandler: { channel in channel.eventLoop.makeSucceededFuture(false) })
+                    var pipeline = NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: configuration)
+                    // Frames the server sends right after its 101 (a close with 4001,
+                    // say) can arrive in the same read as the response: keep them.
+                    pipeline.leftOverBytesStrategy = .forwardBytes
                     return (
                         channel,
-                        try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(
-                            configuration: .init(upgradeConfiguration: configuration))
+                        try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(configuration: pipeline)
                     )
                 }
             }
@@ -160,13 +163,12 @@ final class WebSocketClientHandler: ChannelInboundHandler {
         }
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
-        // The server may have closed while the upgrade was completing: let the
-        // frames buffered during the upgrade (a close frame, say) arrive first.
-        if !context.channel.isActive {
-            let continuation = self.continuation
-            context.eventLoop.execute { continuation.finish() }
-        }
+    /// The stream ends when the pipeline goes away, which comes after any
+    /// frame the upgrade buffered (a close frame, say), also when the server
+    /// closed while the upgrade was completing (then no `channelInactive`
+    /// reaches this handler).
+    func handlerRemoved(context: ChannelHandlerContext) {
+        continuation.finish()
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -41,7 +41,8 @@ struct LiveTests {
         let node = try await TestNode.start(configuration)
         let alice = try await node.register()
         let forged = try await LiveClient.connect(node, token: "not-a-token")
-        #expect(await forged.waitForClose() == 4001)
+        let forgedCode = await forged.waitForClose()
+        #expect(forgedCode == 4001, "closed with \(String(describing: forgedCode)), frames: \(forged.received { _ in true })")
 
         let now = Int(Date().timeIntervalSince1970)
         let expired = JWT.sign(
