@@ -132,7 +132,8 @@ public final class EmbeddedRedis: Service, @unchecked Sendable {
 
     /// A free loopback port below the kernel's ephemeral range (32768–60999 by
     /// default), so that no outgoing connection takes it before redis binds it.
-    static func freePort() throws -> Int {
+    /// (The tests start their servers on ports from here too.)
+    public static func freePort() throws -> Int {
         for _ in 0..<200 {
             let candidate = Int.random(in: 20_000..<32_000)
             if let channel = try? ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)

@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import RedisClient
 import SwitchboardCore
+import SwitchboardServer
 
 /// A private redis-server process for tests that disturb Redis itself:
 /// killed, stopped and started again on the same port and data folder.
@@ -22,21 +23,8 @@ final class TestRedisServer: @unchecked Sendable {
 
     var url: String { "redis://127.0.0.1:\(port)" }
 
-    /// A free loopback port below the kernel's ephemeral range (32768–60999 by
-    /// default), so that no outgoing connection of a test running beside this
-    /// one takes it between this check and the server's own bind.
-    static func freePort() throws -> Int {
-        for _ in 0..<200 {
-            let candidate = Int.random(in: 20_000..<32_000)
-            if let channel = try? ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .bind(host: "127.0.0.1", port: candidate).wait()
-            {
-                try? channel.close().wait()
-                return candidate
-            }
-        }
-        throw SwitchboardError(.unavailable, "no free loopback port in 20000–32000")
-    }
+    /// A free loopback port below the kernel's ephemeral range (as the embedded Redis picks one).
+    static func freePort() throws -> Int { try EmbeddedRedis.freePort() }
 
     /// Starts redis-server (again, on the same port and data folder, after a
     /// stop) and waits for PONG. On a first start that fails at once (another
