@@ -240,11 +240,10 @@ final class FanoutHub: Sendable {
         let origin = String(decoding: payload[(start + 1)..<end], as: UTF8.self)
         let message = payload[messagePrefix.count..<markerStart]
         guard let seq = integer(after: seqKey, in: message), let ts = integer(after: tsKey, in: message) else { return nil }
-        let length = markerStart + 1
-        var frame = ServerFrame.allocator.buffer(capacity: ServerFrame.headerLength(payload: length) + length)
-        ServerFrame.writeHeader(opcode: ServerFrame.text, payload: length, into: &frame)
-        frame.writeBytes(payload[..<markerStart])
-        frame.writeInteger(UInt8(ascii: "}"))
+        let frame = ServerFrame.make(.text, length: markerStart + 1) { frame in
+            frame.writeBytes(payload[..<markerStart])
+            frame.writeInteger(UInt8(ascii: "}"))
+        }
         return PublishedEvent(
             frame: frame, seq: seq, origin: origin.isEmpty ? nil : origin, event: "message", object: [:], ts: ts)
     }

@@ -1,4 +1,5 @@
 import NIOCore
+import NIOWebSocket
 
 /// Server-to-client WebSocket frames encoded as bytes, header included
 /// (RFC 6455 §5.2; a server never masks). A broadcast is encoded once per
@@ -6,20 +7,12 @@ import NIOCore
 /// `WebSocketFrameEncoder` (which would allocate a header buffer per write
 /// for a buffer that is shared).
 enum ServerFrame {
-    static let text: UInt8 = 0x1
-    static let close: UInt8 = 0x8
-    static let ping: UInt8 = 0x9
-    static let pong: UInt8 = 0xA
     static let allocator = ByteBufferAllocator()
 
-    /// The header's length for a payload of `length` bytes.
-    static func headerLength(payload length: Int) -> Int {
-        length < 126 ? 2 : (length <= 0xFFFF ? 4 : 10)
-    }
-
-    /// Writes a final frame's header (FIN set, no mask) for a payload of `length` bytes.
-    static func writeHeader(opcode: UInt8, payload length: Int, into buffer: inout ByteBuffer) {
-        buffer.writeInteger(0x80 | opcode)
+    /// A final frame of `length` payload bytes, which `payload` writes after the header.
+    static func make(_ opcode: WebSocketOpcode, length: Int, _ payload: (inout ByteBuffer) -> Void) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: (length < 126 ? 2 : length <= 0xFFFF ? 4 : 10) + length)
+        buffer.writeInteger(0x80 | UInt8(webSocketOpcode: opcode))
         if length < 126 {
             buffer.writeInteger(UInt8(length))
         } else if length <= 0xFFFF {
@@ -29,33 +22,23 @@ enum ServerFrame {
             buffer.writeInteger(UInt8(127))
             buffer.writeInteger(UInt64(length))
         }
+        payload(&buffer)
+        return buffer
     }
 
     /// A text frame of a string's UTF-8 bytes.
     static func text(_ string: String) -> ByteBuffer {
-        let count = string.utf8.count
-        var buffer = allocator.buffer(capacity: headerLength(payload: count) + count)
-        writeHeader(opcode: text, payload: count, into: &buffer)
-        buffer.writeString(string)
-        return buffer
+        make(.text, length: string.utf8.count) { $0.writeString(string) }
     }
 
     /// A text frame of bytes (already valid UTF-8 JSON).
     static func text(bytes: some Collection<UInt8>) -> ByteBuffer {
-        let count = bytes.count
-        var buffer = allocator.buffer(capacity: headerLength(payload: count) + count)
-        writeHeader(opcode: text, payload: count, into: &buffer)
-        buffer.writeBytes(bytes)
-        return buffer
+        make(.text, length: bytes.count) { $0.writeBytes(bytes) }
     }
 
     /// A control or data frame around a payload buffer.
-    static func frame(opcode: UInt8, payload: ByteBuffer) -> ByteBuffer {
-        let count = payload.readableBytes
-        var buffer = allocator.buffer(capacity: headerLength(payload: count) + count)
-        writeHeader(opcode: opcode, payload: count, into: &buffer)
-        buffer.writeImmutableBuffer(payload)
-        return buffer
+    static func frame(_ opcode: WebSocketOpcode, payload: ByteBuffer) -> ByteBuffer {
+        make(opcode, length: payload.readableBytes) { $0.writeImmutableBuffer(payload) }
     }
 
     /// The payload of an encoded frame (for tests and logs).

@@ -149,9 +149,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
             close(code: 1003, reason: "binary frames are not supported")
         case .ping:
             guard !closing else { return }
-            var data = frame.unmaskedData
-            let payload = data.readBytes(length: data.readableBytes) ?? []
-            writer.write(ServerFrame.frame(opcode: ServerFrame.pong, payload: ByteBuffer(bytes: payload)))
+            writer.write(ServerFrame.frame(.pong, payload: frame.unmaskedData))
             writer.flush()
         case .pong:
             awaitingPong = false
@@ -326,7 +324,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         payload.writeString(String(decoding: reason.utf8.prefix(123), as: UTF8.self))
         let channel = context.channel
         let written = channel.eventLoop.makePromise(of: Void.self)
-        writer.write(ServerFrame.frame(opcode: ServerFrame.close, payload: payload), promise: written)
+        writer.write(ServerFrame.frame(.connectionClose, payload: payload), promise: written)
         writer.flush()
         // The socket closes when the peer answers with its close frame (so it
         // has read ours before it sees the end of the stream), or a second
@@ -346,7 +344,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
 
     // MARK: Housekeeping (once a second, from the loop hub)
 
-    private static let pingFrame = ServerFrame.frame(opcode: ServerFrame.ping, payload: ByteBuffer())
+    private static let pingFrame = ServerFrame.frame(.ping, payload: ByteBuffer())
 
     func tick(now: NIODeadline) {
         guard !closing else { return }
