@@ -26,6 +26,13 @@ public struct NotificationService: Sendable {
     let clock: WallClock
     let configuration: LiveConfiguration
 
+    /// Whether a new message can notify anyone, from what `send` answered:
+    /// offline members of a direct or group conversation, or an `@` in a
+    /// room. Callers start no task for `messageSent` otherwise (the usual case).
+    public static func mayNotify(kind: String, offline: [String], text: String) -> Bool {
+        kind == "room" ? text.contains("@") : !offline.isEmpty
+    }
+
     /// Stores a notification for each member without an open connection:
     /// `offline` (from the `send` reply) in a direct or group conversation,
     /// and in a room the members mentioned as `@username`. `notify` checks

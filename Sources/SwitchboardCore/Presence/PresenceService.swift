@@ -110,9 +110,7 @@ public struct PresenceService: Sendable {
         return result
     }
 
-    // MARK: The conversations' offline sets
-
-    /// (`sb:conv:{C}:offline`, read by `send` to know who gets a notification.)
+    // MARK: The conversations' offline sets (`sb:conv:{C}:offline`, read by `send`)
 
     /// A user's last connection closed: into the offline set of each of
     /// their direct and group conversations (read from their index).

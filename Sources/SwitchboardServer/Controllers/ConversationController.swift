@@ -149,7 +149,9 @@ struct ConversationController {
                 "send:\(user)", rule: .init(capacity: Double(limits.sendBurst), refillPerSecond: limits.sendRefillPerSecond))
             let result = try await conversations.send(
                 try context.parameters.require("id"), from: user, text: body.text, nonce: body.nonce)
-            if result.created {
+            if result.created,
+                NotificationService.mayNotify(kind: result.kind, offline: result.offline, text: result.message.text)
+            {
                 let notifications = switchboard.notifications
                 Task { try? await notifications.messageSent(result) }
             }

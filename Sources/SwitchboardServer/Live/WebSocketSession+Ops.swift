@@ -145,8 +145,7 @@ extension WebSocketSession {
                 if result.created {
                     counter.increment()
                     // Notifications for offline members, after the acknowledgement and off this path.
-                    // Only when someone is offline (direct, group) or mentioned (room): usually nothing to do.
-                    if !result.offline.isEmpty || (result.kind == "room" && text.contains("@")) {
+                    if NotificationService.mayNotify(kind: result.kind, offline: result.offline, text: text) {
                         let json = result.messageJSON
                         let kind = result.kind
                         let offline = result.offline
