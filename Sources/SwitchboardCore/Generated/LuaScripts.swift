@@ -740,7 +740,8 @@ public enum LuaScripts {
             if not maxlen then return err("INVALID", "maxlen must be a non-negative integer") end
             if nonce == nil or channel == nil or origin == nil then return err("INVALID", "send expects 8 arguments") end
             
-            if redis.call("EXISTS", KEYS[1]) == 0 then return err("NOT_FOUND", "conversation not found") end
+            local kind = redis.call("HGET", KEYS[1], "kind")
+            if not kind then return err("NOT_FOUND", "conversation not found") end
             if not redis.call("HGET", KEYS[2], userId) then return err("NOT_MEMBER", "not a member of this conversation") end
             if nonce ~= "" then
               local stored = redis.call("GET", KEYS[5])
@@ -771,7 +772,6 @@ public enum LuaScripts {
               -- these bytes (everything but the origin) instead of parsing the JSON.
               redis.call("PUBLISH", channel, '{"ev":"message","message":' .. json .. ',"origin":' .. quoted .. '}')
             end
-            local kind = redis.call("HGET", KEYS[1], "kind") or ""
             local offline = {}
             if kind ~= "room" then
               for _, id in ipairs(redis.call("SMEMBERS", KEYS[6])) do
