@@ -40,13 +40,7 @@ public enum Base64 {
     /// included, or an impossible length. (Table-driven over the UTF-8 bytes:
     /// it runs on every WebSocket authentication.)
     public static func urlDecode<S: StringProtocol>(_ text: S) -> [UInt8]? {
-        var result: [UInt8]?
-        let done = text.utf8.withContiguousStorageIfAvailable { urlDecode(bytes: $0) }
-        if let done { result = done } else { result = urlDecode(bytes: Array(text.utf8)) }
-        return result
-    }
-
-    static func urlDecode(bytes input: some Collection<UInt8>) -> [UInt8]? {
+        let input = text.utf8
         let count = input.count
         if count % 4 == 1 { return nil }
         var out: [UInt8] = []
