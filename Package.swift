@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "SwitchboardCore", targets: ["SwitchboardCore"]),
         .library(name: "SwitchboardServer", targets: ["SwitchboardServer"]),
         .library(name: "SwitchboardClient", targets: ["SwitchboardClient"]),
+        .library(name: "SwitchboardProtocol", targets: ["SwitchboardProtocol"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -49,8 +50,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "SwitchboardProtocol",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "SwitchboardCore",
             dependencies: [
+                "SwitchboardProtocol",
                 "RedisClient",
                 "COpenSSL",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -79,6 +85,7 @@ let package = Package(
         .target(
             name: "SwitchboardClient",
             dependencies: [
+                "SwitchboardProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,25 +1,12 @@
 import Foundation
-
-/// A message as the hub sends it.
-public struct ChatMessage: Codable, Sendable, Hashable {
-    public var id: String
-    public var conv: String
-    public var seq: Int
-    public var from: String
-    public var kind: String
-    public var text: String
-    public var ts: Int
-    public var nonce: String?
-    public var editedAt: Int?
-    public var deleted: Bool?
-}
+import SwitchboardProtocol
 
 /// An error the hub answered (`code` as in the protocol: `not_member`, `rate_limited`…).
 public struct ChatError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var code: String
+    public var code: ErrorCode
     public var message: String
 
-    public init(code: String, message: String) {
+    public init(code: ErrorCode, message: String) {
         self.code = code
         self.message = message
     }
@@ -37,18 +24,18 @@ public struct ChatError: Error, Sendable, Hashable, CustomStringConvertible {
 /// What the client reports.
 public enum ChatEvent: Sendable {
     /// A new message (live or replayed by resume), at most once per seq.
-    case message(ChatMessage)
-    case messageEdited(ChatMessage)
-    case messageDeleted(ChatMessage)
+    case message(Message)
+    case messageEdited(Message)
+    case messageDeleted(Message)
     case typing(conv: String, user: String, active: Bool)
     case read(conv: String, user: String, seq: Int)
-    case presence(user: String, status: String, lastSeen: Int?)
+    case presence(user: String, status: PresenceStatus, lastSeen: Int?)
     /// A `conversation` or `notification` event, or anything newer than this SDK: the raw JSON.
     case other(name: String, json: String)
     /// Connected and authenticated (again); `resumed` lists what resume recovered.
     case connected(resumed: [String: Int], complete: Bool)
     /// The connection dropped; the client reconnects by itself.
-    case disconnected(closeCode: UInt16?)
+    case disconnected(closeCode: CloseCode?)
 }
 
 /// A reply object from the hub, as parsed JSON.

@@ -1,4 +1,5 @@
 import Foundation
+@_exported import SwitchboardProtocol
 import NIOCore
 import NIOPosix
 
@@ -78,13 +79,13 @@ public actor SwitchboardClient {
 
     /// Sends a message; retried with the same nonce across reconnects, so it is stored once.
     @discardableResult
-    public func send(_ text: String, to conversation: String) async throws -> ChatMessage {
+    public func send(_ text: String, to conversation: String) async throws -> Message {
         let nonce = UUID().uuidString
         let deadline = Date().addingTimeInterval(configuration.sendRetryWindow)
         while true {
             do {
                 let reply = try await request(["op": "send", "conv": conversation, "text": text, "nonce": nonce])
-                let message = try Self.decode(ChatMessage.self, reply["message"])
+                let message = try Self.decode(Message.self, reply["message"])
                 observe(message, own: true)
                 return message
             } catch let error as ChatError where error == .disconnected || error == .timeout {
@@ -186,7 +187,7 @@ public actor SwitchboardClient {
         var endpointIndex = 0
         while !stopped, !Task.isCancelled {
             let endpoint = configuration.endpoints[endpointIndex % configuration.endpoints.count]
-            var closeCode: UInt16?
+            var closeCode: CloseCode?
             do {
                 let token = try await configuration.token()
                 let connection = try await WebSocketConnection.connect(
@@ -216,7 +217,7 @@ public actor SwitchboardClient {
             failPending(ChatError.disconnected)
             if stopped { break }
             continuation.yield(.disconnected(closeCode: closeCode))
-            if closeCode == 4001 || closeCode == 4003 { stopped = true; break }
+            if closeCode?.isFinal == true { stopped = true; break }
             attempt += 1
             endpointIndex += 1
             let delay = min(configuration.maximumBackoff, configuration.initialBackoff * pow(2, Double(attempt - 1)))
@@ -225,14 +226,14 @@ public actor SwitchboardClient {
     }
 
     /// Reads frames until the connection ends; answers the server's close code.
-    private func read(_ connection: WebSocketConnection) async -> UInt16? {
-        var closeCode: UInt16?
+    private func read(_ connection: WebSocketConnection) async -> CloseCode? {
+        var closeCode: CloseCode?
         for await inbound in connection.inbound {
             switch inbound {
             case .text(let text):
                 handle(text)
             case .close(let code, _):
-                closeCode = code
+                closeCode = code.map(CloseCode.init(rawValue:))
             case .binary:
                 break
             }
@@ -247,27 +248,31 @@ public actor SwitchboardClient {
                 resolve(id, with: .success(Reply(object: object)))
             } else {
                 let error = object["error"] as? [String: Any]
-                resolve(id, with: .failure(ChatError(code: error?["code"] as? String ?? "unknown", message: error?["message"] as? String ?? "")))
+                resolve(id, with: .failure(ChatError(code: ErrorCode(rawValue: error?["code"] as? String ?? "unknown"), message: error?["message"] as? String ?? "")))
             }
             return
         }
         guard let name = object["ev"] as? String else { return }
-        switch name {
-        case "message":
-            if let message = try? Self.decode(ChatMessage.self, object["message"]), observe(message) {
+        switch ServerEvent(rawValue: name) {
+        case .message:
+            if let message = try? Self.decode(Message.self, object["message"]), observe(message) {
                 continuation.yield(.message(message))
             }
-        case "message.edited":
-            if let message = try? Self.decode(ChatMessage.self, object["message"]) { continuation.yield(.messageEdited(message)) }
-        case "message.deleted":
-            if let message = try? Self.decode(ChatMessage.self, object["message"]) { continuation.yield(.messageDeleted(message)) }
-        case "typing":
+        case .messageEdited:
+            if let message = try? Self.decode(Message.self, object["message"]) { continuation.yield(.messageEdited(message)) }
+        case .messageDeleted:
+            if let message = try? Self.decode(Message.self, object["message"]) { continuation.yield(.messageDeleted(message)) }
+        case .typing:
             continuation.yield(.typing(conv: object["conv"] as? String ?? "", user: object["user"] as? String ?? "", active: object["active"] as? Bool ?? false))
-        case "read":
+        case .read:
             continuation.yield(.read(conv: object["conv"] as? String ?? "", user: object["user"] as? String ?? "", seq: object["seq"] as? Int ?? 0))
-        case "presence":
-            continuation.yield(.presence(user: object["user"] as? String ?? "", status: object["status"] as? String ?? "", lastSeen: object["lastSeen"] as? Int))
-        default:
+        case .presence:
+            continuation.yield(
+                .presence(
+                    user: object["user"] as? String ?? "",
+                    status: (object["status"] as? String).flatMap(PresenceStatus.init(rawValue:)) ?? .offline,
+                    lastSeen: object["lastSeen"] as? Int))
+        case .conversation, .notification, .error, nil:
             continuation.yield(.other(name: name, json: text))
         }
     }
@@ -277,7 +282,7 @@ public actor SwitchboardClient {
     /// messages come in seq order); the client's own sends wait in `ahead`
     /// until then, since others' earlier messages may still be on the way.
     @discardableResult
-    private func observe(_ message: ChatMessage, own: Bool = false) -> Bool {
+    private func observe(_ message: Message, own: Bool = false) -> Bool {
         let conversation = message.conv
         if ahead[conversation]?.contains(message.seq) == true { return false }
         if positions[conversation] == nil {

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import SwitchboardProtocol
 import NIOHTTP1
 import NIOPosix
 import NIOWebSocket
@@ -92,7 +93,7 @@ public final class WebSocketConnection: Sendable {
     }
 
     /// Sends a close frame with `code`; the server answers and closes.
-    public func close(code: UInt16 = 1000) async {
+    public func close(code: UInt16 = CloseCode.normal.rawValue) async {
         var payload = channel.allocator.buffer(capacity: 2)
         payload.writeInteger(code)
         let frame = WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: payload)

@@ -5,7 +5,7 @@ import Testing
 
 /// Collects what an SDK client reports.
 actor EventLog {
-    var messages: [ChatMessage] = []
+    var messages: [Message] = []
     var connects = 0
     func add(_ event: ChatEvent) {
         switch event {

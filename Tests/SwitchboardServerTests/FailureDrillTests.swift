@@ -60,8 +60,8 @@ actor DrillLedger {
     var deliveries: [String: [String: Int]] = [:]
     var failures: [String: Int] = [:]
 
-    func ack(_ message: ChatMessage) { acked[message.id] = (message.conv, message.from) }
-    func deliver(_ message: ChatMessage, to user: String) { deliveries[message.id, default: [:]][user, default: 0] += 1 }
+    func ack(_ message: Message) { acked[message.id] = (message.conv, message.from) }
+    func deliver(_ message: Message, to user: String) { deliveries[message.id, default: [:]][user, default: 0] += 1 }
     func fail(_ code: String) { failures[code, default: 0] += 1 }
 
     /// Acked messages some member never got: (message id, conversation, member).
@@ -193,7 +193,7 @@ struct Population {
                                 let message = try await client.send("\(user) #\(index)", to: conversation)
                                 await ledger.ack(message)
                             } catch let error as ChatError {
-                                await ledger.fail(error.code)
+                                await ledger.fail(error.code.rawValue)
                             } catch {
                                 await ledger.fail("other")
                             }
@@ -248,7 +248,7 @@ struct FailureDrillTests {
         _ = try await watcher.watchPresence([victimID])
         let offline = Task {
             for await event in watcher.events {
-                if case .presence(let user, let status, _) = event, user == victimID, status == "offline" { return Date() }
+                if case .presence(let user, let status, _) = event, user == victimID, status == .offline { return Date() }
             }
             return Date.distantFuture
         }

@@ -27,7 +27,7 @@ public struct ConversationService: Sendable {
         guard other != actor else { throw .invalid("with: a direct conversation needs another user") }
         try await requireUsers([other])
         let id = Self.directID(actor, other)
-        return try await create(id: id, kind: "direct", name: "", public: false, actor: actor, members: [actor, other])
+        return try await create(id: id, kind: .direct, name: "", public: false, actor: actor, members: [actor, other])
     }
 
     /// Creates a group with the creator as owner and `members` as members.
@@ -37,7 +37,7 @@ public struct ConversationService: Sendable {
         guard others.count <= 1000 else { throw .invalid("members: at most 1000 at once") }
         try await requireUsers(others)
         return try await create(
-            id: "c_" + RandomID.make(length: 12), kind: "group", name: name, public: false, actor: actor,
+            id: "c_" + RandomID.make(length: 12), kind: .group, name: name, public: false, actor: actor,
             members: [actor] + others.sorted()
         ).0
     }
@@ -46,7 +46,7 @@ public struct ConversationService: Sendable {
     public func createRoom(actor: String, name: String, public: Bool) async throws(SwitchboardError) -> Conversation {
         let name = try Self.validateName(name)
         let conversation = try await create(
-            id: "r_" + RandomID.make(length: 12), kind: "room", name: name, public: `public`, actor: actor, members: [actor]
+            id: "r_" + RandomID.make(length: 12), kind: .room, name: name, public: `public`, actor: actor, members: [actor]
         ).0
         if `public` {
             _ = try await mapRedis { try await redis.send("ZADD", keys.roomIndex, 0, Self.indexEntry(name, conversation.id)) }
@@ -63,13 +63,13 @@ public struct ConversationService: Sendable {
     }
 
     private func create(
-        id: String, kind: String, name: String, public: Bool, actor: String, members: [String]
+        id: String, kind: ConversationKind, name: String, public: Bool, actor: String, members: [String]
     ) async throws(SwitchboardError) -> (Conversation, created: Bool) {
         let reply = try await mapRedis {
             try await scripts.evaluate(
                 "create_conversation",
                 keys: [keys.conversation(id), keys.members(id), keys.joined(id), keys.readPointers(id), keys.offline(id)],
-                arguments: [id, kind, name, `public` ? "1" : "0", actor, clock.milliseconds] + members)
+                arguments: [id, kind.rawValue, name, `public` ? "1" : "0", actor, clock.milliseconds] + members)
         }
         guard let parts = reply.array, parts.count == 3, let json = parts[1].string else {
             throw SwitchboardError(.internalError, "unexpected reply from create_conversation")
@@ -108,7 +108,7 @@ public struct ConversationService: Sendable {
 
     /// What a user may do with a conversation.
     public enum Access: Sendable {
-        case member(role: String)
+        case member(role: MemberRole)
         /// Not a member, but the conversation is a public room: may read.
         case publicReader
     }
@@ -128,9 +128,9 @@ public struct ConversationService: Sendable {
         }
         if let role = replies[1].string {
             conversation.unread = max(0, conversation.seq - (replies[2].int ?? 0))
-            return (conversation, .member(role: role))
+            return (conversation, .member(role: MemberRole(rawValue: role) ?? .member))
         }
-        if conversation.kind == "room", conversation.public == true { return (conversation, .publicReader) }
+        if conversation.kind == .room, conversation.public == true { return (conversation, .publicReader) }
         throw SwitchboardError(.notMember, "not a member of this conversation")
     }
 
@@ -166,12 +166,12 @@ public struct ConversationService: Sendable {
         var members: [Member] = []
         for id in replies[0].array?.compactMap(\.string) ?? [] {
             if let role = roles[id] {
-                members.append(Member(id: id, role: role))
+                members.append(Member(id: id, role: MemberRole(rawValue: role) ?? .member))
                 seen.insert(id)
             }
         }
         for (id, role) in roles.sorted(by: { $0.key < $1.key }) where !seen.contains(id) {
-            members.append(Member(id: id, role: role))
+            members.append(Member(id: id, role: MemberRole(rawValue: role) ?? .member))
         }
         return members
     }
@@ -245,7 +245,7 @@ public struct ConversationService: Sendable {
                 "update_conversation", keys: [keys.conversation(id), keys.members(id)], arguments: [id, actor] + fields)
         }
         var conversation = try Conversation.decode(reply.string ?? "")
-        if conversation.kind == "room", conversation.public == true, let name, before.name != conversation.name {
+        if conversation.kind == .room, conversation.public == true, let name, before.name != conversation.name {
             _ = try? await redis.pipeline([
                 RedisCommand("ZREM", [keys.roomIndex, Self.indexEntry(before.name ?? "", id)]),
                 RedisCommand("ZADD", [keys.roomIndex, 0, Self.indexEntry(name, id)]),
@@ -271,7 +271,7 @@ public struct ConversationService: Sendable {
         }
         let members = reply.array?.compactMap(\.string) ?? []
         try await indexMembers(id, removed: members)
-        if conversation.kind == "room" {
+        if conversation.kind == .room {
             _ = try? await redis.send("ZREM", keys.roomIndex, Self.indexEntry(conversation.name ?? "", id))
         }
         for member in members {
@@ -323,7 +323,7 @@ public struct ConversationService: Sendable {
         try await indexMembers(id, removed: [target])
         await publish(keys.userChannel(target), LiveEvent.conversation(conversation, change: "removed"))
         if status == "deleted" {
-            if conversation.kind == "room" {
+            if conversation.kind == .room {
                 _ = try? await redis.send("ZREM", keys.roomIndex, Self.indexEntry(conversation.name ?? "", id))
             }
         } else if let current = try? await snapshot(id) {
@@ -332,12 +332,11 @@ public struct ConversationService: Sendable {
     }
 
     /// Changes a member's role (owner only); `owner` hands ownership over.
-    public func setRole(_ id: String, actor: String, target: String, role: String) async throws(SwitchboardError) -> Conversation {
+    public func setRole(_ id: String, actor: String, target: String, role: MemberRole) async throws(SwitchboardError) -> Conversation {
         guard Self.isValidID(id) else { throw .notFound("conversation not found") }
-        guard ["owner", "admin", "member"].contains(role) else { throw .invalid("role: owner, admin or member") }
         _ = try await mapRedis {
             try await scripts.evaluate(
-                "set_role", keys: [keys.conversation(id), keys.members(id)], arguments: [id, actor, target, role])
+                "set_role", keys: [keys.conversation(id), keys.members(id)], arguments: [id, actor, target, role.rawValue])
         }
         let conversation = try await snapshot(id)
         await publish(keys.conversationChannel(id), LiveEvent.conversation(conversation, change: "updated"))

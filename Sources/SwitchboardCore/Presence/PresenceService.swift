@@ -85,12 +85,12 @@ public struct PresenceService: Sendable {
     }
 
     /// Sets the status of all the user's connections.
-    public func setStatus(user: String, status: String) async throws(SwitchboardError) {
-        guard ["online", "away", "busy"].contains(status) else { throw .invalid("status must be online, away or busy") }
+    public func setStatus(user: String, status: PresenceStatus) async throws(SwitchboardError) {
+        guard PresenceStatus.settable.contains(status) else { throw .invalid("status must be online, away or busy") }
         _ = try await mapRedis {
             try await scripts.evaluate(
                 "presence_status", keys: [keys.presence(user), keys.sockets(user)],
-                arguments: [status, clock.milliseconds, keys.presenceChannel(user), user])
+                arguments: [status.rawValue, clock.milliseconds, keys.presenceChannel(user), user])
         }
     }
 
@@ -105,7 +105,7 @@ public struct PresenceService: Sendable {
         let replies = try await mapRedis { try await redis.pipeline(commands) }
         var result: [String: Presence] = [:]
         for (index, user) in users.enumerated() {
-            result[user] = Presence(status: replies[index * 2].string ?? "offline", lastSeen: replies[index * 2 + 1].int)
+            result[user] = Presence(status: replies[index * 2].string.flatMap(PresenceStatus.init(rawValue:)) ?? .offline, lastSeen: replies[index * 2 + 1].int)
         }
         return result
     }

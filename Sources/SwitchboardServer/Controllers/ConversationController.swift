@@ -59,22 +59,22 @@ struct ConversationController {
             let user = try await authenticator.userID(request)
             var request = request
             let body = try await request.decodeJSON(CreateBody.self, limit: limit)
-            switch body.kind {
-            case "direct":
+            switch ConversationKind(rawValue: body.kind) {
+            case .direct:
                 guard let other = body.with else { throw SwitchboardError.invalid("missing field: with") }
                 let (conversation, created) = try await conversations.createDirect(actor: user, with: other)
                 var answer = conversation
                 answer.members = try await conversations.members(of: conversation.id)
                 return try JSONCoding.response(ConversationAnswer(conversation: answer), status: created ? .created : .ok)
-            case "group":
+            case .group:
                 guard let name = body.name else { throw SwitchboardError.invalid("missing field: name") }
                 let conversation = try await conversations.createGroup(actor: user, name: name, members: body.members ?? [])
                 return try JSONCoding.response(ConversationAnswer(conversation: conversation), status: .created)
-            case "room":
+            case .room:
                 guard let name = body.name else { throw SwitchboardError.invalid("missing field: name") }
                 let conversation = try await conversations.createRoom(actor: user, name: name, public: body.public ?? true)
                 return try JSONCoding.response(ConversationAnswer(conversation: conversation), status: .created)
-            default:
+            case nil:
                 throw SwitchboardError.invalid("kind must be direct, group or room")
             }
         }
@@ -120,9 +120,10 @@ struct ConversationController {
             let user = try await authenticator.userID(request)
             var request = request
             let body = try await request.decodeJSON(RoleBody.self, limit: limit)
+            guard let role = MemberRole(rawValue: body.role) else { throw SwitchboardError.invalid("role: owner, admin or member") }
             let conversation = try await conversations.setRole(
                 try context.parameters.require("id"), actor: user, target: try context.parameters.require("userId"),
-                role: body.role)
+                role: role)
             return try JSONCoding.response(ConversationAnswer(conversation: conversation))
         }
         group.get("rooms") { request, _ in

@@ -6,7 +6,8 @@ import SwitchboardCore
 struct ClientCommand: @unchecked Sendable {
     /// The `id` as JSON text (a number or a string), echoed as `re`.
     let idJSON: String
-    let op: String?
+    /// The op, when it is one the protocol knows (`fields["op"]` holds what was sent).
+    let op: ClientOp?
     let fields: [String: Any]
 
     /// Why a frame could not become a command.
@@ -23,7 +24,7 @@ struct ClientCommand: @unchecked Sendable {
         guard let id = object["id"], let idJSON = encodeID(id) else {
             return .failure(.unreadable("a command needs an id (number or string)"))
         }
-        return .success(ClientCommand(idJSON: idJSON, op: object["op"] as? String, fields: object))
+        return .success(ClientCommand(idJSON: idJSON, op: (object["op"] as? String).flatMap(ClientOp.init(rawValue:)), fields: object))
     }
 
     /// The JSON text of an id: integers, finite numbers and strings up to 200 bytes.

@@ -20,7 +20,7 @@ final class LiveService: Service {
         } onGracefulShutdown: {
             self.live.draining.store(true, ordering: .relaxed)
             hub.forEachLoop { loop in
-                for session in loop.sessions.values { session.close(code: 1001, reason: "node shutting down") }
+                for session in loop.sessions.values { session.close(code: .goingAway, reason: "node shutting down") }
             }
             hub.subscriber.stop()
         }

@@ -7,12 +7,15 @@ extension WebSocketSession {
     /// Runs one command; the future holds the reply's fields as JSON members
     /// (without braces), or fails with the error to answer.
     func dispatch(_ command: ClientCommand) -> EventLoopFuture<String> {
-        guard let op = command.op else {
+        guard let name = command.fields["op"] as? String else {
             let error: SwitchboardError = command.fields["op"] == nil ? .invalid("missing field: op") : .invalid("wrong type for field op (expected string)")
             return eventLoop.makeFailedFuture(error)
         }
-        live.opCounter(Self.knownOps.contains(op) ? op : "unknown").increment()
-        if op == "auth" {
+        live.opCounter(command.op?.rawValue ?? "unknown").increment()
+        guard let op = command.op else {
+            return eventLoop.makeFailedFuture(SwitchboardError(.unknownOp, "unknown op: \(name.prefix(64))"))
+        }
+        if op == .auth {
             do {
                 return authenticate(token: try command.string("token", maxLength: 8192), reply: command)
             } catch {
@@ -24,32 +27,25 @@ extension WebSocketSession {
         }
         do {
             switch op {
-            case "send": return try send(command, user: user)
-            case "edit": return try edit(command, user: user)
-            case "delete": return try deleteMessage(command, user: user)
-            case "typing": return try typing(command, user: user)
-            case "read": return try read(command, user: user)
-            case "history": return try history(command, user: user)
-            case "resume": return try resume(command, user: user)
-            case "ping": return eventLoop.makeSucceededFuture("")
-            case "status": return try status(command, user: user)
-            case "presence.watch": return try watchPresence(command)
-            case "presence.unwatch":
+            case .auth: preconditionFailure("handled above")
+            case .send: return try send(command, user: user)
+            case .edit: return try edit(command, user: user)
+            case .delete: return try deleteMessage(command, user: user)
+            case .typing: return try typing(command, user: user)
+            case .read: return try read(command, user: user)
+            case .history: return try history(command, user: user)
+            case .resume: return try resume(command, user: user)
+            case .ping: return eventLoop.makeSucceededFuture("")
+            case .status: return try status(command, user: user)
+            case .presenceWatch: return try watchPresence(command)
+            case .presenceUnwatch:
                 watch(try command.stringArray("users"), on: false)
                 return eventLoop.makeSucceededFuture("")
-            default:
-                return eventLoop.makeFailedFuture(SwitchboardError(.unknownOp, "unknown op: \(op.prefix(64))"))
             }
         } catch {
             return eventLoop.makeFailedFuture(error)
         }
     }
-
-    /// The ops of the protocol (metrics count anything else as `unknown`).
-    static let knownOps: Set<String> = [
-        "auth", "send", "edit", "delete", "typing", "read", "history", "resume", "ping", "status", "presence.watch",
-        "presence.unwatch",
-    ]
 
     /// Runs async domain code for an op and lands its result on this loop.
     func task<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) -> EventLoopFuture<T> {
@@ -105,7 +101,7 @@ extension WebSocketSession {
             session.authenticating = false
             let failure = error as? SwitchboardError ?? SwitchboardError(redis: error)
             if initial, failure.code == .unauthorized || failure.code == .tokenExpired {
-                let code: UInt16 = failure.code == .tokenExpired ? 4009 : 4001
+                let code: CloseCode = failure.code == .tokenExpired ? .tokenExpired : .unauthorized
                 // After the error reply (if any) has been written.
                 session.eventLoop.execute { bound.value.close(code: code, reason: failure.message) }
             }
@@ -131,7 +127,7 @@ extension WebSocketSession {
             refusedSends += 1
             if refusedSends >= live.configuration.abuseCloseAfter {
                 eventLoop.execute { [bound = NIOLoopBound(self, eventLoop: eventLoop)] in
-                    bound.value.close(code: 4029, reason: "rate limited")
+                    bound.value.close(code: .rateLimited, reason: "rate limited")
                 }
             }
             throw SwitchboardError(.rateLimited, "sending too fast, retry in \(Int(token.retryAfter.rounded(.up))) s",
@@ -207,7 +203,9 @@ extension WebSocketSession {
     }
 
     func status(_ command: ClientCommand, user: String) throws(SwitchboardError) -> EventLoopFuture<String> {
-        let value = try command.string("status", maxLength: 16)
+        guard let value = PresenceStatus(rawValue: try command.string("status", maxLength: 16)) else {
+            throw .invalid("status must be online, away or busy")
+        }
         let presence = live.switchboard.presence
         return task {
             try await presence.setStatus(user: user, status: value)

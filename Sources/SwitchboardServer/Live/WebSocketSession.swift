@@ -86,7 +86,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         loopHub.add(self)
         live.connectionsGauge.record(live.openConnections.wrappingAdd(1, ordering: .relaxed).newValue)
         if live.draining.load(ordering: .relaxed) {
-            close(code: 1001, reason: "node shutting down")
+            close(code: .goingAway, reason: "node shutting down")
             return
         }
         if let headerToken {
@@ -141,12 +141,12 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
             var data = frame.unmaskedData
             let bytes = data.readBytes(length: data.readableBytes) ?? []
             guard String(validating: bytes, as: UTF8.self) != nil else {
-                close(code: 1007, reason: "invalid UTF-8")
+                close(code: .invalidPayload, reason: "invalid UTF-8")
                 return
             }
             receive(bytes)
         case .binary:
-            close(code: 1003, reason: "binary frames are not supported")
+            close(code: .unsupportedData, reason: "binary frames are not supported")
         case .ping:
             guard !closing else { return }
             writer.write(ServerFrame.frame(.pong, payload: frame.unmaskedData))
@@ -161,8 +161,8 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
             }
             // Echo the close (RFC 6455 §5.5.1) and end the connection.
             var data = frame.unmaskedData
-            let code = data.readInteger(as: UInt16.self) ?? 1000
-            close(code: code == 1005 || code == 1006 ? 1000 : code, reason: "", answering: true)
+            let code = data.readInteger(as: UInt16.self).map(CloseCode.init(rawValue:)) ?? .normal
+            close(code: code == .noStatus || code == .abnormal ? .normal : code, reason: "", answering: true)
         default:
             break
         }
@@ -171,12 +171,12 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         switch error {
         case NIOWebSocketError.invalidFrameLength:
-            close(code: 1009, reason: "message too large")
+            close(code: .messageTooLarge, reason: "message too large")
         case NIOWebSocketFrameAggregator.Error.accumulatedFrameSizeIsTooLarge,
             NIOWebSocketFrameAggregator.Error.tooManyFragments:
-            close(code: 1009, reason: "message too large")
+            close(code: .messageTooLarge, reason: "message too large")
         case is NIOWebSocketError, is NIOWebSocketFrameAggregator.Error:
-            close(code: 1002, reason: "protocol error")
+            close(code: .protocolError, reason: "protocol error")
         default:
             logger.debug("connection error", metadata: ["error": "\(error)"])
             context.close(promise: nil)
@@ -202,7 +202,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
             write(ServerFrame.text(#"{"ev":"error","error":"# + Self.errorJSON(error) + "}"), flush: true)
         case .success(let command):
             guard (pendingOps?.count ?? 0) < 1000 else {
-                close(code: 4029, reason: "too many commands in flight")
+                close(code: .rateLimited, reason: "too many commands in flight")
                 return
             }
             if pendingOps == nil { pendingOps = CircularBuffer(initialCapacity: 2) }
@@ -215,7 +215,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         guard !runningOp, !closing, let command = pendingOps?.popFirst() else { return }
         if pendingOps?.isEmpty == true { pendingOps = nil }
         runningOp = true
-        if holding, command.op != "auth", command.op != "resume" { releaseHeld(into: []) }
+        if holding, command.op != .auth, command.op != .resume { releaseHeld(into: []) }
         let future = dispatch(command)
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
         future.hop(to: eventLoop).whenComplete { result in
@@ -240,7 +240,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func reply(_ command: ClientCommand, error: SwitchboardError) {
-        if error.code == .internalError { logger.error("op failed", metadata: ["op": "\(command.op ?? "")", "error": "\(error)"]) }
+        if error.code == .internalError { logger.error("op failed", metadata: ["op": "\(command.op?.rawValue ?? "")", "error": "\(error)"]) }
         write(ServerFrame.text(#"{"re":"# + command.idJSON + #","ok":false,"error":"# + Self.errorJSON(error) + "}"), flush: true)
     }
 
@@ -264,7 +264,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
             live.overflowCloses.increment()
             logger.info("slow consumer: outbound queue overflowed")
             outbound.removeAll()
-            close(code: 4008, reason: "slow consumer")
+            close(code: .slowConsumer, reason: "slow consumer")
         }
     }
 
@@ -315,12 +315,12 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Sends a close frame and closes the connection (once); `answering`
     /// the peer's close, at once after the frame left.
-    func close(code: UInt16, reason: String, answering: Bool = false) {
+    func close(code: CloseCode, reason: String, answering: Bool = false) {
         guard !closing, let context else { return }
         closing = true
         outbound.removeAll()
         var payload = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
-        payload.writeInteger(code)
+        payload.writeInteger(code.rawValue)
         payload.writeString(String(decoding: reason.utf8.prefix(123), as: UTF8.self))
         let channel = context.channel
         let written = channel.eventLoop.makePromise(of: Void.self)
@@ -350,11 +350,11 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         guard !closing else { return }
         let configuration = live.configuration
         if userID == nil {
-            if now > authDeadline, !authenticating { close(code: 4001, reason: "no authentication in time") }
+            if now > authDeadline, !authenticating { close(code: .unauthorized, reason: "no authentication in time") }
             return
         }
         if tokenExpiry > 0, live.switchboard.clock.seconds > tokenExpiry {
-            close(code: 4009, reason: "token expired")
+            close(code: .tokenExpired, reason: "token expired")
             return
         }
         let interval = TimeAmount.milliseconds(Int64(configuration.pingInterval * 1000))

@@ -1,43 +1,15 @@
 import Foundation
 import RedisClient
+import SwitchboardProtocol
 
-/// One message as clients see it. `id` is its stream entry id; `seq`
-/// counts 1, 2, 3… within the conversation.
-public struct Message: Codable, Sendable, Hashable {
-    public var id: String
-    public var conv: String
-    public var seq: Int
-    public var from: String
-    public var kind: String
-    public var text: String
-    public var ts: Int
-    public var nonce: String?
-    public var editedAt: Int?
-    public var deleted: Bool?
-
-    public init(
-        id: String, conv: String, seq: Int, from: String, kind: String = "text", text: String, ts: Int,
-        nonce: String? = nil, editedAt: Int? = nil, deleted: Bool? = nil
-    ) {
-        self.id = id
-        self.conv = conv
-        self.seq = seq
-        self.from = from
-        self.kind = kind
-        self.text = text
-        self.ts = ts
-        self.nonce = nonce
-        self.editedAt = editedAt
-        self.deleted = deleted
-    }
-
+extension Message {
     /// A message from a stream entry (`[id, [field, value, ...]]`), without edits applied.
     init?(conversation: String, entry: RedisValue) {
         guard let parts = entry.array, parts.count == 2, let id = parts[0].string,
             let fields = parts[1].stringPairs, let seq = fields["seq"].flatMap({ Int($0) })
         else { return nil }
         self.init(
-            id: id, conv: conversation, seq: seq, from: fields["from"] ?? "", kind: fields["kind"] ?? "text",
+            id: id, conv: conversation, seq: seq, from: fields["from"] ?? "", kind: MessageKind(rawValue: fields["kind"] ?? "text"),
             text: fields["text"] ?? "", ts: fields["ts"].flatMap { Int($0) } ?? 0, nonce: fields["nonce"])
     }
 
@@ -61,12 +33,5 @@ public struct Message: Codable, Sendable, Hashable {
         } catch {
             throw SwitchboardError(.internalError, "unreadable message from Redis")
         }
-    }
-}
-
-extension Message {
-    /// Decodes a message JSON (as the `send` script returns it).
-    public static func decode(json: String) throws -> Message {
-        try JSONDecoder().decode(Message.self, from: Data(json.utf8))
     }
 }

@@ -1,21 +1,9 @@
 import Foundation
 
-/// A member and their role (`owner`, `admin`, `member`).
-public struct Member: Codable, Sendable, Hashable {
-    public var id: String
-    public var role: String
-
-    public init(id: String, role: String) {
-        self.id = id
-        self.role = role
-    }
-}
-
 /// A conversation as clients see it.
 public struct Conversation: Codable, Sendable, Hashable {
     public var id: String
-    /// `direct`, `group` or `room`.
-    public var kind: String
+    public var kind: ConversationKind
     public var name: String?
     public var description: String?
     /// Rooms only: listed in `GET /rooms` and joinable by anyone.
@@ -36,7 +24,7 @@ public struct Conversation: Codable, Sendable, Hashable {
     }
 
     public init(
-        id: String, kind: String, name: String? = nil, description: String? = nil, public: Bool? = nil,
+        id: String, kind: ConversationKind, name: String? = nil, description: String? = nil, public: Bool? = nil,
         createdBy: String, createdAt: Int, seq: Int, lastActivity: Int? = nil, unread: Int? = nil,
         lastMessage: Message? = nil, members: [Member]? = nil
     ) {
@@ -57,11 +45,11 @@ public struct Conversation: Codable, Sendable, Hashable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         id = try container.decode(String.self, forKey: .id)
-        kind = try container.decode(String.self, forKey: .kind)
+        kind = try container.decode(ConversationKind.self, forKey: .kind)
         name = (try container.decodeIfPresent(String.self, forKey: .name)).flatMap { $0.isEmpty ? nil : $0 }
         description = (try container.decodeIfPresent(String.self, forKey: .description)).flatMap { $0.isEmpty ? nil : $0 }
         `public` = try container.decodeIfPresent(Bool.self, forKey: .public)
-        if kind != "room" { `public` = nil }
+        if kind != .room { `public` = nil }
         createdBy = try container.decode(String.self, forKey: .createdBy)
         createdAt = try container.decode(Int.self, forKey: .createdAt)
         seq = try container.decodeIfPresent(Int.self, forKey: .seq) ?? 0
@@ -88,25 +76,5 @@ public struct Conversation: Codable, Sendable, Hashable {
         try container.encodeIfPresent(unread, forKey: .unread)
         try container.encodeIfPresent(lastMessage, forKey: .lastMessage)
         try container.encodeIfPresent(members, forKey: .members)
-    }
-
-    /// A conversation from its Redis hash; nil when the hash is empty.
-    init?(hash: [String: String]) {
-        guard let id = hash["id"], let kind = hash["kind"] else { return nil }
-        self.init(
-            id: id, kind: kind, name: hash["name"].flatMap { $0.isEmpty ? nil : $0 },
-            description: hash["description"].flatMap { $0.isEmpty ? nil : $0 },
-            public: kind == "room" ? hash["public"] == "1" : nil, createdBy: hash["createdBy"] ?? "",
-            createdAt: hash["createdAt"].flatMap { Int($0) } ?? 0, seq: hash["seq"].flatMap { Int($0) } ?? 0,
-            lastActivity: hash["lastTs"].flatMap { Int($0) },
-            lastMessage: hash["lastMessage"].flatMap { try? Message.decode($0) })
-    }
-
-    static func decode(_ json: String) throws(SwitchboardError) -> Conversation {
-        do {
-            return try JSONDecoder().decode(Conversation.self, from: Data(json.utf8))
-        } catch {
-            throw SwitchboardError(.internalError, "unreadable conversation from Redis")
-        }
     }
 }

@@ -1,0 +1,20 @@
+/// What a message carries. Extensible: later kinds (attachments, shared
+/// posts, system messages) must not break older clients.
+public struct MessageKind: RawRepresentable, Codable, Sendable, Hashable, CustomStringConvertible, ExpressibleByStringLiteral {
+    public let rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(stringLiteral value: String) { self.rawValue = value }
+
+    public init(from decoder: any Decoder) throws {
+        rawValue = try decoder.singleValueContainer().decode(String.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+
+    public static let text = MessageKind(rawValue: "text")
+
+    public var description: String { rawValue }
+}
