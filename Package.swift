@@ -118,6 +118,17 @@ let package = Package(
             dependencies: ["SwitchboardCore", "RedisClient"],
             swiftSettings: swiftSettings
         ),
+        // Unit tests: no redis-server, no processes.
+        .testTarget(
+            name: "SwitchboardServerUnitTests",
+            dependencies: [
+                "SwitchboardServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SwitchboardServerTests",
             dependencies: [

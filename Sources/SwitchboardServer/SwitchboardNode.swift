@@ -14,6 +14,7 @@ public struct SwitchboardNode: Sendable {
     public let switchboard: Switchboard
     public let logger: Logger
     let live: LiveContext
+    let background: BackgroundWork
     let liveService: LiveService
     let heartbeat: NodeHeartbeat
 
@@ -29,8 +30,11 @@ public struct SwitchboardNode: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.switchboard = Switchboard(configuration: configuration, redis: redis, logger: logger)
-        let hub = try FanoutHub(switchboard: switchboard, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: logger)
-        self.live = LiveContext(switchboard: switchboard, hub: hub, logger: logger)
+        let background = BackgroundWork(logger: logger)
+        self.background = background
+        let hub = try FanoutHub(
+            switchboard: switchboard, eventLoopGroup: MultiThreadedEventLoopGroup.singleton, background: background, logger: logger)
+        self.live = LiveContext(switchboard: switchboard, hub: hub, background: background, logger: logger)
         self.liveService = LiveService(live: live)
         self.heartbeat = NodeHeartbeat(live: live, address: "\(configuration.host):\(configuration.port)")
     }
@@ -48,16 +52,18 @@ public struct SwitchboardNode: Sendable {
         let authenticator = Authenticator(switchboard: switchboard)
         AuthController(switchboard: switchboard).register(on: api)
         UserController(switchboard: switchboard, authenticator: authenticator).register(on: api)
-        ConversationController(switchboard: switchboard, authenticator: authenticator).register(on: api)
+        ConversationController(switchboard: switchboard, authenticator: authenticator, followUp: live.followUp).register(on: api)
         NotificationController(switchboard: switchboard, authenticator: authenticator).register(on: api)
         return router
     }
 
     /// Every long-running part of the node, in start order. The last stops
     /// first: live sockets close with 1001, then the heartbeat removes the
-    /// node's presence entries, then the HTTP server and the Redis client go.
+    /// node's presence entries, then the HTTP server stops, then the
+    /// background work queued by all of them runs to its end, and the Redis
+    /// client goes last.
     public func services(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
-        [buildApplication(onRunning: onRunning), heartbeat, liveService]
+        [switchboard.redis, background, buildApplication(onRunning: onRunning), heartbeat, liveService]
     }
 
     /// The Hummingbird application. `onRunning` receives the bound port.
@@ -74,7 +80,6 @@ public struct SwitchboardNode: Sendable {
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: "switchboard"),
-            services: [switchboard.redis],
             onServerRunning: { channel in
                 await onRunning(channel.localAddress?.port ?? 0)
             },

@@ -10,19 +10,23 @@ public struct MessagePage: Sendable, Hashable {
     public var more: Bool
 }
 
-/// The outcome of a send.
+/// The outcome of a send, decoded.
 public struct SendResult: Sendable, Hashable {
     public var message: Message
+    /// What the script answered (the message as JSON text, whom to notify).
+    public var raw: RawSendResult
     /// False when the nonce was seen before: the first message is answered,
     /// nothing was stored or broadcast.
-    public var created: Bool
-    /// The conversation's kind (when created).
-    public var kind: String = ""
-    /// Members without a live connection but the sender (when created; empty for rooms).
-    public var offline: [String] = []
+    public var created: Bool { raw.created }
 }
 
 extension ConversationService {
+    /// Checks what a send carries: the text (see `validateText`) and the nonce (1 to 128 bytes).
+    func validateSend(text: String, nonce: String?) throws(SwitchboardError) {
+        try validateText(text)
+        if let nonce, nonce.isEmpty || nonce.utf8.count > 128 { throw .invalid("nonce: 1 to 128 bytes") }
+    }
+
     /// Checks a message text: not blank, at most the configured characters.
     func validateText(_ text: String) throws(SwitchboardError) {
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw .invalid("text must not be empty") }
@@ -31,30 +35,12 @@ extension ConversationService {
         }
     }
 
-    /// Stores and broadcasts a message in one script call: membership check,
-    /// nonce de-duplication, seq, XADD with retention, last message, the
-    /// sender's read pointer and the PUBLISH.
+    /// `sendRaw` with the message decoded (for callers that need it as a value, like REST).
     public func send(
         _ id: String, from user: String, text: String, nonce: String?, origin: String = ""
     ) async throws(SwitchboardError) -> SendResult {
-        guard Self.isValidID(id) else { throw .notFound("conversation not found") }
-        try validateText(text)
-        if let nonce, nonce.isEmpty || nonce.utf8.count > 128 { throw .invalid("nonce: 1 to 128 characters") }
-        let nonceKey = keys.nonce(id, user: user, nonce: nonce ?? "")
-        let reply = try await mapRedis {
-            try await scripts.evaluate(
-                "send",
-                keys: [keys.conversation(id), keys.members(id), keys.messages(id), keys.readPointers(id), nonceKey, keys.offline(id)],
-                arguments: [
-                    id, user, text, clock.milliseconds, nonce ?? "", configuration.retention,
-                    keys.conversationChannel(id), origin,
-                ])
-        }
-        guard let parts = reply.array, parts.count >= 2, let json = parts[1].string else {
-            throw SwitchboardError(.internalError, "unexpected reply from send")
-        }
-        let (kind, offline) = Self.notificationTargets(parts)
-        return SendResult(message: try Message.decode(json), created: parts[0].int == 1, kind: kind, offline: offline)
+        let raw = try await mapRedis { try await sendRaw(id, from: user, text: text, nonce: nonce, origin: origin).get() }
+        return SendResult(message: try Message.decode(raw.messageJSON), raw: raw)
     }
 
     /// Moves the user's read pointer forward (clamped to the newest seq); answers unread.
@@ -184,22 +170,24 @@ public struct RawSendResult: Sendable, Hashable {
     public var messageJSON: String
     public var created: Bool
     /// The conversation's kind (when created).
-    public var kind: String = ""
+    public var kind: ConversationKind?
     /// Members without a live connection but the sender (when created; empty for rooms).
     public var offline: [String] = []
 }
 
 extension ConversationService {
-    /// The send path of live connections: one script call, no Task, and the
-    /// message JSON passed through as the script wrote it.
+    /// Stores and broadcasts a message in one script call: membership check,
+    /// nonce de-duplication, seq, XADD with retention, last message, the
+    /// sender's read pointer and the PUBLISH. The one place that calls the
+    /// `send` script (WebSocket and REST): no Task, and the message JSON
+    /// passed through as the script wrote it.
     public func sendRaw(
         _ id: String, from user: String, text: String, nonce: String?, origin: String
     ) -> EventLoopFuture<RawSendResult> {
         let eventLoop = redis.eventLoop
         guard Self.isValidID(id) else { return eventLoop.makeFailedFuture(SwitchboardError.notFound("conversation not found")) }
         do {
-            try validateText(text)
-            if let nonce, nonce.isEmpty { throw SwitchboardError.invalid("nonce: 1 to 128 characters") }
+            try validateSend(text: text, nonce: nonce)
         } catch {
             return eventLoop.makeFailedFuture(error)
         }
@@ -223,8 +211,8 @@ extension ConversationService {
     }
 
     /// The kind and the offline members from a `send` reply `{1, json, kind, offline}`.
-    static func notificationTargets(_ parts: [RedisValue]) -> (kind: String, offline: [String]) {
-        guard parts.count == 4 else { return ("", []) }
-        return (parts[2].string ?? "", parts[3].array?.compactMap(\.string) ?? [])
+    static func notificationTargets(_ parts: [RedisValue]) -> (kind: ConversationKind?, offline: [String]) {
+        guard parts.count == 4 else { return (nil, []) }
+        return (parts[2].string.flatMap(ConversationKind.init(rawValue:)), parts[3].array?.compactMap(\.string) ?? [])
     }
 }

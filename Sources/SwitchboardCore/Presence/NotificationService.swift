@@ -29,8 +29,8 @@ public struct NotificationService: Sendable {
     /// Whether a new message can notify anyone, from what `send` answered:
     /// offline members of a direct or group conversation, or an `@` in a
     /// room. Callers start no task for `messageSent` otherwise (the usual case).
-    public static func mayNotify(kind: String, offline: [String], text: String) -> Bool {
-        kind == "room" ? text.contains("@") : !offline.isEmpty
+    public static func mayNotify(kind: ConversationKind?, offline: [String], text: String) -> Bool {
+        kind == .room ? text.contains("@") : !offline.isEmpty
     }
 
     /// Stores a notification for each member without an open connection:
@@ -38,10 +38,10 @@ public struct NotificationService: Sendable {
     /// and in a room the members mentioned as `@username`. `notify` checks
     /// each user's sockets again, atomically: a user who just connected gets none.
     public func messageSent(
-        conversation: String, sender: String, text: String, messageJSON: String, kind: String, offline: [String]
+        conversation: String, sender: String, text: String, messageJSON: String, kind: ConversationKind?, offline: [String]
     ) async throws(SwitchboardError) {
         var recipients = offline
-        if kind == "room" {
+        if kind == .room {
             // Rooms: no per-member work unless someone is mentioned.
             let names = Self.mentions(in: text)
             guard !names.isEmpty else { return }
@@ -67,15 +67,6 @@ public struct NotificationService: Sendable {
                 arguments: [json, now, configuration.notificationsKept, configuration.notificationTTL])
         }
         _ = try await mapRedis { try await scripts.pipeline(calls) }
-    }
-
-    /// `messageSent` for the result of a REST send.
-    public func messageSent(_ result: SendResult) async throws(SwitchboardError) {
-        let message = result.message
-        let json = String(decoding: (try? JSONEncoder().encode(message)) ?? Data(), as: UTF8.self)
-        try await messageSent(
-            conversation: message.conv, sender: message.from, text: message.text, messageJSON: json, kind: result.kind,
-            offline: result.offline)
     }
 
     /// Lowercased `@username` mentions in a text (valid usernames only, at most 20).

@@ -5,6 +5,7 @@ import SwitchboardCore
 struct ConversationController {
     let switchboard: Switchboard
     let authenticator: Authenticator
+    let followUp: MessageFollowUp
 
     struct CreateBody: Decodable {
         var kind: String
@@ -148,14 +149,9 @@ struct ConversationController {
             let body = try await request.decodeJSON(SendBody.self, limit: limit)
             try await switchboard.rateLimiter.enforce(
                 "send:\(user)", rule: .init(capacity: Double(limits.sendBurst), refillPerSecond: limits.sendRefillPerSecond))
-            let result = try await conversations.send(
-                try context.parameters.require("id"), from: user, text: body.text, nonce: body.nonce)
-            if result.created,
-                NotificationService.mayNotify(kind: result.kind, offline: result.offline, text: result.message.text)
-            {
-                let notifications = switchboard.notifications
-                Task { try? await notifications.messageSent(result) }
-            }
+            let conversation = try context.parameters.require("id")
+            let result = try await conversations.send(conversation, from: user, text: body.text, nonce: body.nonce)
+            followUp.stored(result.raw, conversation: conversation, sender: user, text: body.text)
             return try JSONCoding.response(MessageAnswer(message: result.message), status: result.created ? .created : .ok)
         }
         group.patch("conversations/:id/messages/:msgId") { request, context in

@@ -45,7 +45,7 @@ final class NodeHeartbeat: Service {
         let switchboard = live.switchboard
         let node = switchboard.configuration.nodeID
         let connections = await live.hub.localConnections()
-        live.hub.pruneSendBuckets()
+        live.hub.sendLimiter.prune()
         do {
             try await switchboard.presence.refresh(connections)
             try await switchboard.presence.nodeHeartbeat(

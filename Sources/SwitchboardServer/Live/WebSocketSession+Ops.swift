@@ -122,7 +122,7 @@ extension WebSocketSession {
         let limit = live.switchboard.configuration.limits.messageLength
         let text = try command.string("text", maxLength: limit * 4)
         let nonce = try command.optionalString("nonce", maxLength: 128)
-        let token = hub.takeSendToken(user: user)
+        let token = hub.sendLimiter.take(user: user)
         guard token.allowed else {
             refusedSends += 1
             if refusedSends >= live.configuration.abuseCloseAfter {
@@ -134,23 +134,10 @@ extension WebSocketSession {
                                    retryAfter: Int(token.retryAfter.rounded(.up)))
         }
         refusedSends = 0
-        let counter = live.messagesSent
-        let notifications = live.switchboard.notifications
+        let followUp = live.followUp
         return live.switchboard.conversations.sendRaw(conversation, from: user, text: text, nonce: nonce, origin: connectionID)
-            .flatMapThrowing { result in
-                if result.created {
-                    counter.increment()
-                    // Notifications for offline members, after the acknowledgement and off this path.
-                    if NotificationService.mayNotify(kind: result.kind, offline: result.offline, text: text) {
-                        let json = result.messageJSON
-                        let kind = result.kind
-                        let offline = result.offline
-                        Task {
-                            try? await notifications.messageSent(
-                                conversation: conversation, sender: user, text: text, messageJSON: json, kind: kind, offline: offline)
-                        }
-                    }
-                }
+            .map { result in
+                followUp.stored(result, conversation: conversation, sender: user, text: text)
                 return #""message":"# + result.messageJSON
             }
     }

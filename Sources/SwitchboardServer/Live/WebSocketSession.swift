@@ -126,7 +126,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
             channels.append(keys.userChannel(userID))
             let presence = live.switchboard.presence
             let member = connectionID
-            Task { try? await presence.disconnect(user: userID, member: member) }
+            live.background.submit("presence of a closed connection") { try? await presence.disconnect(user: userID, member: member) }
         }
         hub.release(channels)
         conversations = []

@@ -7,7 +7,7 @@ import Testing
 /// What the hub makes of a published event: the client frame (origin
 /// stripped, WebSocket header included), seq, ts and origin.
 @Suite("Fan-out decoding")
-struct FanoutDecodeTests {
+struct PublishedEventTests {
     /// The frame's payload as a JSON object.
     func object(_ frame: ByteBuffer) throws -> [String: Any] {
         var payload = ServerFrame.payload(of: frame)
@@ -22,7 +22,7 @@ struct FanoutDecodeTests {
     @Test func sendPayloadIsSlicedWithoutParsing() throws {
         let message = #"{"id":"1-0","conv":"c_1","seq":42,"from":"u_1","kind":"text","text":"hi \"there\", \/ ,\"origin\":\"x\"}","ts":1795000000123}"#
         let payload = published(message, origin: #""n_a/c_9""#)
-        let event = try #require(FanoutHub.decodeMessage(payload))
+        let event = try #require(PublishedEvent.decodeMessage(payload))
         #expect(event.seq == 42)
         #expect(event.ts == 1_795_000_000_123)
         #expect(event.origin == "n_a/c_9")
@@ -53,21 +53,21 @@ struct FanoutDecodeTests {
     @Test func otherShapesTakeTheParsingPath() throws {
         // An origin cjson escaped, keys in another order, an edit: all still decode.
         let escaped = published(#"{"id":"1-0","conv":"c_1","seq":7,"from":"u_1","kind":"text","text":"x","ts":5}"#, origin: #""n_a\/c_9""#)
-        #expect(FanoutHub.decodeMessage(escaped) == nil)
-        let slow = try #require(FanoutHub.decode(escaped))
+        #expect(PublishedEvent.decodeMessage(escaped) == nil)
+        let slow = try #require(PublishedEvent.decode(escaped))
         #expect(slow.origin == "n_a/c_9")
         #expect(slow.seq == 7)
         #expect(try object(slow.frame)["origin"] == nil)
 
         let reordered = Array(#"{"origin":"n/c","ev":"message","message":{"seq":3,"ts":9,"text":"y"}}"#.utf8)
-        let other = try #require(FanoutHub.decode(reordered))
+        let other = try #require(PublishedEvent.decode(reordered))
         #expect(other.seq == 3 && other.origin == "n/c")
 
         let edit = Array(#"{"ev":"message.edited","message":{"seq":3,"ts":9,"text":"y"}}"#.utf8)
-        let edited = try #require(FanoutHub.decode(edit))
+        let edited = try #require(PublishedEvent.decode(edit))
         #expect(edited.seq == nil && edited.event == "message.edited")
         #expect(try object(edited.frame)["ev"] as? String == "message.edited")
 
-        #expect(FanoutHub.decode(Array("not json".utf8)) == nil)
+        #expect(PublishedEvent.decode(Array("not json".utf8)) == nil)
     }
 }
