@@ -108,9 +108,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What the integration tests share: redis-server, node, node-process and haproxy launchers.
+        .target(
+            name: "SwitchboardTestSupport",
+            dependencies: [
+                "RedisClient",
+                "SwitchboardCore",
+                "SwitchboardServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "RedisClientTests",
-            dependencies: ["RedisClient", .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: ["RedisClient", "SwitchboardTestSupport", .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -132,7 +146,7 @@ let package = Package(
         .testTarget(
             name: "SwitchboardServerTests",
             dependencies: [
-                "SwitchboardServer", "SwitchboardCore", "RedisClient", "SwitchboardClient",
+                "SwitchboardServer", "SwitchboardCore", "RedisClient", "SwitchboardClient", "SwitchboardTestSupport",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),

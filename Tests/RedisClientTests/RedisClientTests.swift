@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import RedisClient
+import SwitchboardTestSupport
 import Testing
 
 @Suite("Redis client against a real redis-server")
@@ -83,7 +84,7 @@ struct RedisClientTests {
     }
 
     @Test func unixSocketAndDatabaseSelection() async throws {
-        let server = try RedisServerProcess()
+        let server = try TestRedisServer()
         try await server.start()
         var configuration = try RedisConfiguration(url: "unix://\(server.socketPath)?db=2")
         configuration.poolSize = 1
@@ -114,7 +115,7 @@ struct RedisClientTests {
 
     @Test func unreachableServerFailsFast() async throws {
         var configuration = RedisConfiguration()
-        configuration.address = .tcp(host: "127.0.0.1", port: try RedisServerProcess.freePort())
+        configuration.address = .tcp(host: "127.0.0.1", port: try LoopbackPort.free())
         let redis = RedisClient(configuration: configuration)
         for _ in 0..<3 {
             await #expect {
@@ -128,7 +129,7 @@ struct RedisClientTests {
     }
 
     @Test func requestTimeoutFailsAndClosesConnection() async throws {
-        let server = try RedisServerProcess()
+        let server = try TestRedisServer()
         try await server.start()
         var configuration = try RedisConfiguration(url: server.url)
         configuration.poolSize = 1

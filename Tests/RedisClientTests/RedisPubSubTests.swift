@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import RedisClient
+import SwitchboardTestSupport
 import Testing
 
 /// Collects a subscriber's events for assertions.
@@ -95,7 +96,7 @@ struct RedisPubSubTests {
     }
 
     @Test func scriptsReloadAfterFlush() async throws {
-        let server = try RedisServerProcess()
+        let server = try TestRedisServer()
         try await server.start()
         let redis = RedisClient(configuration: try RedisConfiguration(url: server.url))
         let registry = RedisScriptRegistry(
@@ -129,7 +130,7 @@ struct RedisPubSubTests {
     }
 
     @Test func redisKilledAndRestarted() async throws {
-        let server = try RedisServerProcess()
+        let server = try TestRedisServer()
         try await server.start()
         var configuration = try RedisConfiguration(url: server.url)
         configuration.poolSize = 1

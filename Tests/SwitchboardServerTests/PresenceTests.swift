@@ -4,55 +4,6 @@ import SwitchboardClient
 import SwitchboardCore
 import Testing
 
-/// A `switchboard serve` process (the binary scripts/test builds), for tests that kill a node.
-final class NodeProcess: @unchecked Sendable {
-    let port: Int
-    let process: Process
-
-    static var binary: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent(".build/debug/switchboard").path
-    }
-
-    init(configuration: SwitchboardConfiguration, arguments: [String] = []) async throws {
-        guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
-            throw SwitchboardError(.internalError, "\(Self.binary) is missing: run `swift build --product switchboard` (scripts/test does)")
-        }
-        port = try TestRedisServer.freePort()
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = [
-            "serve", "--port", "\(port)", "--redis-url", configuration.redisURL ?? "", "--prefix", configuration.prefix,
-            "--node-id", configuration.nodeID, "--presence-ttl", "\(configuration.live.presenceTTL)",
-            "--log-level", "warning",
-        ] + arguments
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        for _ in 0..<200 {
-            if let (_, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/ready")!),
-                (response as? HTTPURLResponse)?.statusCode == 200
-            {
-                return
-            }
-            try await Task.sleep(nanoseconds: 50_000_000)
-        }
-        throw SwitchboardError(.internalError, "node process did not become ready")
-    }
-
-    func kill(_ signal: Int32) {
-        Foundation.kill(process.processIdentifier, signal)
-    }
-
-    func wait() { process.waitUntilExit() }
-
-    deinit {
-        if process.isRunning {
-            Foundation.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
-}
-
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif

@@ -1,11 +1,9 @@
 import Foundation
-import Hummingbird
 import Logging
 import RedisClient
 import ServiceLifecycle
 import SwitchboardCore
 import SwitchboardServer
-import Testing
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -13,19 +11,16 @@ import FoundationNetworking
 
 /// A node running in the test process on a free loopback port, against the
 /// test Redis, with its own key prefix.
-final class TestNode: Sendable {
-    let node: SwitchboardNode
-    let port: Int
+public final class TestNode: Sendable {
+    public let node: SwitchboardNode
+    public let port: Int
     let group: ServiceGroup
     let task: Task<Void, any Error>
 
-    static var redisURL: String {
-        ProcessInfo.processInfo.environment["REDIS_URL"]
-            ?? ProcessInfo.processInfo.environment["SWITCHBOARD_TEST_REDIS_URL"] ?? "redis://127.0.0.1:6379"
-    }
+    public static var redisURL: String { TestEnvironment.redisURL }
 
     /// A configuration for tests: fast scrypt, generous limits, a fresh prefix.
-    static func configuration(prefix: String? = nil) -> SwitchboardConfiguration {
+    public static func configuration(prefix: String? = nil) -> SwitchboardConfiguration {
         var configuration = SwitchboardConfiguration()
         configuration.port = 0
         configuration.redisURL = redisURL
@@ -44,7 +39,7 @@ final class TestNode: Sendable {
         self.task = task
     }
 
-    static func start(_ configuration: SwitchboardConfiguration = configuration()) async throws -> TestNode {
+    public static func start(_ configuration: SwitchboardConfiguration = configuration()) async throws -> TestNode {
         var logger = Logger(label: "test-node")
         logger.logLevel = .warning
         let node = try SwitchboardNode(configuration: configuration, logger: logger)
@@ -57,31 +52,31 @@ final class TestNode: Sendable {
         return TestNode(node: node, port: port, group: group, task: task)
     }
 
-    var switchboard: Switchboard { node.switchboard }
-    var keys: KeyLayout { node.switchboard.keys }
-    var redis: RedisClient { node.switchboard.redis }
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    public var switchboard: Switchboard { node.switchboard }
+    public var keys: KeyLayout { node.switchboard.keys }
+    public var redis: RedisClient { node.switchboard.redis }
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    func stop() async {
+    public func stop() async {
         await group.triggerGracefulShutdown()
         _ = try? await task.value
     }
 
     // MARK: HTTP
 
-    struct HTTPResult: @unchecked Sendable {
-        var status: Int
-        var body: Data
-        var headers: [String: String]
+    public struct HTTPResult: @unchecked Sendable {
+        public var status: Int
+        public var body: Data
+        public var headers: [String: String]
 
         /// The body as a JSON object ([:] when not an object).
-        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
+        public var json: [String: Any] { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:] }
         /// `error.code` of an error body.
-        var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
-        var text: String { String(decoding: body, as: UTF8.self) }
+        public var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+        public var text: String { String(decoding: body, as: UTF8.self) }
     }
 
-    func request(
+    public func request(
         _ method: String, _ path: String, json: Any? = nil, rawBody: Data? = nil, token: String? = nil,
         headers: [String: String] = [:]
     ) async throws -> HTTPResult {
@@ -104,17 +99,24 @@ final class TestNode: Sendable {
     }
 
     /// A registered user with tokens.
-    struct Account: Sendable {
-        var id: String
-        var username: String
-        var accessToken: String
-        var refreshToken: String
+    public struct Account: Sendable {
+        public var id: String
+        public var username: String
+        public var accessToken: String
+        public var refreshToken: String
+
+        public init(id: String, username: String, accessToken: String, refreshToken: String) {
+            self.id = id
+            self.username = username
+            self.accessToken = accessToken
+            self.refreshToken = refreshToken
+        }
     }
 
-    func register(_ username: String? = nil, password: String = "correct horse") async throws -> Account {
+    public func register(_ username: String? = nil, password: String = "correct horse") async throws -> Account {
         let name = username ?? "u\(RandomID.make(length: 10))"
         let result = try await request("POST", "/api/v1/auth/register", json: ["username": name, "password": password])
-        #expect(result.status == 201, "register \(name): \(result.text)")
+        guard result.status == 201 else { throw TestSupportError("register \(name): \(result.status) \(result.text)") }
         let user = result.json["user"] as? [String: Any] ?? [:]
         return Account(
             id: user["id"] as? String ?? "", username: name, accessToken: result.json["accessToken"] as? String ?? "",
