@@ -6,8 +6,8 @@ import NIOPosix
 import NIOWebSocket
 
 /// A plain WebSocket client connection on SwiftNIO (no TLS), with frames as
-/// an `AsyncStream`. The building block of `SwitchboardClient`, the tests and
-/// the load generator.
+/// an `AsyncStream`. The building block of `SwitchboardClient` and the tests
+/// (the load generator keeps a leaner handler of its own: no task per connection).
 public final class WebSocketConnection: Sendable {
     /// What arrives from the server.
     public enum Inbound: Sendable, Hashable {
