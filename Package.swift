@@ -126,6 +126,7 @@ let package = Package(
             name: "SwitchboardBench",
             dependencies: [
                 "RedisClient",
+                "SwitchboardProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),

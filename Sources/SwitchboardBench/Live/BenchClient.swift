@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import SwitchboardProtocol
 
 /// One bench connection: does the HTTP upgrade itself (no NIOHTTP1 or
 /// NIOWebSocket handlers in its pipeline, no task), then parses frames
@@ -38,7 +39,7 @@ final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
         self.state = state
         self.room = room
         self.request = request
-        self.sendPrefix = conversation.map { Array(#"{"op":"send","conv":"#.utf8) + Array(("\"" + $0 + "\"").utf8) + Array(#","text":"t="#.utf8) } ?? []
+        self.sendPrefix = conversation.map { Array(#"{"op":"\#(ClientOp.send.rawValue)","conv":"\#($0)","text":"t="#.utf8) } ?? []
         self.peers = peers
         self.ready = ready
         self.started = started
@@ -156,7 +157,7 @@ final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
             return false
         }
         phase = .authenticating
-        writeText(Array(#"{"id":0,"op":"ping"}"#.utf8), context: context)
+        writeText(Array(#"{"id":0,"op":"\#(ClientOp.ping.rawValue)"}"#.utf8), context: context)
         return true
     }
 
@@ -168,7 +169,7 @@ final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
                 if !final { state.measured.noteError("fragmented text frame (not expected from the server)") }
                 text(payload, now: now)
             case BenchFrame.close:
-                close = payload.count >= 2 ? Int(payload[0]) << 8 | Int(payload[1]) : 1005
+                close = payload.count >= 2 ? Int(payload[0]) << 8 | Int(payload[1]) : Int(CloseCode.noStatus.rawValue)
                 return false
             case BenchFrame.ping:
                 writeFrame(opcode: BenchFrame.pong, payload: payload, context: context)
@@ -239,8 +240,8 @@ final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
         guard let context, phase != .closed else { return }
         closedByBench = true
         phase = .closed
-        let code: [UInt8] = [0x03, 0xE8]  // 1000
-        code.withUnsafeBytes { writeFrame(opcode: BenchFrame.close, payload: $0, context: context) }
+        let code = CloseCode.normal.rawValue
+        [UInt8(code >> 8), UInt8(code & 0xFF)].withUnsafeBytes { writeFrame(opcode: BenchFrame.close, payload: $0, context: context) }
         context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: nil)
         let channel = context.channel
         context.eventLoop.scheduleTask(in: .milliseconds(300)) { channel.close(promise: nil) }

@@ -1,3 +1,5 @@
+import SwitchboardProtocol
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -10,7 +12,7 @@ enum Needle {
     static let headerEnd: [UInt8] = Array("\r\n\r\n".utf8)
     static let seq: [UInt8] = Array(#""seq":"#.utf8)
     static let stamp: [UInt8] = Array(#""text":"t="#.utf8)
-    static let message: [UInt8] = Array(#""ev":"message""#.utf8)
+    static let message: [UInt8] = Array(#""ev":"\#(ServerEvent.message.rawValue)""#.utf8)
     static let okTrue: [UInt8] = Array(#""ok":true"#.utf8)
     static let replyStart: [UInt8] = Array(#"{"re":"#.utf8)
 }
