@@ -118,6 +118,18 @@ let package = Package(
             dependencies: ["SwitchboardCore", "RedisClient"],
             swiftSettings: swiftSettings
         ),
+        // Unit tests: no redis-server, no processes.
+        .testTarget(
+            name: "SwitchboardServerUnitTests",
+            dependencies: [
+                "SwitchboardServer", "SwitchboardCore", "RedisClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SwitchboardServerTests",
             dependencies: [
