@@ -341,14 +341,15 @@ struct WebSocketSessionStateMachine {
 
     // MARK: Live events and the hold
 
-    /// A live event for this connection arrived.
-    mutating func liveEventArrived(_ event: HeldEvent) -> LiveEventAction {
+    /// A live event for this connection arrived (`event` is only built
+    /// when it is held: per recipient per message, `live` costs a switch).
+    mutating func liveEventArrived(_ event: @autoclosure () -> HeldEvent) -> LiveEventAction {
         switch phase {
         case .live:
             return .deliver
         case .holding(let identity, var held):
             phase = .live(identity)  // (drops the array's second reference before appending)
-            held.append(event)
+            held.append(event())
             if held.count > configuration.maxHeldEvents { return .deliverHeld(held) }
             phase = .holding(identity, held: held)
             return .hold
