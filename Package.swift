@@ -149,8 +149,10 @@ let package = Package(
         .testTarget(
             name: "SwitchboardServerUnitTests",
             dependencies: [
-                "SwitchboardServer",
+                "SwitchboardServer", "SwitchboardCore", "RedisClient",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -183,6 +183,17 @@ struct FailureDrillTests {
         return audit
     }
 
+    /// Waits until more than `count` sends were acknowledged (at most 60 s); answers how many were.
+    func waitForAcks(_ ledger: DrillLedger, above count: Int) async -> Int {
+        let deadline = Date().addingTimeInterval(60)
+        var acked = await ledger.acked.count
+        while acked <= count, Date() < deadline {
+            try? await Task.sleep(nanoseconds: 100_000_000)
+            acked = await ledger.acked.count
+        }
+        return acked
+    }
+
     @Test func nodeKilledAndNodeStoppedUnderTraffic() async throws {
         let redis = try TestRedisServer(appendOnly: true)
         try await redis.start()
@@ -215,13 +226,14 @@ struct FailureDrillTests {
 
         let flag = Flag()
         let traffic = population.traffic(ledger, interval: 0.5) { await flag.isOn() }
-        try await Task.sleep(nanoseconds: 2_000_000_000)
+        // Each phase lasts until traffic has flowed through it (however loaded the machine is).
+        let beforeKill = await waitForAcks(ledger, above: 100)
         let killedAt = Date()
         cluster.nodes[0].kill(SIGKILL)
-        try await Task.sleep(nanoseconds: 3_000_000_000)
+        let afterKill = await waitForAcks(ledger, above: beforeKill + 150)
         // SIGTERM another node: its clients get 1001 and resume elsewhere.
         cluster.nodes[1].kill(SIGTERM)
-        try await Task.sleep(nanoseconds: 3_000_000_000)
+        let afterTerm = await waitForAcks(ledger, above: afterKill + 150)
         await flag.stop()
         await traffic.value
         let audit = await settle(ledger, population, seconds: 20)
@@ -232,7 +244,9 @@ struct FailureDrillTests {
             let position = await client?.contiguousPositions[conversation]
             print("drill: lost \(id) in \(conversation) for \(member), whose contiguous position is \(position.map(String.init) ?? "none")")
         }
-        #expect(audit.acked > 500)
+        // Sends went on being acknowledged after each node went away.
+        #expect(afterKill > beforeKill + 150, "acked \(beforeKill) before the kill, \(afterKill) after")
+        #expect(afterTerm > afterKill + 150, "acked \(afterKill) before the SIGTERM, \(afterTerm) after")
         #expect(audit.lost == 0)
         #expect(audit.duplicates == 0)
         let offlineAt = await offline.value

@@ -3,11 +3,23 @@ import NIOCore
 /// The first handler of an upgraded WebSocket channel (next to the socket):
 /// the session writes frames it encoded itself (`ServerFrame`) through it,
 /// so they bypass NIO's `WebSocketFrameEncoder` further down the pipeline.
-final class FrameWriter: ChannelOutboundHandler, RemovableChannelHandler {
+///
+/// It owns the outbound side of a session: data frames go straight to the
+/// socket while it is writable and wait in a bounded `OutboundQueue` while
+/// it is not; writes without a flush are flushed once, later (one flush per
+/// loop tick for a broadcast).
+final class FrameWriter: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private var context: ChannelHandlerContext?
+    private var queue: OutboundQueue
+    private var needsFlush = false
+
+    init(maxFrames: Int, maxBytes: Int) {
+        self.queue = OutboundQueue(maxFrames: maxFrames, maxBytes: maxBytes)
+    }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -15,18 +27,56 @@ final class FrameWriter: ChannelOutboundHandler, RemovableChannelHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        queue.removeAll()
     }
 
-    /// Writes an encoded frame towards the socket.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            while context.channel.isWritable, let frame = queue.popFirst() {
+                context.write(wrapOutboundOut(frame), promise: nil)
+            }
+            flush()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Writes an encoded frame towards the socket, past the queue (control frames).
     func write(_ frame: ByteBuffer, promise: EventLoopPromise<Void>? = nil) {
         guard let context else {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
+        needsFlush = true
         context.write(wrapOutboundOut(frame), promise: promise)
     }
 
+    /// Writes a data frame now, or queues it while the socket is full (or
+    /// frames wait already); false when the queue overflowed (the consumer
+    /// is too slow: the queue is dropped).
+    func send(_ frame: ByteBuffer, flush: Bool) -> Bool {
+        guard let context else { return true }
+        if queue.isEmpty, context.channel.isWritable {
+            write(frame)
+            if flush { self.flush() }
+            return true
+        }
+        if queue.append(frame) { return true }
+        queue.removeAll()
+        return false
+    }
+
+    /// Drops the frames waiting for the socket (the connection is closing).
+    func dropQueued() {
+        queue.removeAll()
+    }
+
     func flush() {
+        needsFlush = false
         context?.flush()
+    }
+
+    /// Flushes what was written without a flush.
+    func flushIfNeeded() {
+        if needsFlush { flush() }
     }
 }

@@ -27,8 +27,9 @@ final class LoopHub: @unchecked Sendable {
         guard timer == nil else { return }
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
         timer = eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
-            let now = NIODeadline.now()
-            for session in bound.value.sessions.values { session.tick(now: now) }
+            let hub = bound.value
+            let now = hub.eventLoop.now
+            for session in hub.sessions.values { session.tick(now: now) }
         }
     }
 
@@ -43,10 +44,11 @@ final class LoopHub: @unchecked Sendable {
         sessions[ObjectIdentifier(session)] = session
     }
 
-    func remove(_ session: WebSocketSession) {
+    /// Forgets a session that closed (`user`: the one it had authenticated as).
+    func remove(_ session: WebSocketSession, user: String?) {
         let id = ObjectIdentifier(session)
         sessions[id] = nil
-        if let user = session.userID {
+        if let user {
             byUser[user]?.removeAll { $0 === session }
             if byUser[user]?.isEmpty == true { byUser[user] = nil }
         }

@@ -55,7 +55,8 @@ struct SwitchboardChannel: ServerChildChannel, HTTPChannelHandler {
                             NIOWebSocketFrameAggregator(
                                 minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1024,
                                 maxAccumulatedFrameSize: maxMessage))
-                        let writer = FrameWriter()
+                        let writer = FrameWriter(
+                            maxFrames: live.configuration.outboundMaxFrames, maxBytes: live.configuration.outboundMaxBytes)
                         try operations.addHandler(writer, position: .first)
                         try operations.addHandler(
                             WebSocketSession(live: live, eventLoop: channel.eventLoop, writer: writer, headerToken: token))

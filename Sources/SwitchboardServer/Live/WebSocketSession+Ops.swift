@@ -47,6 +47,25 @@ extension WebSocketSession {
         }
     }
 
+    // MARK: Replies
+
+    /// `{"re":id,"ok":true,<fields>}`; `fields` is JSON object members without braces.
+    func reply(_ command: ClientCommand, fields: String) {
+        let text = fields.isEmpty
+            ? #"{"re":"# + command.idJSON + #","ok":true}"#
+            : #"{"re":"# + command.idJSON + #","ok":true,"# + fields + "}"
+        write(ServerFrame.text(text), flush: true)
+    }
+
+    func reply(_ command: ClientCommand, error: SwitchboardError) {
+        if error.code == .internalError { logger.error("op failed", metadata: ["op": "\(command.op?.rawValue ?? "")", "error": "\(error)"]) }
+        write(ServerFrame.text(#"{"re":"# + command.idJSON + #","ok":false,"error":"# + Self.errorJSON(error) + "}"), flush: true)
+    }
+
+    static func errorJSON(_ error: SwitchboardError) -> String {
+        #"{"code":"# + JSONText.quote(error.code.rawValue) + #","message":"# + JSONText.quote(error.message) + "}"
+    }
+
     /// Runs async domain code for an op and lands its result on this loop.
     func task<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) -> EventLoopFuture<T> {
         let promise = eventLoop.makePromise(of: T.self)
@@ -57,12 +76,12 @@ extension WebSocketSession {
     // MARK: auth
 
     /// Verifies a token. First time: the connection takes the token's user
-    /// (or closes with 4001/4009). Later: renews the expiry of the same user.
+    /// (or closes with 4001/4009 once the reply is written). Later: renews
+    /// the expiry of the same user.
     func authenticate(token: String, reply command: ClientCommand?) -> EventLoopFuture<String> {
         let switchboard = live.switchboard
         let authenticator = live.authenticator
         let initial = userID == nil
-        authenticating = true
         let member = connectionID
         let verified = task { () async throws -> (AccessClaims, User, [String]) in
             let claims = try await switchboard.tokens.verify(token)
@@ -82,30 +101,36 @@ extension WebSocketSession {
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
         return verified.flatMap { (claims, user, conversations) -> EventLoopFuture<String> in
             let session = bound.value
-            session.authenticating = false
             let userJSON = #""user":"# + JSONText.encode(user)
-            if let current = session.userID {
-                guard current == claims.subject else {
-                    return session.eventLoop.makeFailedFuture(SwitchboardError(.forbidden, "the token belongs to another user"))
-                }
-                session.tokenExpiry = claims.expiresAt
-                return session.eventLoop.makeSucceededFuture(userJSON)
-            }
-            return session.becomeAuthenticated(user: user.id, expiry: claims.expiresAt, conversations: conversations)
-                .map {
-                    bound.value.pushNotifications(user: user.id)
+            switch session.authSucceeded(user: claims.subject, tokenExpiry: claims.expiresAt) {
+            case .register(let id):
+                return session.register(user: id, conversations: conversations).map {
+                    bound.value.pushNotifications(user: id)
                     return userJSON
                 }
+            case .refuse(let error):
+                return session.eventLoop.makeFailedFuture(error)
+            case .renewed, .ignore:
+                return session.eventLoop.makeSucceededFuture(userJSON)
+            }
         }.flatMapError { error in
             let session = bound.value
-            session.authenticating = false
             let failure = error as? SwitchboardError ?? SwitchboardError(redis: error)
-            if initial, failure.code == .unauthorized || failure.code == .tokenExpired {
-                let code: CloseCode = failure.code == .tokenExpired ? .tokenExpired : .unauthorized
-                // After the error reply (if any) has been written.
-                session.eventLoop.execute { bound.value.close(code: code, reason: failure.message) }
-            }
+            session.authFailed(failure)
             return session.eventLoop.makeFailedFuture(failure)
+        }
+    }
+
+    /// Pushes the notifications stored while the user was offline.
+    func pushNotifications(user: String) {
+        let notifications = live.switchboard.notifications
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        let pending = task { try await notifications.takeUnpushed(user: user) }
+        pending.whenSuccess { items in
+            for item in items {
+                bound.value.write(ServerFrame.text(#"{"ev":"notification","notification":"# + JSONText.encode(item) + "}"), flush: false)
+            }
+            bound.value.flushIfNeeded()
         }
     }
 

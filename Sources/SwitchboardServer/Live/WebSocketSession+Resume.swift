@@ -16,10 +16,7 @@ extension WebSocketSession {
             positions.append((conversation, seq))
         }
         // From here on, live events of these conversations wait behind the replay.
-        for (conversation, _) in positions where conversations.contains(conversation) {
-            replaying[conversation] = replaying[conversation] ?? []
-        }
-        releaseHeld(into: Set(positions.map(\.0)))
+        beginReplay(positions.map(\.0))
         let requested = positions
         let service = live.switchboard.conversations
         let limit = live.configuration.resumeLimit
@@ -43,7 +40,7 @@ extension WebSocketSession {
             var denied: [String] = []
             var complete = true
             for (conversation, seq, result) in results {
-                let buffered = session.replaying.removeValue(forKey: conversation) ?? []
+                let buffered = session.endReplay(conversation)
                 switch result {
                 case .failure(let error):
                     if error.code == .unavailable || error.code == .internalError { throw error }
@@ -63,7 +60,7 @@ extension WebSocketSession {
                         }
                         session.write(frame, flush: false)
                     }
-                    if mark > seq { session.watermarks[conversation] = mark }
+                    if mark > seq { session.setWatermark(mark, for: conversation) }
                     recovered.append(JSONText.quote(conversation) + ":" + String(messages.count))
                 }
             }

@@ -1,27 +1,61 @@
-import Foundation
 import Logging
 import NIOCore
 import NIOWebSocket
 import SwitchboardCore
 
-/// One WebSocket connection: a state machine on its channel's event loop.
+/// One WebSocket connection, on its channel's event loop.
 ///
-/// Inbound frames drive it; ops run one at a time in the order sent;
-/// outbound frames are pre-encoded bytes written directly while the socket
-/// is writable and queued (bounded) while it is not. Cleanup happens once,
-/// on `channelInactive`.
+/// A `WebSocketSessionStateMachine` decides (phase, op queue, liveness,
+/// close handshake, hold after auth); this handler feeds it the channel's
+/// events and performs the actions it returns. Ops run one at a time in the
+/// order sent; outbound frames are pre-encoded bytes that the `FrameWriter`
+/// writes directly while the socket is writable and queues (bounded) while
+/// it is not. Cleanup happens once, on `channelInactive`.
 final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
+    typealias StateMachine = WebSocketSessionStateMachine
 
     let live: LiveContext
     let connectionID: String
     let eventLoop: any EventLoop
-    private(set) var context: ChannelHandlerContext?
-    /// Writes the frames this session encodes (the first handler of the channel).
+    private var context: ChannelHandlerContext?
+    /// Writes and queues the frames this session encodes (the first handler of the channel).
     private let writer: FrameWriter
     /// The upgrade's bearer token, until it has been verified (then dropped: idle connections keep nothing).
     private var headerToken: String?
+    private var machine: StateMachine
+
+    /// Conversations whose live events this connection receives.
+    private(set) var conversations: Set<String> = []
+    /// Users whose presence events this connection receives.
+    private(set) var watching: Set<String> = []
+    /// Live events buffered per conversation while `resume` replays it.
+    private var replaying: [String: [(ByteBuffer, Int?)]] = [:]
+    /// Per conversation, the last seq `resume` wrote: live events up to it are duplicates.
+    private var watermarks: [String: Int] = [:]
+    /// When this connection last published `typing` per conversation (kept by the `typing` op).
+    var typingSent: [String: NIODeadline] = [:]
+    /// Sends refused in a row by the rate limit (kept by the `send` op).
+    var refusedSends = 0
+
+    init(live: LiveContext, eventLoop: any EventLoop, writer: FrameWriter, headerToken: String?) {
+        self.live = live
+        self.writer = writer
+        self.eventLoop = eventLoop
+        self.headerToken = headerToken
+        self.connectionID = live.makeConnectionID()
+        self.machine = StateMachine(configuration: .init(live.configuration), now: eventLoop.now)
+    }
+
+    /// The authenticated user, if any.
+    var userID: String? { machine.userID }
+    /// Whether the connection is closing (or closed): nothing more goes out.
+    var isClosing: Bool { machine.isClosing }
+
+    var hub: FanoutHub { live.hub }
+    var loopHub: LoopHub { live.hub.loopHub(for: eventLoop) }
+
     /// A logger with this connection's ids, made when something is logged
     /// (not kept per connection: idle connections are the common case).
     var logger: Logger {
@@ -31,141 +65,27 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         return logger
     }
 
-    // Authentication
-    private(set) var userID: String?
-    var tokenExpiry: Int = 0
-    private var authDeadline: NIODeadline
-    var authenticating = false
-
-    // Ops, one at a time
-    /// Allocated while commands wait (idle connections hold no buffer).
-    private var pendingOps: CircularBuffer<ClientCommand>?
-    var runningOp = false
-
-    // Outbound
-    private var outbound: OutboundQueue
-    private var needsFlush = false
-    private(set) var closing = false
-    private var cleanedUp = false
-
-    // Liveness
-    private var lastPing: NIODeadline?
-    private var awaitingPong = false
-    private var lastInbound = NIODeadline.now()
-
-    // Membership and replay
-    var conversations: Set<String> = []
-    var watching: Set<String> = []
-    var replaying: [String: [(ByteBuffer, Int?)]] = [:]
-    var watermarks: [String: Int] = [:]
-    var typingSent: [String: NIODeadline] = [:]
-    /// Right after authentication, live events wait for the client's first
-    /// command: when it is `resume`, they merge into the replay in seq order.
-    var holding = false
-    var held: [(conversation: String?, frame: ByteBuffer, seq: Int?)] = []
-    var refusedSends = 0
-
-    init(live: LiveContext, eventLoop: any EventLoop, writer: FrameWriter, headerToken: String?) {
-        self.live = live
-        self.writer = writer
-        self.eventLoop = eventLoop
-        self.headerToken = headerToken
-        self.connectionID = live.makeConnectionID()
-        let configuration = live.configuration
-        self.outbound = OutboundQueue(maxFrames: configuration.outboundMaxFrames, maxBytes: configuration.outboundMaxBytes)
-        self.authDeadline = .now() + .milliseconds(Int64(configuration.authTimeout * 1000))
-    }
-
-    var hub: FanoutHub { live.hub }
-    var loopHub: LoopHub { live.hub.loopHub(for: eventLoop) }
-
     // MARK: Channel events
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         loopHub.add(self)
         live.connectionsGauge.record(live.openConnections.wrappingAdd(1, ordering: .relaxed).newValue)
-        if live.draining.load(ordering: .relaxed) {
-            close(code: .goingAway, reason: "node shutting down")
-            return
-        }
-        if let headerToken {
-            self.headerToken = nil
-            // Commands sent right after the upgrade wait behind this, in order.
-            runningOp = true
-            let bound = NIOLoopBound(self, eventLoop: eventLoop)
-            authenticate(token: headerToken, reply: nil).whenComplete { _ in
-                bound.value.runningOp = false
-                bound.value.runNextOp()
-            }
-        }
+        perform(machine.connected(headerToken: headerToken != nil, draining: live.draining.load(ordering: .relaxed)))
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        cleanUp()
+        perform(machine.channelInactive())
         context.fireChannelInactive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        cleanUp()
+        perform(machine.channelInactive())
         self.context = nil
     }
 
-    private func cleanUp() {
-        guard !cleanedUp else { return }
-        cleanedUp = true
-        closing = true
-        outbound.removeAll()
-        replaying = [:]
-        held = []
-        loopHub.remove(self)
-        live.connectionsGauge.record(live.openConnections.wrappingSubtract(1, ordering: .relaxed).newValue)
-        let keys = live.switchboard.keys
-        var channels = conversations.map(keys.conversationChannel) + watching.map(keys.presenceChannel)
-        if let userID {
-            channels.append(keys.userChannel(userID))
-            let presence = live.switchboard.presence
-            let member = connectionID
-            live.background.submit("presence of a closed connection") { try? await presence.disconnect(user: userID, member: member) }
-        }
-        hub.release(channels)
-        conversations = []
-        watching = []
-    }
-
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = unwrapInboundIn(data)
-        lastInbound = .now()
-        switch frame.opcode {
-        case .text:
-            var data = frame.unmaskedData
-            let bytes = data.readBytes(length: data.readableBytes) ?? []
-            guard String(validating: bytes, as: UTF8.self) != nil else {
-                close(code: .invalidPayload, reason: "invalid UTF-8")
-                return
-            }
-            receive(bytes)
-        case .binary:
-            close(code: .unsupportedData, reason: "binary frames are not supported")
-        case .ping:
-            guard !closing else { return }
-            writer.write(ServerFrame.frame(.pong, payload: frame.unmaskedData))
-            writer.flush()
-        case .pong:
-            awaitingPong = false
-        case .connectionClose:
-            // The peer's answer to our close: the handshake is complete.
-            if closing {
-                context.close(promise: nil)
-                return
-            }
-            // Echo the close (RFC 6455 §5.5.1) and end the connection.
-            var data = frame.unmaskedData
-            let code = data.readInteger(as: UInt16.self).map(CloseCode.init(rawValue:)) ?? .normal
-            close(code: code == .noStatus || code == .abnormal ? .normal : code, reason: "", answering: true)
-        default:
-            break
-        }
+        perform(machine.frameReceived(unwrapInboundIn(data), now: eventLoop.now))
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -183,39 +103,75 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        guard context.channel.isWritable else { return }
-        while context.channel.isWritable, let frame = outbound.popFirst() {
-            writer.write(frame)
-        }
-        writer.flush()
-        context.fireChannelWritabilityChanged()
+    /// Housekeeping, once a second from the loop hub: auth deadline, token expiry, pings.
+    func tick(now: NIODeadline) {
+        let action = machine.tick(now: now, epochSeconds: self.live.switchboard.clock.seconds)
+        if case .closeChannel = action { logger.debug("no pong in time") }
+        perform(action)
     }
 
-    // MARK: Inbound commands
+    /// Sends a close frame and closes the connection (once).
+    func close(code: CloseCode, reason: String) {
+        perform(machine.closeRequested(code, reason: reason))
+    }
 
-    private func receive(_ bytes: [UInt8]) {
-        guard !closing else { return }
-        switch ClientCommand.parse(bytes) {
-        case .failure(.unreadable(let message)):
-            let error = SwitchboardError.invalid(message)
-            write(ServerFrame.text(#"{"ev":"error","error":"# + Self.errorJSON(error) + "}"), flush: true)
-        case .success(let command):
-            guard (pendingOps?.count ?? 0) < 1000 else {
-                close(code: .rateLimited, reason: "too many commands in flight")
+    // MARK: Actions
+
+    private static let pingFrame = ServerFrame.frame(.ping, payload: ByteBuffer())
+
+    private func perform(_ action: StateMachine.Action) {
+        var action = action
+        while true {
+            switch action {
+            case .none:
+                return
+            case .sendError(let error):
+                write(ServerFrame.text(#"{"ev":"error","error":"# + Self.errorJSON(error) + "}"), flush: true)
+                return
+            case .sendPong(let payload):
+                writer.write(ServerFrame.frame(.pong, payload: payload))
+                writer.flush()
+                return
+            case .sendPing:
+                writer.write(Self.pingFrame)
+                writer.flush()
+                return
+            case .authenticateHeaderToken:
+                guard let token = headerToken else { return }
+                headerToken = nil
+                // Commands sent right after the upgrade wait behind this, in order.
+                let bound = NIOLoopBound(self, eventLoop: eventLoop)
+                authenticate(token: token, reply: nil).whenComplete { _ in
+                    let session = bound.value
+                    session.perform(session.machine.opFinished())
+                }
+                return
+            case .runOp(let command, let held):
+                if !held.isEmpty { deliverHeld(held, resumed: []) }
+                run(command)
+                return
+            case .rejectOp(let command, let error):
+                live.opCounter(command.op?.rawValue ?? "unknown").increment()
+                reply(command, error: error)
+                action = machine.opFinished()
+            case .deliverHeld(let events):
+                deliverHeld(events, resumed: [])
+                return
+            case .sendClose(let code, let reason, let closeWhenWritten):
+                sendClose(code: code, reason: reason, closeWhenWritten: closeWhenWritten)
+                return
+            case .closeChannel:
+                context?.close(promise: nil)
+                return
+            case .cleanUp(let user):
+                cleanUp(userID: user)
                 return
             }
-            if pendingOps == nil { pendingOps = CircularBuffer(initialCapacity: 2) }
-            pendingOps!.append(command)
-            runNextOp()
         }
     }
 
-    func runNextOp() {
-        guard !runningOp, !closing, let command = pendingOps?.popFirst() else { return }
-        if pendingOps?.isEmpty == true { pendingOps = nil }
-        runningOp = true
-        if holding, command.op != .auth, command.op != .resume { releaseHeld(into: []) }
+    /// Runs one command; the next starts once its reply is written.
+    private func run(_ command: ClientCommand) {
         let future = dispatch(command)
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
         future.hop(to: eventLoop).whenComplete { result in
@@ -226,26 +182,52 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
             case .failure(let error):
                 session.reply(command, error: error as? SwitchboardError ?? SwitchboardError(redis: error))
             }
-            session.runningOp = false
-            session.runNextOp()
+            session.perform(session.machine.opFinished())
         }
     }
 
-    /// `{"re":id,"ok":true,<fields>}`; `fields` is JSON object members without braces.
-    func reply(_ command: ClientCommand, fields: String) {
-        let text = fields.isEmpty
-            ? #"{"re":"# + command.idJSON + #","ok":true}"#
-            : #"{"re":"# + command.idJSON + #","ok":true,"# + fields + "}"
-        write(ServerFrame.text(text), flush: true)
+    /// Writes the close frame. The socket closes when the peer answers with
+    /// its close frame (so it has read ours before it sees the end of the
+    /// stream), or a second after ours left; an echo closes it as soon as it left.
+    private func sendClose(code: CloseCode, reason: String, closeWhenWritten: Bool) {
+        writer.dropQueued()
+        guard let context else { return }
+        var payload = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
+        payload.writeInteger(code.rawValue)
+        payload.writeString(String(decoding: reason.utf8.prefix(123), as: UTF8.self))
+        let channel = context.channel
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        writer.write(ServerFrame.frame(.connectionClose, payload: payload), promise: written)
+        writer.flush()
+        written.futureResult.whenComplete { result in
+            guard case .success = result, !closeWhenWritten else {
+                channel.close(promise: nil)
+                return
+            }
+            channel.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
+        }
+        // A peer that stopped reading never takes the close frame: drop it anyway.
+        channel.eventLoop.scheduleTask(in: .milliseconds(Int64(live.configuration.closeTimeout * 1000))) {
+            channel.close(promise: nil)
+        }
     }
 
-    func reply(_ command: ClientCommand, error: SwitchboardError) {
-        if error.code == .internalError { logger.error("op failed", metadata: ["op": "\(command.op?.rawValue ?? "")", "error": "\(error)"]) }
-        write(ServerFrame.text(#"{"re":"# + command.idJSON + #","ok":false,"error":"# + Self.errorJSON(error) + "}"), flush: true)
-    }
-
-    static func errorJSON(_ error: SwitchboardError) -> String {
-        #"{"code":"# + JSONText.quote(error.code.rawValue) + #","message":"# + JSONText.quote(error.message) + "}"
+    private func cleanUp(userID: String?) {
+        writer.dropQueued()
+        replaying = [:]
+        loopHub.remove(self, user: userID)
+        live.connectionsGauge.record(live.openConnections.wrappingSubtract(1, ordering: .relaxed).newValue)
+        let keys = live.switchboard.keys
+        var channels = conversations.map(keys.conversationChannel) + watching.map(keys.presenceChannel)
+        if let userID {
+            channels.append(keys.userChannel(userID))
+            let presence = live.switchboard.presence
+            let member = connectionID
+            live.background.submit("presence of a closed connection") { try? await presence.disconnect(user: userID, member: member) }
+        }
+        hub.release(channels)
+        conversations = []
+        watching = []
     }
 
     // MARK: Outbound
@@ -254,34 +236,31 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     /// socket is full; an overflowing queue closes the connection with 4008.
     /// A broadcast's frame buffer is shared by every recipient.
     func write(_ frame: ByteBuffer, flush: Bool) {
-        guard !closing, let context else { return }
-        if outbound.isEmpty, context.channel.isWritable {
-            writer.write(frame)
-            if flush { writer.flush() } else { needsFlush = true }
-            return
-        }
-        if !outbound.append(frame) {
-            live.overflowCloses.increment()
-            logger.info("slow consumer: outbound queue overflowed")
-            outbound.removeAll()
-            close(code: .slowConsumer, reason: "slow consumer")
-        }
+        guard !machine.isClosing, !writer.send(frame, flush: flush) else { return }
+        live.overflowCloses.increment()
+        logger.info("slow consumer: outbound queue overflowed")
+        close(code: .slowConsumer, reason: "slow consumer")
     }
 
+    /// Flushes what was written without a flush (one flush per loop tick for broadcasts).
     func flushIfNeeded() {
-        guard needsFlush else { return }
-        needsFlush = false
-        writer.flush()
+        writer.flushIfNeeded()
     }
+
+    // MARK: Live events
 
     /// A live event for this connection (from the hub, on this loop).
     func deliver(_ frame: ByteBuffer, conversation: String?, seq: Int?) {
-        guard userID != nil, !closing else { return }
-        if holding {
-            held.append((conversation, frame, seq))
-            if held.count > live.configuration.outboundMaxFrames { releaseHeld(into: []) }
-            return
+        switch machine.liveEventArrived(.init(conversation: conversation, frame: frame, seq: seq)) {
+        case .deliver: write(frame, conversation: conversation, seq: seq)
+        case .hold, .drop: return
+        case .deliverHeld(let events): deliverHeld(events, resumed: [])
         }
+    }
+
+    /// Writes a live event, unless `resume` is replaying its conversation
+    /// (then it waits in the replay buffer) or already wrote its seq.
+    private func write(_ frame: ByteBuffer, conversation: String?, seq: Int?) {
         // (Per recipient per message: skip the hashing when nothing is being replayed.)
         if let conversation, !replaying.isEmpty || !watermarks.isEmpty {
             if replaying[conversation] != nil {
@@ -296,79 +275,37 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         write(frame, flush: false)
     }
 
-    /// Ends the hold after authentication: events of `resumed`
+    /// The hold after authentication ended: events of `resumed`
     /// conversations join their replay buffers, the others go out now.
-    func releaseHeld(into resumed: Set<String>) {
-        guard holding else { return }
-        holding = false
-        let events = held
-        held = []
+    private func deliverHeld(_ events: [StateMachine.HeldEvent], resumed: Set<String>) {
         for event in events {
             if let conversation = event.conversation, resumed.contains(conversation), replaying[conversation] != nil {
                 replaying[conversation]!.append((event.frame, event.seq))
             } else {
-                deliver(event.frame, conversation: event.conversation, seq: event.seq)
+                write(event.frame, conversation: event.conversation, seq: event.seq)
             }
         }
         flushIfNeeded()
     }
 
-    /// Sends a close frame and closes the connection (once); `answering`
-    /// the peer's close, at once after the frame left.
-    func close(code: CloseCode, reason: String, answering: Bool = false) {
-        guard !closing, let context else { return }
-        closing = true
-        outbound.removeAll()
-        var payload = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
-        payload.writeInteger(code.rawValue)
-        payload.writeString(String(decoding: reason.utf8.prefix(123), as: UTF8.self))
-        let channel = context.channel
-        let written = channel.eventLoop.makePromise(of: Void.self)
-        writer.write(ServerFrame.frame(.connectionClose, payload: payload), promise: written)
-        writer.flush()
-        // The socket closes when the peer answers with its close frame (so it
-        // has read ours before it sees the end of the stream), or a second
-        // after ours left, whichever comes first.
-        written.futureResult.whenComplete { result in
-            guard case .success = result, !answering else {
-                channel.close(promise: nil)
-                return
-            }
-            channel.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
+    /// `resume` starts: live events of these conversations wait behind their
+    /// replay from here on, and the hold after authentication (if any) ends
+    /// with its events merged into the replay.
+    func beginReplay(_ requested: [String]) {
+        for conversation in requested where conversations.contains(conversation) {
+            replaying[conversation] = replaying[conversation] ?? []
         }
-        // A peer that stopped reading never takes the close frame: drop it anyway.
-        channel.eventLoop.scheduleTask(in: .milliseconds(Int64(live.configuration.closeTimeout * 1000))) {
-            channel.close(promise: nil)
-        }
+        if case .deliverHeld(let events) = machine.releaseHeld() { deliverHeld(events, resumed: Set(requested)) }
     }
 
-    // MARK: Housekeeping (once a second, from the loop hub)
+    /// `resume` wrote a conversation's replay: its buffered live events, to write after it.
+    func endReplay(_ conversation: String) -> [(ByteBuffer, Int?)] {
+        replaying.removeValue(forKey: conversation) ?? []
+    }
 
-    private static let pingFrame = ServerFrame.frame(.ping, payload: ByteBuffer())
-
-    func tick(now: NIODeadline) {
-        guard !closing else { return }
-        let configuration = live.configuration
-        if userID == nil {
-            if now > authDeadline, !authenticating { close(code: .unauthorized, reason: "no authentication in time") }
-            return
-        }
-        if tokenExpiry > 0, live.switchboard.clock.seconds > tokenExpiry {
-            close(code: .tokenExpired, reason: "token expired")
-            return
-        }
-        let interval = TimeAmount.milliseconds(Int64(configuration.pingInterval * 1000))
-        if awaitingPong, let lastPing, now - lastPing > TimeAmount.milliseconds(Int64(configuration.pongTimeout * 1000)) {
-            logger.debug("no pong in time")
-            context?.close(promise: nil)
-            return
-        }
-        if !awaitingPong, now - max(lastInbound, lastPing ?? lastInbound) > interval {
-            lastPing = now
-            awaitingPong = true
-            writer.write(Self.pingFrame)
-            writer.flush()
-        }
+    /// `resume` wrote a conversation up to `seq`: later live events up to it are dropped.
+    func setWatermark(_ seq: Int, for conversation: String) {
+        watermarks[conversation] = seq
     }
 
     // MARK: Membership
@@ -376,7 +313,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     /// Becomes a receiver of a conversation's live events (added while
     /// connected: out of the conversation's offline set, too).
     func joinConversation(_ conversation: String, channel: String, hub: FanoutHub) {
-        guard let userID, !closing, !conversations.contains(conversation) else { return }
+        guard let userID, !machine.isClosing, !conversations.contains(conversation) else { return }
         conversations.insert(conversation)
         loopHub.join(self, conversation: conversation)
         _ = hub.retain([channel])
@@ -392,16 +329,15 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         hub.release([channel])
     }
 
-    /// Marks the session authenticated and registers it for its user's and
-    /// conversations' events; completes once the subscriptions are active.
-    func becomeAuthenticated(user: String, expiry: Int, conversations ids: [String]) -> EventLoopFuture<Void> {
-        userID = user
-        tokenExpiry = expiry
-        guard !closing else { return eventLoop.makeSucceededVoidFuture() }
-        // Hold live events until the first command (at most a second).
-        holding = true
+    /// After the first authentication: registers the session for its user's
+    /// and conversations' events; completes once the subscriptions are active.
+    func register(user: String, conversations ids: [String]) -> EventLoopFuture<Void> {
+        // Live events wait for the first command, at most a second.
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
-        eventLoop.scheduleTask(in: .seconds(1)) { bound.value.releaseHeld(into: []) }
+        eventLoop.scheduleTask(in: StateMachine.holdTime) {
+            let session = bound.value
+            session.perform(session.machine.releaseHeld())
+        }
         let keys = live.switchboard.keys
         loopHub.addUser(self, user: user)
         var channels = [keys.userChannel(user)]
@@ -433,16 +369,12 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         return eventLoop.makeSucceededVoidFuture()
     }
 
-    /// Pushes the notifications stored while the user was offline.
-    func pushNotifications(user: String) {
-        let notifications = live.switchboard.notifications
-        let bound = NIOLoopBound(self, eventLoop: eventLoop)
-        let pending = task { try await notifications.takeUnpushed(user: user) }
-        pending.whenSuccess { items in
-            for item in items {
-                bound.value.write(ServerFrame.text(#"{"ev":"notification","notification":"# + JSONText.encode(item) + "}"), flush: false)
-            }
-            bound.value.flushIfNeeded()
-        }
+    /// Records the outcome of a token verification (see `authenticate`).
+    func authSucceeded(user: String, tokenExpiry: Int) -> StateMachine.AuthSuccessAction {
+        machine.authSucceeded(user: user, tokenExpiry: tokenExpiry)
+    }
+
+    func authFailed(_ error: SwitchboardError) {
+        machine.authFailed(error)
     }
 }
