@@ -4,10 +4,14 @@ import Foundation
 public struct Member: Codable, Sendable, Hashable {
     public var id: String
     public var role: String
+    /// The seq up to which this member has read (their read pointer), so
+    /// clients can show "seen by" without waiting for a `read` event.
+    public var read: Int?
 
-    public init(id: String, role: String) {
+    public init(id: String, role: String, read: Int? = nil) {
         self.id = id
         self.role = role
+        self.read = read
     }
 }
 
