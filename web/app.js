@@ -17,7 +17,10 @@ window.app = {};
 async function boot() {
     const client = new SwitchboardClient({ baseURL: location.origin });
     window.app.client = client;
-    client.addEventListener("logout", () => boot());
+    client.addEventListener("logout", () => {
+        history.replaceState(null, "", location.pathname);  // the next person starts on the list
+        boot();
+    });
     let user = null;
     try {
         user = await client.restore();

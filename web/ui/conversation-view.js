@@ -56,6 +56,9 @@ export class ConversationView {
             if (entries.some((e) => e.isIntersecting)) this.loadOlder();
         }, { root: this.scroller, rootMargin: "200px 0px 0px 0px" });
         this.observer.observe(this.olderButton);
+        // Follow new messages while the reader is at the bottom; stay put while they read older ones.
+        this.stick = true;
+        this.scroller.addEventListener("scroll", () => { this.stick = this.nearBottom(); }, { passive: true });
         document.addEventListener("visibilitychange", () => this.markRead());
 
         store.addEventListener("change", (e) => this.changed(e.detail));
@@ -117,9 +120,9 @@ export class ConversationView {
         if (kind === "users") this.refreshAuthors();
         if (conv !== this.id) return;
         if (kind === "messages" || kind === "message" || kind === "edit") {
-            const atBottom = this.nearBottom();
+            const follow = this.stick || (kind === "message" && message?.from === this.store.me);
             this.render();
-            if (kind === "message" && (atBottom || message?.from === this.store.me)) this.scrollToBottom();
+            if (follow) this.scrollToBottom();
             if (kind === "message" && message.from !== this.store.me) {
                 announce(`${this.store.name(message.from)}: ${message.deleted ? "message deleted" : message.text}`);
             }
@@ -129,7 +132,9 @@ export class ConversationView {
             this.render();
             this.scroller.scrollTop = this.scroller.scrollHeight - fromBottom;
         } else if (kind === "read") {
+            const follow = this.stick;
             this.renderSeen();
+            if (follow) this.scrollToBottom();
         } else if (kind === "typing") {
             const names = this.store.typingIn(this.id).map((id) => this.store.name(id));
             this.typingLine.textContent = names.length === 0 ? ""
@@ -212,6 +217,7 @@ export class ConversationView {
 
     scrollToBottom() {
         this.scroller.scrollTop = this.scroller.scrollHeight;
+        this.stick = true;
     }
 
     /** Moves the read pointer to the newest message while the conversation is on screen. */

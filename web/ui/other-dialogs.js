@@ -66,10 +66,10 @@ export function notificationsDialog(store, onOpen) {
         const items = store.notifications;
         replace(list, items.length === 0 ? h("li", { class: "hint" }, "Nothing new.") : items.map((n) => {
             const conversation = store.conversations.get(n.conv);
-            const where = conversation ? store.title(conversation) : "a conversation";
+            const where = conversation?.kind === "direct" ? "" : ` in ${conversation ? store.title(conversation) : "a conversation"}`;
             return h("li", { class: "notification" },
                 h("button", { type: "button", class: "result-button", onclick: () => { dialog.close(); onOpen(n.conv); } },
-                    h("span", {}, h("strong", {}, store.name(n.message.from)), ` in ${where}: `, n.message.deleted ? "message deleted" : n.message.text),
+                    h("span", {}, h("strong", {}, store.name(n.message.from)), `${where}: `, n.message.deleted ? "message deleted" : n.message.text),
                     h("time", { class: "hint" }, formatTime(n.ts))));
         }));
     };

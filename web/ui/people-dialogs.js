@@ -103,8 +103,13 @@ export function membersDialog(store, convID, onLeft) {
             error.textContent = failure.message;
         }
     };
+    let shown = null;
     const render = () => {
         const conversation = store.conversations.get(convID);
+        // Re-render only when something shown changed (a menu in use stays open).
+        const signature = JSON.stringify((conversation?.members ?? []).map((m) => [m.id, m.role, store.name(m.id)]));
+        if (signature === shown) return;
+        shown = signature;
         const mine = store.myRole(conversation);
         const isAdmin = mine === "owner" || mine === "admin";
         replace(list, (conversation?.members ?? []).map((member) => {

@@ -7,7 +7,7 @@ enum WebAssets {
         WebAsset(
             path: "/app.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""01888196b424f37a""#,
+            etag: #""8f60ede663c61422""#,
             text: ####"""
 // The Switchboard web app: sign-in, then the conversation list and the open
 // conversation side by side (one at a time at phone width). Everything
@@ -28,7 +28,10 @@ window.app = {};
 async function boot() {
     const client = new SwitchboardClient({ baseURL: location.origin });
     window.app.client = client;
-    client.addEventListener("logout", () => boot());
+    client.addEventListener("logout", () => {
+        history.replaceState(null, "", location.pathname);  // the next person starts on the list
+        boot();
+    });
     let user = null;
     try {
         user = await client.restore();
@@ -1055,7 +1058,7 @@ export class SwitchboardClient extends EventTarget {
         WebAsset(
             path: "/style.css",
             contentType: "text/css; charset=utf-8",
-            etag: #""980ef8f5b2dd4ec8""#,
+            etag: #""b276f5353fc8f9db""#,
             text: ####"""
 /* Switchboard web app: plain CSS, light and dark, phone width and up. */
 
@@ -1278,8 +1281,8 @@ dialog.panel::backdrop { background: rgba(10, 14, 25, 0.45); }
     .topbar { gap: 0.5rem; padding: 0.4rem 0.6rem; }
     .topbar .brand { font-size: 0; }
     .topbar .brand::first-letter { font-size: 1.3rem; }
-    .toolbar { margin-left: 0; flex: 1; }
-    .toolbar button { padding: 0.35em 0.6em; font-size: 0.85rem; }
+    .toolbar { margin-left: 0; flex: 1; flex-wrap: wrap; justify-content: flex-end; gap: 0.3rem; overflow: visible; }
+    .toolbar button { padding: 0.3em 0.55em; font-size: 0.82rem; }
     .sidebar { width: 100%; border-right: none; }
     .conversation { display: none; }
     body.conversation-open .sidebar { display: none; }
@@ -1771,7 +1774,7 @@ function describe(error) {
         WebAsset(
             path: "/ui/conversation-view.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""1ae44a10f778a1a3""#,
+            etag: #""b0871965b358919c""#,
             text: ####"""
 // The open conversation: history paged on scroll-up, live messages, the
 // composer (with typing notices), "seen" from the others' read pointers.
@@ -1831,6 +1834,9 @@ export class ConversationView {
             if (entries.some((e) => e.isIntersecting)) this.loadOlder();
         }, { root: this.scroller, rootMargin: "200px 0px 0px 0px" });
         this.observer.observe(this.olderButton);
+        // Follow new messages while the reader is at the bottom; stay put while they read older ones.
+        this.stick = true;
+        this.scroller.addEventListener("scroll", () => { this.stick = this.nearBottom(); }, { passive: true });
         document.addEventListener("visibilitychange", () => this.markRead());
 
         store.addEventListener("change", (e) => this.changed(e.detail));
@@ -1892,9 +1898,9 @@ export class ConversationView {
         if (kind === "users") this.refreshAuthors();
         if (conv !== this.id) return;
         if (kind === "messages" || kind === "message" || kind === "edit") {
-            const atBottom = this.nearBottom();
+            const follow = this.stick || (kind === "message" && message?.from === this.store.me);
             this.render();
-            if (kind === "message" && (atBottom || message?.from === this.store.me)) this.scrollToBottom();
+            if (follow) this.scrollToBottom();
             if (kind === "message" && message.from !== this.store.me) {
                 announce(`${this.store.name(message.from)}: ${message.deleted ? "message deleted" : message.text}`);
             }
@@ -1904,7 +1910,9 @@ export class ConversationView {
             this.render();
             this.scroller.scrollTop = this.scroller.scrollHeight - fromBottom;
         } else if (kind === "read") {
+            const follow = this.stick;
             this.renderSeen();
+            if (follow) this.scrollToBottom();
         } else if (kind === "typing") {
             const names = this.store.typingIn(this.id).map((id) => this.store.name(id));
             this.typingLine.textContent = names.length === 0 ? ""
@@ -1987,6 +1995,7 @@ export class ConversationView {
 
     scrollToBottom() {
         this.scroller.scrollTop = this.scroller.scrollHeight;
+        this.stick = true;
     }
 
     /** Moves the read pointer to the newest message while the conversation is on screen. */
@@ -2287,7 +2296,7 @@ export function updateItem(li, message, store, actions) {
         WebAsset(
             path: "/ui/other-dialogs.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""b1d7cd42e35e633f""#,
+            etag: #""f18242bc56d87800""#,
             text: ####"""
 // Dialogs: the room directory (join, create), notifications, and the profile.
 import { h, replace, openDialog, dialogShell, formatTime } from "./dom.js";
@@ -2357,10 +2366,10 @@ export function notificationsDialog(store, onOpen) {
         const items = store.notifications;
         replace(list, items.length === 0 ? h("li", { class: "hint" }, "Nothing new.") : items.map((n) => {
             const conversation = store.conversations.get(n.conv);
-            const where = conversation ? store.title(conversation) : "a conversation";
+            const where = conversation?.kind === "direct" ? "" : ` in ${conversation ? store.title(conversation) : "a conversation"}`;
             return h("li", { class: "notification" },
                 h("button", { type: "button", class: "result-button", onclick: () => { dialog.close(); onOpen(n.conv); } },
-                    h("span", {}, h("strong", {}, store.name(n.message.from)), ` in ${where}: `, n.message.deleted ? "message deleted" : n.message.text),
+                    h("span", {}, h("strong", {}, store.name(n.message.from)), `${where}: `, n.message.deleted ? "message deleted" : n.message.text),
                     h("time", { class: "hint" }, formatTime(n.ts))));
         }));
     };
@@ -2426,7 +2435,7 @@ export function profileDialog(store, onStatus) {
         WebAsset(
             path: "/ui/people-dialogs.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""a2e5db34ab52cafb""#,
+            etag: #""e24df96b0f1c6887""#,
             text: ####"""
 // Dialogs about people: start a direct chat from user search, create a
 // group, and manage a group's or room's members and roles.
@@ -2533,8 +2542,13 @@ export function membersDialog(store, convID, onLeft) {
             error.textContent = failure.message;
         }
     };
+    let shown = null;
     const render = () => {
         const conversation = store.conversations.get(convID);
+        // Re-render only when something shown changed (a menu in use stays open).
+        const signature = JSON.stringify((conversation?.members ?? []).map((m) => [m.id, m.role, store.name(m.id)]));
+        if (signature === shown) return;
+        shown = signature;
         const mine = store.myRole(conversation);
         const isAdmin = mine === "owner" || mine === "admin";
         replace(list, (conversation?.members ?? []).map((member) => {
