@@ -175,7 +175,7 @@ boot();
         WebAsset(
             path: "/sdk/switchboard.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""1885f7ef8d850ab7""#,
+            etag: #""951275d5e3d70025""#,
             text: ####"""
 // Switchboard JavaScript SDK: one ES module, no dependencies, no build step.
 //
@@ -429,6 +429,7 @@ export class SwitchboardClient extends EventTarget {
         this.#positions = {};
         this.#ahead.clear();
         this.#watched.clear();
+        this.#status = "online";
         this.close();
         if (hadSession) this.#emit("logout", { reason });
     }
@@ -605,6 +606,18 @@ export class SwitchboardClient extends EventTarget {
         return conversation;
     }
 
+    /**
+     * After being added to a conversation: `resume` it from the held position.
+     * The node subscribes to the new conversation only now, so a message
+     * published just before would otherwise come only with the next one;
+     * the replay brings it, and dedupe drops whatever also arrives live.
+     */
+    #catchUp(conversation) {
+        if (!this.#ready || !conversation) return;
+        const position = this.#positions[conversation.id] ?? 0;
+        this.#request({ op: "resume", positions: { [conversation.id]: position } }).catch(() => {});
+    }
+
     #forget(conversationID) {
         delete this.#positions[conversationID];
         this.#ahead.delete(conversationID);
@@ -734,6 +747,7 @@ export class SwitchboardClient extends EventTarget {
             this.#run().finally(() => { this.#running = false; });
             if (typeof window !== "undefined") {
                 window.addEventListener("online", this.#wakeUp);
+                document.addEventListener("visibilitychange", this.#wakeUp);
             }
         }
         return this.#waitReady(this.connectTimeout + this.requestTimeout);
@@ -743,7 +757,10 @@ export class SwitchboardClient extends EventTarget {
     close() {
         this.#stopped = true;
         clearInterval(this.#pingTimer);
-        if (typeof window !== "undefined") window.removeEventListener("online", this.#wakeUp);
+        if (typeof window !== "undefined") {
+            window.removeEventListener("online", this.#wakeUp);
+            document.removeEventListener("visibilitychange", this.#wakeUp);
+        }
         const socket = this.#socket;
         if (socket) {
             try { socket.close(1000, "client closed"); } catch { /* already closing */ }
@@ -980,7 +997,7 @@ export class SwitchboardClient extends EventTarget {
             break;
         case "conversation":
             if (object.change === "removed" && object.conversation) this.#forget(object.conversation.id);
-            if (object.change === "added" && object.conversation) this.#known(object.conversation);
+            if (object.change === "added" && object.conversation) this.#catchUp(this.#known(object.conversation));
             this.#emit("conversation", { conversation: object.conversation, change: object.change });
             break;
         case "notification":
