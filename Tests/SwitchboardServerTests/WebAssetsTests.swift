@@ -27,7 +27,8 @@ struct WebAssetsTests {
         #expect(WebAssets.all.map(\.path) == files.map { "/" + $0 }, "web/ changed: run scripts/gen-web")
         for asset in WebAssets.all {
             let data = try Data(contentsOf: Self.root.appendingPathComponent("web" + asset.path))
-            #expect(Array(asset.text.utf8) == Array(data), "web\(asset.path) changed: run scripts/gen-web")
+            let same = Array(asset.text.utf8) == Array(data)
+            #expect(same, "web\(asset.path) changed: run scripts/gen-web")
             let digest = Base64.hex(Crypto.sha256(Array(data)))
             #expect(asset.etag == "\"" + digest.prefix(16) + "\"", "web\(asset.path): stale ETag, run scripts/gen-web")
         }
