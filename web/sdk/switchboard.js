@@ -278,19 +278,9 @@ export class SwitchboardClient extends EventTarget {
                 .join("&");
             if (text) url += `?${text}`;
         }
-        let response;
-        try {
-            response = await this.fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-        } catch (error) {
-            throw new SwitchboardError("unavailable", `network error: ${error.message}`);
-        }
+        const response = await this.#fetchWithRetry(method, url, headers, body);
         if (response.status === 204) return {};
-        let payload = null;
-        try {
-            payload = await response.json();
-        } catch {
-            payload = null;
-        }
+        const payload = await response.json().catch(() => null);
         if (response.ok) return payload ?? {};
         const code = payload?.error?.code ?? "http_" + response.status;
         if (auth && !retried && code === "token_expired") {
@@ -299,6 +289,31 @@ export class SwitchboardClient extends EventTarget {
         }
         const retryAfter = Number(response.headers.get("Retry-After")) || null;
         throw new SwitchboardError(code, payload?.error?.message ?? response.statusText, { status: response.status, retryAfter });
+    }
+
+    /**
+     * One HTTP request; when a node is down behind a load balancer, retried a
+     * few times (0.25, 0.5, 1 s apart): a proxy's own 502/503 (no JSON error
+     * body: the request reached no node) for any method, a network error only
+     * for GET, PATCH and DELETE (they may be repeated).
+     */
+    async #fetchWithRetry(method, url, headers, body) {
+        const init = { method, headers, body: body === undefined ? undefined : JSON.stringify(body) };
+        for (let attempt = 0; ; attempt += 1) {
+            const last = attempt >= 3;
+            let response;
+            try {
+                response = await this.fetch(url, init);
+            } catch (error) {
+                if (last || method === "POST") throw new SwitchboardError("unavailable", `network error: ${error.message}`);
+                await sleep(250 * 2 ** attempt);
+                continue;
+            }
+            const fromProxy = (response.status === 502 || response.status === 503)
+                && !(response.headers.get("Content-Type") ?? "").includes("application/json");
+            if (!fromProxy || last) return response;
+            await sleep(250 * 2 ** attempt);
+        }
     }
 
     // MARK: users and profile
@@ -612,13 +627,11 @@ export class SwitchboardClient extends EventTarget {
                 const closed = new Promise((resolve) => {
                     socket.addEventListener("close", (event) => resolve(event), { once: true });
                 });
-                // Auth and resume go out together: events that arrive in between
-                // are held by the hub and merged into the replay.
+                // Auth and resume go out together: the hub holds live events
+                // until the first command after auth and merges them into the
+                // replay. (Even with no positions: an empty resume ends the hold.)
                 const auth = this.#request({ op: "auth", token }, { force: true });
-                const positions = { ...this.#positions };
-                const resume = Object.keys(positions).length
-                    ? this.#request({ op: "resume", positions }, { force: true })
-                    : Promise.resolve({ recovered: {}, complete: true, denied: [] });
+                const resume = this.#request({ op: "resume", positions: { ...this.#positions } }, { force: true });
                 auth.catch(() => {});
                 resume.catch(() => {});
                 const { user } = await auth;

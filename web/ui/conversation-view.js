@@ -225,7 +225,10 @@ export class ConversationView {
         const id = this.id;
         const conversation = this.store.conversations.get(id);
         if (!id || !conversation || document.visibilityState !== "visible") return;
-        const newest = Math.max(conversation.seq ?? 0, ...this.store.messages(id).map((m) => m.seq));
+        const messages = this.store.messages(id);
+        const newest = Math.max(conversation.seq ?? 0, ...messages.map((m) => m.seq));
+        // The hub moved our pointer with our own send: nothing to mark.
+        if (!conversation.unread && messages.at(-1)?.seq === newest && messages.at(-1).from === this.store.me) this.lastMarked = newest;
         if (newest <= this.lastMarked && !conversation.unread) return;
         if (newest <= this.lastMarked) { this.store.setUnread(id, 0); return; }
         this.lastMarked = newest;

@@ -143,6 +143,7 @@ export function membersDialog(store, convID, onLeft) {
     const leave = h("button", { type: "button", class: "danger", id: "leave-button", onclick: async () => {
         try {
             await store.client.leave(convID);
+            store.forget(convID);
             dialog.close();
             onLeft(convID);
         } catch (failure) {

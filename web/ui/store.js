@@ -100,9 +100,22 @@ export class Store extends EventTarget {
 
     /** Loads the members (with their read pointers) of a conversation. */
     async loadMembers(id) {
-        const conversation = this.merge(await this.client.conversation(id));
+        const fetched = await this.client.conversation(id);
+        if (fetched.members && !fetched.members.some((m) => m.id === this.me)) {
+            // Readable but not ours (a public room we left meanwhile): not in the list.
+            this.forget(id);
+            return fetched;
+        }
+        const conversation = this.merge(fetched);
         this.changed("members", { conv: id });
         return conversation;
+    }
+
+    /** Drops a conversation the user is no longer in. */
+    forget(id) {
+        if (!this.conversations.delete(id)) return;
+        this.threads.delete(id);
+        this.changed("removed", { conv: id });
     }
 
     #takeMembers(conversation) {
@@ -271,9 +284,7 @@ export class Store extends EventTarget {
     #onConversation({ conversation, change }) {
         if (!conversation) return;
         if (change === "removed") {
-            this.conversations.delete(conversation.id);
-            this.threads.delete(conversation.id);
-            this.changed("removed", { conv: conversation.id });
+            this.forget(conversation.id);
         } else {
             this.merge(conversation);
             if (!conversation.members) this.loadMembers(conversation.id).catch(() => {});

@@ -175,7 +175,7 @@ boot();
         WebAsset(
             path: "/sdk/switchboard.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""951275d5e3d70025""#,
+            etag: #""99d99d24482ce27e""#,
             text: ####"""
 // Switchboard JavaScript SDK: one ES module, no dependencies, no build step.
 //
@@ -457,19 +457,9 @@ export class SwitchboardClient extends EventTarget {
                 .join("&");
             if (text) url += `?${text}`;
         }
-        let response;
-        try {
-            response = await this.fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-        } catch (error) {
-            throw new SwitchboardError("unavailable", `network error: ${error.message}`);
-        }
+        const response = await this.#fetchWithRetry(method, url, headers, body);
         if (response.status === 204) return {};
-        let payload = null;
-        try {
-            payload = await response.json();
-        } catch {
-            payload = null;
-        }
+        const payload = await response.json().catch(() => null);
         if (response.ok) return payload ?? {};
         const code = payload?.error?.code ?? "http_" + response.status;
         if (auth && !retried && code === "token_expired") {
@@ -478,6 +468,31 @@ export class SwitchboardClient extends EventTarget {
         }
         const retryAfter = Number(response.headers.get("Retry-After")) || null;
         throw new SwitchboardError(code, payload?.error?.message ?? response.statusText, { status: response.status, retryAfter });
+    }
+
+    /**
+     * One HTTP request; when a node is down behind a load balancer, retried a
+     * few times (0.25, 0.5, 1 s apart): a proxy's own 502/503 (no JSON error
+     * body: the request reached no node) for any method, a network error only
+     * for GET, PATCH and DELETE (they may be repeated).
+     */
+    async #fetchWithRetry(method, url, headers, body) {
+        const init = { method, headers, body: body === undefined ? undefined : JSON.stringify(body) };
+        for (let attempt = 0; ; attempt += 1) {
+            const last = attempt >= 3;
+            let response;
+            try {
+                response = await this.fetch(url, init);
+            } catch (error) {
+                if (last || method === "POST") throw new SwitchboardError("unavailable", `network error: ${error.message}`);
+                await sleep(250 * 2 ** attempt);
+                continue;
+            }
+            const fromProxy = (response.status === 502 || response.status === 503)
+                && !(response.headers.get("Content-Type") ?? "").includes("application/json");
+            if (!fromProxy || last) return response;
+            await sleep(250 * 2 ** attempt);
+        }
     }
 
     // MARK: users and profile
@@ -791,13 +806,11 @@ export class SwitchboardClient extends EventTarget {
                 const closed = new Promise((resolve) => {
                     socket.addEventListener("close", (event) => resolve(event), { once: true });
                 });
-                // Auth and resume go out together: events that arrive in between
-                // are held by the hub and merged into the replay.
+                // Auth and resume go out together: the hub holds live events
+                // until the first command after auth and merges them into the
+                // replay. (Even with no positions: an empty resume ends the hold.)
                 const auth = this.#request({ op: "auth", token }, { force: true });
-                const positions = { ...this.#positions };
-                const resume = Object.keys(positions).length
-                    ? this.#request({ op: "resume", positions }, { force: true })
-                    : Promise.resolve({ recovered: {}, complete: true, denied: [] });
+                const resume = this.#request({ op: "resume", positions: { ...this.#positions } }, { force: true });
                 auth.catch(() => {});
                 resume.catch(() => {});
                 const { user } = await auth;
@@ -1791,7 +1804,7 @@ function describe(error) {
         WebAsset(
             path: "/ui/conversation-view.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""b0871965b358919c""#,
+            etag: #""79a7f3763f8ad70b""#,
             text: ####"""
 // The open conversation: history paged on scroll-up, live messages, the
 // composer (with typing notices), "seen" from the others' read pointers.
@@ -2020,7 +2033,10 @@ export class ConversationView {
         const id = this.id;
         const conversation = this.store.conversations.get(id);
         if (!id || !conversation || document.visibilityState !== "visible") return;
-        const newest = Math.max(conversation.seq ?? 0, ...this.store.messages(id).map((m) => m.seq));
+        const messages = this.store.messages(id);
+        const newest = Math.max(conversation.seq ?? 0, ...messages.map((m) => m.seq));
+        // The hub moved our pointer with our own send: nothing to mark.
+        if (!conversation.unread && messages.at(-1)?.seq === newest && messages.at(-1).from === this.store.me) this.lastMarked = newest;
         if (newest <= this.lastMarked && !conversation.unread) return;
         if (newest <= this.lastMarked) { this.store.setUnread(id, 0); return; }
         this.lastMarked = newest;
@@ -2452,7 +2468,7 @@ export function profileDialog(store, onStatus) {
         WebAsset(
             path: "/ui/people-dialogs.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""e24df96b0f1c6887""#,
+            etag: #""fa894783687daf7f""#,
             text: ####"""
 // Dialogs about people: start a direct chat from user search, create a
 // group, and manage a group's or room's members and roles.
@@ -2599,6 +2615,7 @@ export function membersDialog(store, convID, onLeft) {
     const leave = h("button", { type: "button", class: "danger", id: "leave-button", onclick: async () => {
         try {
             await store.client.leave(convID);
+            store.forget(convID);
             dialog.close();
             onLeft(convID);
         } catch (failure) {
@@ -2698,7 +2715,7 @@ export class Sidebar {
         WebAsset(
             path: "/ui/store.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""d81d2fb06d74d0b8""#,
+            etag: #""b6092dd92fd670cc""#,
             text: ####"""
 // The app's state: conversations, messages by seq, users, presence, read
 // pointers and typing, fed by the SDK's calls and events. Views listen to
@@ -2802,9 +2819,22 @@ export class Store extends EventTarget {
 
     /** Loads the members (with their read pointers) of a conversation. */
     async loadMembers(id) {
-        const conversation = this.merge(await this.client.conversation(id));
+        const fetched = await this.client.conversation(id);
+        if (fetched.members && !fetched.members.some((m) => m.id === this.me)) {
+            // Readable but not ours (a public room we left meanwhile): not in the list.
+            this.forget(id);
+            return fetched;
+        }
+        const conversation = this.merge(fetched);
         this.changed("members", { conv: id });
         return conversation;
+    }
+
+    /** Drops a conversation the user is no longer in. */
+    forget(id) {
+        if (!this.conversations.delete(id)) return;
+        this.threads.delete(id);
+        this.changed("removed", { conv: id });
     }
 
     #takeMembers(conversation) {
@@ -2973,9 +3003,7 @@ export class Store extends EventTarget {
     #onConversation({ conversation, change }) {
         if (!conversation) return;
         if (change === "removed") {
-            this.conversations.delete(conversation.id);
-            this.threads.delete(conversation.id);
-            this.changed("removed", { conv: conversation.id });
+            this.forget(conversation.id);
         } else {
             this.merge(conversation);
             if (!conversation.members) this.loadMembers(conversation.id).catch(() => {});
