@@ -234,7 +234,11 @@ export class ConversationView {
         this.lastMarked = newest;
         clearTimeout(this.readTimer);
         this.readTimer = setTimeout(() => {
-            this.client.markRead(id, newest).then((unread) => this.store.setUnread(id, unread)).catch(() => { this.lastMarked = 0; });
+            this.client.markRead(id, newest).then((unread) => this.store.setUnread(id, unread)).catch(() => {
+                // The hub was unreachable (a node going down): try again shortly.
+                this.lastMarked = 0;
+                setTimeout(() => { if (this.id === id) this.markRead(); }, 2000);
+            });
         }, 150);
     }
 

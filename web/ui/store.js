@@ -208,6 +208,8 @@ export class Store extends EventTarget {
 
     #onMessage(message) {
         if (!this.add(message)) return;
+        // Sending moves the sender's read pointer to their message (no read event says so).
+        if (message.from !== this.me) this.#onRead({ conv: message.conv, user: message.from, seq: message.seq, quiet: true });
         const conversation = this.conversations.get(message.conv);
         if (!conversation) {
             // A conversation we have not heard of (e.g. a new direct chat): fetch it.
@@ -234,7 +236,7 @@ export class Store extends EventTarget {
         return this.reads.get(convID) ?? new Map();
     }
 
-    #onRead({ conv, user, seq }) {
+    #onRead({ conv, user, seq, quiet = false }) {
         const conversation = this.conversations.get(conv);
         if (user === this.me) {
             if (conversation) conversation.unread = Math.max(0, (conversation.seq ?? 0) - seq);
@@ -244,7 +246,7 @@ export class Store extends EventTarget {
         const reads = this.reads.get(conv) ?? new Map();
         reads.set(user, Math.max(reads.get(user) ?? 0, seq));
         this.reads.set(conv, reads);
-        this.changed("read", { conv, user });
+        if (!quiet) this.changed("read", { conv, user });
     }
 
     setUnread(convID, unread) {

@@ -1804,7 +1804,7 @@ function describe(error) {
         WebAsset(
             path: "/ui/conversation-view.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""79a7f3763f8ad70b""#,
+            etag: #""fc79f1ed7d6a9ca0""#,
             text: ####"""
 // The open conversation: history paged on scroll-up, live messages, the
 // composer (with typing notices), "seen" from the others' read pointers.
@@ -2042,7 +2042,11 @@ export class ConversationView {
         this.lastMarked = newest;
         clearTimeout(this.readTimer);
         this.readTimer = setTimeout(() => {
-            this.client.markRead(id, newest).then((unread) => this.store.setUnread(id, unread)).catch(() => { this.lastMarked = 0; });
+            this.client.markRead(id, newest).then((unread) => this.store.setUnread(id, unread)).catch(() => {
+                // The hub was unreachable (a node going down): try again shortly.
+                this.lastMarked = 0;
+                setTimeout(() => { if (this.id === id) this.markRead(); }, 2000);
+            });
         }, 150);
     }
 
@@ -2715,7 +2719,7 @@ export class Sidebar {
         WebAsset(
             path: "/ui/store.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""b6092dd92fd670cc""#,
+            etag: #""e124b79624d33e64""#,
             text: ####"""
 // The app's state: conversations, messages by seq, users, presence, read
 // pointers and typing, fed by the SDK's calls and events. Views listen to
@@ -2927,6 +2931,8 @@ export class Store extends EventTarget {
 
     #onMessage(message) {
         if (!this.add(message)) return;
+        // Sending moves the sender's read pointer to their message (no read event says so).
+        if (message.from !== this.me) this.#onRead({ conv: message.conv, user: message.from, seq: message.seq, quiet: true });
         const conversation = this.conversations.get(message.conv);
         if (!conversation) {
             // A conversation we have not heard of (e.g. a new direct chat): fetch it.
@@ -2953,7 +2959,7 @@ export class Store extends EventTarget {
         return this.reads.get(convID) ?? new Map();
     }
 
-    #onRead({ conv, user, seq }) {
+    #onRead({ conv, user, seq, quiet = false }) {
         const conversation = this.conversations.get(conv);
         if (user === this.me) {
             if (conversation) conversation.unread = Math.max(0, (conversation.seq ?? 0) - seq);
@@ -2963,7 +2969,7 @@ export class Store extends EventTarget {
         const reads = this.reads.get(conv) ?? new Map();
         reads.set(user, Math.max(reads.get(user) ?? 0, seq));
         this.reads.set(conv, reads);
-        this.changed("read", { conv, user });
+        if (!quiet) this.changed("read", { conv, user });
     }
 
     setUnread(convID, unread) {
