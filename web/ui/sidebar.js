@@ -50,7 +50,7 @@ export class Sidebar {
             preview = who + (last.deleted ? "Message deleted" : last.text);
         }
         const kindLabel = { direct: "Direct", group: "Group", room: "Room" }[conversation.kind] ?? "";
-        const label = [title, kindLabel, status ? status : null, unread ? `${unread} unread` : null].filter(Boolean).join(", ");
+        const label = [title, kindLabel, status, unread ? `${unread} unread` : null, preview].filter(Boolean).join(", ");
         return h("li", { class: "conv-item", dataset: { conv: conversation.id, kind: conversation.kind } },
             h("button", {
                 type: "button", class: "conv-button", "aria-label": label,

@@ -2640,7 +2640,7 @@ export function membersDialog(store, convID, onLeft) {
         WebAsset(
             path: "/ui/sidebar.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""c646d2d4b2b3b08e""#,
+            etag: #""ceb4dbe11072e160""#,
             text: ####"""
 // The conversation list: most recent activity first, with unread badges,
 // the last message and, for direct chats, the other person's presence.
@@ -2694,7 +2694,7 @@ export class Sidebar {
             preview = who + (last.deleted ? "Message deleted" : last.text);
         }
         const kindLabel = { direct: "Direct", group: "Group", room: "Room" }[conversation.kind] ?? "";
-        const label = [title, kindLabel, status ? status : null, unread ? `${unread} unread` : null].filter(Boolean).join(", ");
+        const label = [title, kindLabel, status, unread ? `${unread} unread` : null, preview].filter(Boolean).join(", ");
         return h("li", { class: "conv-item", dataset: { conv: conversation.id, kind: conversation.kind } },
             h("button", {
                 type: "button", class: "conv-button", "aria-label": label,
