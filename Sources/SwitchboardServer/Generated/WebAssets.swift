@@ -1088,7 +1088,7 @@ export class SwitchboardClient extends EventTarget {
         WebAsset(
             path: "/style.css",
             contentType: "text/css; charset=utf-8",
-            etag: #""b276f5353fc8f9db""#,
+            etag: #""af02650721166673""#,
             text: ####"""
 /* Switchboard web app: plain CSS, light and dark, phone width and up. */
 
@@ -1295,9 +1295,10 @@ dialog.panel::backdrop { background: rgba(10, 14, 25, 0.45); }
 .result-list, .member-list, .notification-list, .chips { list-style: none; margin: 0; padding: 0; display: grid; gap: 0.3rem; }
 .result-list:empty, .chips:empty { display: none; }
 .result-button {
-    width: 100%; display: flex; gap: 0.6rem; align-items: center; justify-content: space-between;
+    width: 100%; display: flex; gap: 0.6rem; align-items: center; justify-content: flex-start;
     text-align: left; border-radius: 8px;
 }
+.result-button time { margin-left: auto; white-space: nowrap; }
 .room, .member { display: flex; align-items: center; justify-content: space-between; gap: 0.5rem; padding: 0.3rem 0; border-bottom: 1px solid var(--line); }
 .member-controls { display: flex; gap: 0.4rem; align-items: center; }
 .member-controls select { width: auto; padding: 0.2em 0.4em; }
