@@ -92,6 +92,13 @@ class Browser:
             return True
         self.wait(pick, f"choose {value} in {css}")
 
+    def click(self, css):
+        """Clicks an element (found again if the page re-rendered it in between)."""
+        def press():
+            self.find(css).click()
+            return True
+        self.wait(press, f"click {css}")
+
     def find(self, css):
         return self.driver.find_element(By.CSS_SELECTOR, css)
 
@@ -193,14 +200,14 @@ class Scenario:
         for key, browser in (("A", self.a), ("B", self.b)):
             browser.open("/")
             browser.wait(lambda: browser.visible("#auth-form"), "the sign-in form")
-            browser.find("#auth-toggle").click()
+            browser.click("#auth-toggle")
             browser.wait(lambda: browser.find("#auth-submit").text == "Create account", "register mode")
             browser.find("#username").send_keys(self.names[key])
             browser.find("#password").send_keys(PASSWORD)
             browser.find("#display-name").send_keys(self.display[key])
             if key == "A":
                 self.shot(browser, "register-desktop.png")
-            browser.find("#auth-submit").click()
+            browser.click("#auth-submit")
             browser.wait(lambda: browser.text("#me-name") == self.display[key], "signed in, name in the header")
             browser.wait(lambda: not browser.visible("#connection-banner"), "connected")
 
@@ -221,12 +228,12 @@ class Scenario:
 
     def direct_chat_from_search(self):
         a = self.a
-        a.find("#new-chat").click()
+        a.click("#new-chat")
         a.wait(lambda: a.visible("#user-search"), "the search field")
         a.find("#user-search").send_keys(self.names["B"][:9])
         a.wait(lambda: a.finds(f'button[data-username="{self.names["B"]}"]'), "B in the results")
         self.shot(a, "new-chat-desktop.png")
-        a.find(f'button[data-username="{self.names["B"]}"]').click()
+        a.click(f'button[data-username="{self.names["B"]}"]')
         a.wait(lambda: a.text("#conv-title") == "Bob", "the conversation with Bob open")
         self.conv = a.js("return decodeURIComponent(location.hash.slice(4))")
         assert self.conv.startswith("d_"), self.conv
@@ -254,7 +261,7 @@ class Scenario:
 
     def open_clears_badge_and_seen(self):
         a, b = self.a, self.b
-        b.find(f'.conv-item[data-conv="{self.conv}"] .conv-button').click()
+        b.click(f'.conv-item[data-conv="{self.conv}"] .conv-button')
         b.wait(lambda: b.text("#conv-title") == "Alice", "B opened the conversation")
         b.wait(lambda: [m["text"] for m in b.messages()] == [f"Hello Bob (from {self.node['A']})", "Are you there?"], "both messages at B")
         b.wait(lambda: self.badge(b) is None, "B's badge cleared")
@@ -324,7 +331,7 @@ class Scenario:
         first = f"Hello Bob (from {self.node['A']})"
         li = next(li for li in a.finds("#messages li.msg.own") if li.find_element(By.CSS_SELECTOR, ".msg-text").text == first)
         seq = int(li.get_attribute("data-seq"))
-        li.find_element(By.CSS_SELECTOR, ".msg-edit").click()
+        a.click(f'#messages li[data-seq="{seq}"] .msg-edit')
         editor = a.wait(lambda: a.find(f'#messages li[data-seq="{seq}"] textarea.edit-input'), "the edit field")
         editor.send_keys(Keys.CONTROL, "a")
         editor.send_keys("Hello Bob, edited", Keys.ENTER)
@@ -332,8 +339,8 @@ class Scenario:
         a.wait(lambda: edited(a)["text"] == "Hello Bob, edited" and edited(a)["edited"], "A shows the edit")
         b.wait(lambda: edited(b)["text"] == "Hello Bob, edited" and edited(b)["edited"], "B shows the edit")
         victim = next(m for m in a.messages() if m["text"] == "During the outage 2")["seq"]
-        a.find(f'#messages li[data-seq="{victim}"] .msg-delete').click()
-        a.wait(lambda: a.find(f'#messages li[data-seq="{victim}"] .msg-confirm-delete'), "the delete confirmation").click()
+        a.click(f'#messages li[data-seq="{victim}"] .msg-delete')
+        a.click(f'#messages li[data-seq="{victim}"] .msg-confirm-delete')
         for browser in (a, b):
             browser.wait(lambda: next(m for m in browser.messages() if m["seq"] == victim)["text"] == "Message deleted",
                          f"{browser.name} shows the message deleted")
@@ -342,27 +349,27 @@ class Scenario:
 
     def group_members_roles(self):
         a, b = self.a, self.b
-        a.find("#new-group").click()
+        a.click("#new-group")
         a.wait(lambda: a.visible("#group-name"), "the group form")
         a.find("#group-name").send_keys("Weekend plans")
         a.find("#group-user-search").send_keys(self.names["B"][:9])
-        a.wait(lambda: a.find(f'#group-user-search-results button[data-username="{self.names["B"]}"]'), "B found").click()
+        a.click(f'#group-user-search-results button[data-username="{self.names["B"]}"]')
         a.wait(lambda: "Bob" in a.text(".chips"), "Bob picked")
-        a.find("#create-group").click()
+        a.click("#create-group")
         a.wait(lambda: a.text("#conv-title") == "Weekend plans", "the group open at A")
         group = a.js("return decodeURIComponent(location.hash.slice(4))")
         b.wait(lambda: b.finds(f'.conv-item[data-conv="{group}"]'), "the group in B's list")
         self.send(a, "Saturday?")
         b.wait(lambda: b.text(f'.conv-item[data-conv="{group}"] .conv-last') == "Alice: Saturday?", "the group message in B's list")
-        a.find("#members-button").click()
+        a.click("#members-button")
         a.choose(f'#member-list li[data-user="{self.ids["B"]}"] select', "admin")
         a.wait(lambda: a.find(f'#member-list li[data-user="{self.ids["B"]}"] select').get_attribute("value") == "admin"
                and a.js("return window.app.store.conversations.get(arguments[0]).members.find(m => m.id === arguments[1]).role",
                         group, self.ids["B"]) == "admin", "Bob is admin")
         self.shot(a, "members-desktop.png")
-        a.find(f'#member-list li[data-user="{self.ids["B"]}"] button').click()  # Remove
+        a.click(f'#member-list li[data-user="{self.ids["B"]}"] button')  # Remove
         a.wait(lambda: not a.finds(f'#member-list li[data-user="{self.ids["B"]}"]'), "Bob removed")
-        a.find("#members-dialog .dialog-close").click()
+        a.click("#members-dialog .dialog-close")
         b.wait(lambda: not b.finds(f'.conv-item[data-conv="{group}"]'), "the group gone from B's list")
 
     def history_paging(self):
@@ -387,7 +394,7 @@ class Scenario:
         b.wait(lambda: b.text(f'.conv-item[data-conv="{group}"] .conv-last') == "Alice: Line 60", "the long group in B's list")
         b.driver.refresh()  # B comes back later: the page holds none of it
         b.wait(lambda: b.text(f'.conv-item[data-conv="{group}"] .conv-last') == "Alice: Line 60", "the group listed after the reload")
-        b.find(f'.conv-item[data-conv="{group}"] .conv-button').click()
+        b.click(f'.conv-item[data-conv="{group}"] .conv-button')
         b.wait(lambda: [m["seq"] for m in b.messages()] == list(range(11, 61)), "the newest 50 messages")
         b.wait(lambda: b.visible("#load-older"), "more to load")
         b.js("document.querySelector('.messages-scroll').scrollTop = 0")  # the reader scrolls up
@@ -397,27 +404,27 @@ class Scenario:
     def rooms_join_leave(self):
         a, b = self.a, self.b
         name = "Lobby " + self.names["B"][-6:]
-        b.find("#rooms-button").click()
+        b.click("#rooms-button")
         b.wait(lambda: b.visible("#room-name"), "the rooms dialog")
         b.find("#room-name").send_keys(name, Keys.ENTER)
         b.wait(lambda: b.text("#conv-title") == name, "the new room open at B")
         room = b.js("return decodeURIComponent(location.hash.slice(4))")
         self.send(b, "Welcome to the lobby")
-        a.find("#rooms-button").click()
+        a.click("#rooms-button")
         a.wait(lambda: a.visible("#room-search"), "the room directory")
         a.find("#room-search").send_keys(name)
-        a.wait(lambda: a.find(f'#room-list li[data-conv="{room}"] button'), "the room listed").click()
+        a.click(f'#room-list li[data-conv="{room}"] button')
         a.wait(lambda: a.text("#conv-title") == name, "A joined and opened the room")
         a.wait(lambda: [m["text"] for m in a.messages()] == ["Welcome to the lobby"], "the room's history at A")
-        a.find("#members-button").click()
-        a.wait(lambda: a.find("#leave-button"), "the leave button").click()
+        a.click("#members-button")
+        a.click("#leave-button")
         a.wait(lambda: not a.finds(f'.conv-item[data-conv="{room}"]'), "the room gone from A's list")
 
     def logout_notifications_login(self):
         a, b = self.a, self.b
-        a.find(f'.conv-item[data-conv="{self.conv}"] .conv-button').click()
+        a.click(f'.conv-item[data-conv="{self.conv}"] .conv-button')
         a.wait(lambda: a.text("#conv-title") == "Bob", "A back in the chat with Bob")
-        b.find("#logout-button").click()
+        b.click("#logout-button")
         b.wait(lambda: b.visible("#auth-form"), "B signed out")
         a.wait(lambda: "offline" in a.text("#conv-subtitle"), "A sees Bob offline")
         self.send(a, "Ping while you are away")
@@ -425,27 +432,27 @@ class Scenario:
         b.find("#password").send_keys(PASSWORD, Keys.ENTER)
         b.wait(lambda: b.text("#me-name") == "Bob", "B signed in again")
         b.wait(lambda: b.text("#notification-count") == "1", "B's notification count")
-        b.find("#notifications-button").click()
+        b.click("#notifications-button")
         b.wait(lambda: "Ping while you are away" in b.text("#notification-list"), "the notification listed")
         self.shot(b, "notifications-desktop.png")
-        b.find("#clear-notifications").click()
+        b.click("#clear-notifications")
         b.wait(lambda: b.text("#notification-list") == "Nothing new.", "notifications cleared")
-        b.find("#notifications-dialog .dialog-close").click()
+        b.click("#notifications-dialog .dialog-close")
 
     def profile(self):
         a, b = self.a, self.b
-        a.find("#profile-button").click()
+        a.click("#profile-button")
         field = a.wait(lambda: a.find("#profile-display-name"), "the profile form")
         field.send_keys(Keys.CONTROL, "a")
         field.send_keys("Alice L.")
         a.find("#profile-bio").send_keys("Down the rabbit hole")
         a.choose("#profile-status", "busy")
-        a.find("#save-profile").click()
+        a.click("#save-profile")
         a.wait(lambda: a.text("#profile-dialog [role=status]") == "Saved.", "profile saved")
         a.wait(lambda: a.text("#me-name") == "Alice L.", "the new name in the header")
         self.shot(a, "profile-desktop.png")
-        a.find("#profile-dialog .dialog-close").click()
-        b.find(f'.conv-item[data-conv="{self.conv}"] .conv-button').click()
+        a.click("#profile-dialog .dialog-close")
+        b.click(f'.conv-item[data-conv="{self.conv}"] .conv-button')
         b.wait(lambda: "busy" in (b.text("#conv-subtitle") or ""), "B sees Alice busy")
 
     def phone_width(self):
@@ -454,10 +461,10 @@ class Scenario:
         a.wait(lambda: a.visible("#composer-input") and not a.visible(".sidebar"), "the conversation alone at phone width")
         a.js("document.getElementById('messages').lastElementChild?.scrollIntoView()")
         self.shot(a, "conversation-phone.png")
-        a.find(".back-button").click()
+        a.click(".back-button")
         a.wait(lambda: a.visible("#conv-list") and not a.visible("#composer-input"), "the list alone at phone width")
         self.shot(a, "list-phone.png")
-        a.find(f'.conv-item[data-conv="{self.conv}"] .conv-button').click()
+        a.click(f'.conv-item[data-conv="{self.conv}"] .conv-button')
         a.wait(lambda: a.visible("#composer-input"), "the conversation again")
         a.driver.set_window_size(1280, 800)
 
