@@ -45,6 +45,9 @@ public struct SwitchboardNode: Sendable {
         router.add(middleware: ErrorMiddleware())
         let live = self.live
         HealthController(switchboard: switchboard, draining: { live.draining.load(ordering: .relaxed) }).register(on: router)
+        if configuration.web {
+            WebController().register(on: router)
+        }
         router.get("ws") { _, _ -> Response in
             throw SwitchboardError(.invalidRequest, "GET /ws needs a WebSocket upgrade (Connection: Upgrade, Upgrade: websocket)")
         }

@@ -72,6 +72,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Hand freed heap memory back to the kernel at every heartbeat (env SWITCHBOARD_MALLOC_TRIM=0 turns it off).")
     var mallocTrim: Bool = env("SWITCHBOARD_MALLOC_TRIM") != "0"
 
+    @Flag(inversion: .prefixedNo, help: "Serve the browser app at / and the JavaScript SDK at /sdk/switchboard.js (env SWITCHBOARD_WEB=0 turns it off).")
+    var web: Bool = env("SWITCHBOARD_WEB").map { !["0", "false", "no", "off"].contains($0.lowercased()) } ?? true
+
     @Option(help: "scrypt cost N for new password hashes, a power of two (env SWITCHBOARD_SCRYPT_N); lower only for tests.")
     var scryptN: UInt64 = env("SWITCHBOARD_SCRYPT_N").flatMap { UInt64($0) } ?? 32768
 
@@ -119,6 +122,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.prefix = prefix
         configuration.redisPoolSize = redisPool
         configuration.retention = retention
+        configuration.web = web
         if let nodeID { configuration.nodeID = nodeID }
         configuration.auth.jwtSecret = jwtSecret
         configuration.auth.accessTokenTTL = accessTTL

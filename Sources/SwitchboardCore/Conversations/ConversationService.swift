@@ -153,25 +153,27 @@ public struct ConversationService: Sendable {
         return conversation
     }
 
-    /// The members of a conversation, longest-standing first.
+    /// The members of a conversation, longest-standing first, each with their read pointer.
     public func members(of id: String) async throws(SwitchboardError) -> [Member] {
         let replies = try await mapRedis {
             try await redis.pipeline([
                 RedisCommand("ZRANGE", [keys.joined(id), 0, -1]),
                 RedisCommand("HGETALL", [keys.members(id)]),
+                RedisCommand("HGETALL", [keys.readPointers(id)]),
             ])
         }
         let roles = replies[1].stringPairs ?? [:]
+        let reads = replies[2].stringPairs ?? [:]
         var seen = Set<String>()
         var members: [Member] = []
         for id in replies[0].array?.compactMap(\.string) ?? [] {
             if let role = roles[id] {
-                members.append(Member(id: id, role: MemberRole(rawValue: role) ?? .member))
+                members.append(Member(id: id, role: MemberRole(rawValue: role) ?? .member, read: reads[id].flatMap { Int($0) }))
                 seen.insert(id)
             }
         }
         for (id, role) in roles.sorted(by: { $0.key < $1.key }) where !seen.contains(id) {
-            members.append(Member(id: id, role: MemberRole(rawValue: role) ?? .member))
+            members.append(Member(id: id, role: MemberRole(rawValue: role) ?? .member, read: reads[id].flatMap { Int($0) }))
         }
         return members
     }

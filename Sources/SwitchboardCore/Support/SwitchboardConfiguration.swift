@@ -21,6 +21,9 @@ public struct SwitchboardConfiguration: Sendable {
     public var live = LiveConfiguration()
     /// Messages kept per conversation stream (`XADD MAXLEN ~`); 0 keeps all.
     public var retention: Int = 100_000
+    /// Serve the browser app at `/` and the JavaScript SDK at `/sdk/switchboard.js`
+    /// (the files of `web/`, embedded in the binary). Off: those paths answer 404.
+    public var web: Bool = true
 
     public init() {}
 }

@@ -243,16 +243,37 @@ final class FanoutHub: Sendable {
         let change = found
         let channelOf = switchboard.keys.conversationChannel
         forEachLoop { [self] hub in
+            var joining: [(WebSocketSession, EventLoopFuture<Void>)] = []
             for session in hub.sessions(ofUser: user) {
                 if let (kind, conversation) = change {
                     if kind == "added" {
-                        session.joinConversation(conversation, channel: channelOf(conversation), hub: self)
+                        if let subscribed = session.joinConversation(conversation, channel: channelOf(conversation), hub: self) {
+                            joining.append((session, subscribed))
+                        }
                     } else if kind == "removed" {
                         session.leaveConversation(conversation, channel: channelOf(conversation), hub: self)
                     }
                 }
             }
-            hub.deliver(user: user, frame: frame)
+            guard !joining.isEmpty else {
+                hub.deliver(user: user, frame: frame)
+                return
+            }
+            // A session that just joined gets "added" once the node's subscription
+            // is live: whatever the client then does (resume, history, wait for
+            // events), nothing published afterwards passes it by.
+            let joined = Set(joining.map { ObjectIdentifier($0.0) })
+            for session in hub.sessions(ofUser: user) where !joined.contains(ObjectIdentifier(session)) {
+                session.deliver(frame, conversation: nil, seq: nil)
+                session.flushIfNeeded()
+            }
+            for (session, subscribed) in joining {
+                let bound = NIOLoopBound(session, eventLoop: hub.eventLoop)
+                subscribed.hop(to: hub.eventLoop).whenComplete { _ in
+                    bound.value.deliver(frame, conversation: nil, seq: nil)
+                    bound.value.flushIfNeeded()
+                }
+            }
         }
     }
 }

@@ -311,13 +311,16 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     // MARK: Membership
 
     /// Becomes a receiver of a conversation's live events (added while
-    /// connected: out of the conversation's offline set, too).
-    func joinConversation(_ conversation: String, channel: String, hub: FanoutHub) {
-        guard let userID, !machine.isClosing, !conversations.contains(conversation) else { return }
+    /// connected: out of the conversation's offline set, too). Answers when
+    /// the node's subscription to the conversation is live (nil: nothing to join).
+    @discardableResult
+    func joinConversation(_ conversation: String, channel: String, hub: FanoutHub) -> EventLoopFuture<Void>? {
+        guard let userID, !machine.isClosing, !conversations.contains(conversation) else { return nil }
         conversations.insert(conversation)
         loopHub.join(self, conversation: conversation)
-        _ = hub.retain([channel])
+        let subscribed = hub.retain([channel])
         _ = live.switchboard.presence.joined(user: userID, conversation: conversation)
+        return subscribed
     }
 
     /// Stops receiving a conversation's live events.

@@ -1,0 +1,905 @@
+// Switchboard JavaScript SDK: one ES module, no dependencies, no build step.
+//
+//   import { SwitchboardClient } from "/sdk/switchboard.js";
+//   const client = new SwitchboardClient({ baseURL: location.origin });
+//   await client.login("alice", "correct horse");     // or register(...) or restore()
+//   client.addEventListener("message", (e) => console.log(e.detail));
+//   await client.connect();
+//   const msg = await client.send(conversationID, "hello");
+//
+// It mirrors the Swift SDK (Sources/SwitchboardClient): sends carry an
+// automatic nonce and are retried across reconnects (stored once); any
+// disconnect reconnects with backoff and `resume`s from the contiguous seq
+// held per conversation, so no message is missed or delivered twice.
+// Documented in docs/sdk-js.md; the wire contract is the hub's PROTOCOL.md.
+
+/** An error from the hub (its `code`, e.g. "not_member") or from the client ("disconnected", "timeout", "closed"). */
+export class SwitchboardError extends Error {
+    constructor(code, message, { status = 0, retryAfter = null } = {}) {
+        super(message || code);
+        this.name = "SwitchboardError";
+        this.code = code;
+        this.status = status;
+        this.retryAfter = retryAfter;
+    }
+}
+
+/** Storage that lives as long as the object (when no Web Storage is available or wanted). */
+export class MemoryStorage {
+    #items = new Map();
+    getItem(key) { return this.#items.has(key) ? this.#items.get(key) : null; }
+    setItem(key, value) { this.#items.set(key, String(value)); }
+    removeItem(key) { this.#items.delete(key); }
+}
+
+const RETRYABLE = new Set(["disconnected", "timeout"]);
+
+function defaultStorage() {
+    try {
+        if (typeof sessionStorage !== "undefined") return sessionStorage;
+    } catch {
+        // Storage access can throw (sandboxed frames, disabled storage).
+    }
+    return new MemoryStorage();
+}
+
+/** A random nonce (crypto.randomUUID needs a secure context; getRandomValues does not). */
+export function makeNonce() {
+    if (globalThis.crypto?.randomUUID) {
+        try { return crypto.randomUUID(); } catch { /* not a secure context */ }
+    }
+    const bytes = new Uint8Array(16);
+    globalThis.crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A client of one Switchboard hub. An EventTarget: listen for "message",
+ * "message.edited", "message.deleted", "typing", "read", "presence",
+ * "conversation", "notification", "connected", "disconnected", "state" and
+ * "logout"; each event's `detail` carries the payload.
+ */
+export class SwitchboardClient extends EventTarget {
+    /**
+     * @param {object} options
+     * @param {string} [options.baseURL]  the hub (a node or the load balancer), default location.origin
+     * @param {Storage} [options.storage]  where the refresh token and resume positions live (default sessionStorage)
+     * @param {string} [options.storageKey]  prefix of the storage keys (default "switchboard")
+     * @param {number} [options.initialBackoff]  first reconnect delay in ms (default 100); doubles up to maximumBackoff
+     * @param {number} [options.maximumBackoff]  default 5000 ms
+     * @param {number} [options.requestTimeout]  ms a command waits for its reply (default 15000)
+     * @param {number} [options.sendRetryWindow]  ms a send keeps retrying across reconnects (default 60000)
+     * @param {number} [options.pingInterval]  ms between liveness pings on an idle connection (default 25000)
+     */
+    constructor(options = {}) {
+        super();
+        const origin = typeof location !== "undefined" ? location.origin : "http://127.0.0.1:8080";
+        this.baseURL = String(options.baseURL ?? origin).replace(/\/+$/, "");
+        this.storage = options.storage ?? defaultStorage();
+        this.storageKey = options.storageKey ?? "switchboard";
+        this.initialBackoff = options.initialBackoff ?? 100;
+        this.maximumBackoff = options.maximumBackoff ?? 5000;
+        this.requestTimeout = options.requestTimeout ?? 15000;
+        this.sendRetryWindow = options.sendRetryWindow ?? 60000;
+        this.pingInterval = options.pingInterval ?? 25000;
+        this.connectTimeout = options.connectTimeout ?? 10000;
+        this.WebSocket = options.WebSocket ?? globalThis.WebSocket;
+        this.fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+
+        /** The signed-in user, or null. */
+        this.user = null;
+        this.#state = "idle";
+    }
+
+    // Session
+    #accessToken = null;
+    #accessExpiresAt = 0;
+    #refreshTimer = null;
+    #refreshing = null;
+
+    // Connection
+    #state;
+    #socket = null;
+    #running = false;
+    #stopped = true;
+    #ready = false;
+    #readyWaiters = [];
+    #wake = null;
+    #nextID = 0;
+    #pending = new Map();
+    #pingTimer = null;
+    #attempt = 0;
+
+    // Delivery bookkeeping: per conversation, the highest seq up to which
+    // every message has been delivered (or loaded), and seqs seen past a gap.
+    #positions = {};
+    #ahead = new Map();
+    #saveQueued = false;
+    #watched = new Set();
+    #status = "online";
+
+    // MARK: state
+
+    /** "idle" (never connected), "connecting", "connected", "reconnecting" or "closed". */
+    get state() { return this.#state; }
+
+    /** True while the WebSocket is open and authenticated. */
+    get connected() { return this.#ready; }
+
+    /** The current access token (in memory only), or null. */
+    get accessToken() { return this.#accessToken; }
+
+    /** Per conversation, the seq up to which every message was delivered: a copy. */
+    get positions() { return { ...this.#positions }; }
+
+    /** Sets the position of a conversation (e.g. after the app reloaded its history). */
+    setPosition(conversationID, seq) {
+        this.#positions[conversationID] = seq;
+        this.#ahead.delete(conversationID);
+        this.#savePositions();
+    }
+
+    #setState(state) {
+        if (this.#state === state) return;
+        this.#state = state;
+        this.#emit("state", { state });
+    }
+
+    #emit(type, detail) {
+        this.dispatchEvent(new CustomEvent(type, { detail }));
+    }
+
+    // MARK: accounts and tokens
+
+    /** Creates an account and signs in; resolves to the user. */
+    async register(username, password, displayName) {
+        const body = { username, password };
+        if (displayName) body.displayName = displayName;
+        return this.#takeSession(await this.#api("POST", "/auth/register", body, { auth: false }));
+    }
+
+    /** Signs in; resolves to the user. */
+    async login(username, password) {
+        return this.#takeSession(await this.#api("POST", "/auth/login", { username, password }, { auth: false }));
+    }
+
+    /**
+     * Resumes the session kept in storage (after a page reload): trades the
+     * stored refresh token for a fresh pair. Resolves to the user, or null
+     * when there is no usable session.
+     */
+    async restore() {
+        if (!this.storage.getItem(this.#key("refresh"))) return null;
+        try {
+            await this.refresh();
+            return this.user;
+        } catch (error) {
+            if (error.code === "unauthorized" || error.code === "invalid_request") return null;
+            throw error;
+        }
+    }
+
+    /** Trades the refresh token for a new pair now (it is also done automatically before expiry). */
+    refresh() {
+        if (!this.#refreshing) {
+            this.#refreshing = (async () => {
+                const refreshToken = this.storage.getItem(this.#key("refresh"));
+                if (!refreshToken) throw new SwitchboardError("unauthorized", "not signed in");
+                let answer;
+                try {
+                    answer = await this.#api("POST", "/auth/refresh", { refreshToken }, { auth: false });
+                } catch (error) {
+                    if (error.status === 401) this.#endSession("expired");
+                    throw error;
+                }
+                this.#takeSession(answer);
+                if (this.#ready) {
+                    // Renew the live connection, else the hub closes it with 4009 at expiry.
+                    this.#request({ op: "auth", token: this.#accessToken }).catch(() => {});
+                }
+                return this.user;
+            })().finally(() => { this.#refreshing = null; });
+        }
+        return this.#refreshing;
+    }
+
+    /** Signs out: revokes the refresh token family, closes the connection, forgets the session. */
+    async logout() {
+        const refreshToken = this.storage.getItem(this.#key("refresh"));
+        this.close();
+        if (refreshToken) {
+            try {
+                await this.#api("POST", "/auth/logout", { refreshToken }, { auth: false });
+            } catch {
+                // Signed out locally whatever the hub says.
+            }
+        }
+        this.#endSession("logout");
+    }
+
+    #takeSession(answer) {
+        this.user = answer.user;
+        this.#accessToken = answer.accessToken;
+        this.#accessExpiresAt = Date.now() + answer.expiresIn * 1000;
+        const previousUser = this.storage.getItem(this.#key("user"));
+        this.storage.setItem(this.#key("refresh"), answer.refreshToken);
+        this.storage.setItem(this.#key("user"), answer.user.id);
+        if (previousUser !== answer.user.id) {
+            this.#positions = {};
+            this.#ahead.clear();
+        }
+        this.#loadPositions();
+        clearTimeout(this.#refreshTimer);
+        // Refresh when 80 % of the lifetime has passed (at least 30 s before expiry).
+        const lead = Math.max(30, answer.expiresIn * 0.2) * 1000;
+        const delay = Math.max(1000, answer.expiresIn * 1000 - lead);
+        this.#refreshTimer = setTimeout(() => this.refresh().catch(() => {}), delay);
+        return this.user;
+    }
+
+    #endSession(reason) {
+        const hadSession = this.user !== null || this.#accessToken !== null;
+        clearTimeout(this.#refreshTimer);
+        if (this.user) this.storage.removeItem(this.#key(`positions:${this.user.id}`));
+        this.storage.removeItem(this.#key("refresh"));
+        this.storage.removeItem(this.#key("user"));
+        this.#accessToken = null;
+        this.user = null;
+        this.#positions = {};
+        this.#ahead.clear();
+        this.#watched.clear();
+        this.#status = "online";
+        this.close();
+        if (hadSession) this.#emit("logout", { reason });
+    }
+
+    async #freshToken() {
+        if (this.#accessToken && Date.now() < this.#accessExpiresAt - 5000) return this.#accessToken;
+        await this.refresh();
+        return this.#accessToken;
+    }
+
+    #key(name) { return `${this.storageKey}:${name}`; }
+
+    // MARK: REST
+
+    async #api(method, path, body, { auth = true, retried = false, query } = {}) {
+        const headers = { Accept: "application/json" };
+        if (body !== undefined) headers["Content-Type"] = "application/json";
+        if (auth) headers.Authorization = `Bearer ${await this.#freshToken()}`;
+        let url = `${this.baseURL}/api/v1${path}`;
+        if (query) {
+            // encodeURIComponent, not URLSearchParams: a space must travel as %20, not "+".
+            const text = Object.entries(query)
+                .filter(([, value]) => value !== undefined && value !== null && value !== "")
+                .map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(String(value))}`)
+                .join("&");
+            if (text) url += `?${text}`;
+        }
+        const response = await this.#fetchWithRetry(method, url, headers, body);
+        if (response.status === 204) return {};
+        const payload = await response.json().catch(() => null);
+        if (response.ok) return payload ?? {};
+        const code = payload?.error?.code ?? "http_" + response.status;
+        if (auth && !retried && code === "token_expired") {
+            await this.refresh();
+            return this.#api(method, path, body, { auth, retried: true, query });
+        }
+        const retryAfter = Number(response.headers.get("Retry-After")) || null;
+        throw new SwitchboardError(code, payload?.error?.message ?? response.statusText, { status: response.status, retryAfter });
+    }
+
+    /**
+     * One HTTP request; when a node is down behind a load balancer, retried a
+     * few times (0.25, 0.5, 1 s apart): a proxy's own 502/503 (no JSON error
+     * body: the request reached no node) for any method, a network error only
+     * for GET, PATCH and DELETE (they may be repeated).
+     */
+    async #fetchWithRetry(method, url, headers, body) {
+        const init = { method, headers, body: body === undefined ? undefined : JSON.stringify(body) };
+        for (let attempt = 0; ; attempt += 1) {
+            const last = attempt >= 3;
+            let response;
+            try {
+                response = await this.fetch(url, init);
+            } catch (error) {
+                if (last || method === "POST") throw new SwitchboardError("unavailable", `network error: ${error.message}`);
+                await sleep(250 * 2 ** attempt);
+                continue;
+            }
+            const fromProxy = (response.status === 502 || response.status === 503)
+                && !(response.headers.get("Content-Type") ?? "").includes("application/json");
+            if (!fromProxy || last) return response;
+            await sleep(250 * 2 ** attempt);
+        }
+    }
+
+    // MARK: users and profile
+
+    /** The signed-in user's profile (and refreshes `client.user`). */
+    async me() {
+        const { user } = await this.#api("GET", "/users/me");
+        this.user = user;
+        return user;
+    }
+
+    /** Changes the own profile: `{displayName?, bio?, avatar?}`; resolves to the user. */
+    async updateProfile(fields) {
+        const { user } = await this.#api("PATCH", "/users/me", fields);
+        this.user = user;
+        return user;
+    }
+
+    /** One user and their presence: `{user, presence}`. */
+    getUser(userID) {
+        return this.#api("GET", `/users/${encodeURIComponent(userID)}`);
+    }
+
+    /** Users whose username starts with `query` (case-insensitive). */
+    async searchUsers(query, { limit = 20 } = {}) {
+        const { users } = await this.#api("GET", "/users", undefined, { query: { q: query, limit } });
+        return users;
+    }
+
+    // MARK: conversations
+
+    /**
+     * The user's conversations, newest activity first, each with `unread` and
+     * `lastMessage`. Conversations without a known position start at their `seq`.
+     */
+    async conversations({ limit = 50 } = {}) {
+        const { conversations } = await this.#api("GET", "/conversations", undefined, { query: { limit } });
+        let changed = false;
+        for (const conversation of conversations) {
+            if (this.#positions[conversation.id] === undefined) {
+                this.#positions[conversation.id] = conversation.seq;
+                changed = true;
+            }
+        }
+        if (changed) this.#savePositions();
+        return conversations;
+    }
+
+    /** One conversation with its members (`[{id, role, read}]`). */
+    async conversation(conversationID) {
+        const { conversation } = await this.#api("GET", `/conversations/${encodeURIComponent(conversationID)}`);
+        return conversation;
+    }
+
+    /** Opens the direct conversation with a user (the same one every time for the pair). */
+    async createDirect(userID) {
+        const { conversation } = await this.#api("POST", "/conversations", { kind: "direct", with: userID });
+        return this.#known(conversation);
+    }
+
+    /** Creates a group with the caller as owner. */
+    async createGroup(name, memberIDs = []) {
+        const { conversation } = await this.#api("POST", "/conversations", { kind: "group", name, members: memberIDs });
+        return this.#known(conversation);
+    }
+
+    /** Creates a room (public by default: listed by `rooms()` and joinable by anyone). */
+    async createRoom(name, { public: isPublic = true } = {}) {
+        const { conversation } = await this.#api("POST", "/conversations", { kind: "room", name, public: isPublic });
+        return this.#known(conversation);
+    }
+
+    /** Renames or describes a group or room (owner or admin): `{name?, description?}`. */
+    async updateConversation(conversationID, fields) {
+        const { conversation } = await this.#api("PATCH", `/conversations/${encodeURIComponent(conversationID)}`, fields);
+        return conversation;
+    }
+
+    /** Deletes a conversation (owner only). */
+    async deleteConversation(conversationID) {
+        await this.#api("DELETE", `/conversations/${encodeURIComponent(conversationID)}`);
+        this.#forget(conversationID);
+    }
+
+    /** Public rooms whose name starts with `query`. */
+    async rooms({ query = "", limit = 50 } = {}) {
+        const { rooms } = await this.#api("GET", "/rooms", undefined, { query: { q: query, limit } });
+        return rooms;
+    }
+
+    /** Adds users to a group or room (owner or admin); resolves to the conversation. */
+    async addMembers(conversationID, userIDs) {
+        const { conversation } = await this.#api("POST", `/conversations/${encodeURIComponent(conversationID)}/members`, { users: userIDs });
+        return conversation;
+    }
+
+    /** Removes a member (admins), or the caller themself (leaving). */
+    async removeMember(conversationID, userID) {
+        await this.#api("DELETE", `/conversations/${encodeURIComponent(conversationID)}/members/${encodeURIComponent(userID)}`);
+        if (userID === this.user?.id) this.#forget(conversationID);
+    }
+
+    /** Joins a public room; resolves to the room. */
+    async join(roomID) {
+        return this.#known(await this.addMembers(roomID, [this.user.id]));
+    }
+
+    /** Leaves a conversation. */
+    leave(conversationID) {
+        return this.removeMember(conversationID, this.user.id);
+    }
+
+    /** Changes a member's role: "admin" or "member" (owner only); "owner" hands ownership over. */
+    async setRole(conversationID, userID, role) {
+        const { conversation } = await this.#api(
+            "PATCH", `/conversations/${encodeURIComponent(conversationID)}/members/${encodeURIComponent(userID)}`, { role });
+        return conversation;
+    }
+
+    /** A conversation the app has just opened starts at its current seq (its history comes from `history()`). */
+    #known(conversation) {
+        if (conversation && this.#positions[conversation.id] === undefined) {
+            this.#positions[conversation.id] = conversation.seq ?? 0;
+            this.#savePositions();
+        }
+        return conversation;
+    }
+
+    /**
+     * After being added to a conversation: `resume` it from the held position.
+     * The node subscribes to the new conversation only now, so a message
+     * published just before would otherwise come only with the next one;
+     * the replay brings it, and dedupe drops whatever also arrives live.
+     */
+    #catchUp(conversation) {
+        if (!this.#ready || !conversation) return;
+        const position = this.#positions[conversation.id] ?? 0;
+        this.#request({ op: "resume", positions: { [conversation.id]: position } }).catch(() => {});
+    }
+
+    #forget(conversationID) {
+        delete this.#positions[conversationID];
+        this.#ahead.delete(conversationID);
+        this.#savePositions();
+    }
+
+    // MARK: messages
+
+    /**
+     * Messages of a conversation, oldest first: the newest `limit` without a
+     * cursor, else those `before` (or `after`) a message id. The array has a
+     * `more` property: true when older (with `after`: newer) ones exist.
+     */
+    async history(conversationID, { before, after, limit = 50 } = {}) {
+        const page = await this.#api("GET", `/conversations/${encodeURIComponent(conversationID)}/messages`, undefined,
+            { query: { before, after, limit } });
+        const messages = page.messages;
+        messages.more = page.more;
+        if (!before && !after && this.#positions[conversationID] === undefined) {
+            this.setPosition(conversationID, messages.length ? messages[messages.length - 1].seq : 0);
+        }
+        return messages;
+    }
+
+    /**
+     * Sends a text message; resolves to the stored message. It carries a
+     * nonce (automatic unless given) and is retried with the same nonce after
+     * a disconnect for up to `sendRetryWindow` ms, so it is stored once.
+     */
+    async send(conversationID, text, { nonce = makeNonce() } = {}) {
+        const deadline = Date.now() + this.sendRetryWindow;
+        for (;;) {
+            try {
+                const reply = await this.#request({ op: "send", conv: conversationID, text, nonce });
+                this.#observe(reply.message, true);
+                return reply.message;
+            } catch (error) {
+                if (!RETRYABLE.has(error.code) || this.#stopped || Date.now() >= deadline) throw error;
+                await this.#waitReady(deadline - Date.now());
+            }
+        }
+    }
+
+    /** Edits an own message; resolves to the message with its new text and `editedAt`. */
+    async editMessage(conversationID, messageID, text) {
+        const { message } = await this.#api("PATCH",
+            `/conversations/${encodeURIComponent(conversationID)}/messages/${encodeURIComponent(messageID)}`, { text });
+        return message;
+    }
+
+    /** Deletes a message (its author, or an admin); resolves to the message, now `deleted` with empty text. */
+    async deleteMessage(conversationID, messageID) {
+        const { message } = await this.#api("DELETE",
+            `/conversations/${encodeURIComponent(conversationID)}/messages/${encodeURIComponent(messageID)}`);
+        return message;
+    }
+
+    /** Moves the read pointer up to `seq` (it never moves back); resolves to the unread count. */
+    async markRead(conversationID, seq) {
+        const { unread } = await this.#api("POST", `/conversations/${encodeURIComponent(conversationID)}/read`, { seq });
+        return unread;
+    }
+
+    /** Tells the other members the user is typing (or stopped); needs the connection, never stored. */
+    async typing(conversationID, active = true) {
+        if (!this.#ready) return;
+        await this.#request({ op: "typing", conv: conversationID, active });
+    }
+
+    // MARK: presence and notifications
+
+    /**
+     * Starts watching users' presence: resolves to `{userId: {status, lastSeen}}`
+     * now, then "presence" events follow. Watches are renewed after every reconnect.
+     */
+    async watchPresence(userIDs) {
+        const fresh = userIDs.filter((id) => !this.#watched.has(id));
+        for (const id of userIDs) this.#watched.add(id);
+        if (!this.#ready || fresh.length === 0) return {};
+        try {
+            const { presence } = await this.#request({ op: "presence.watch", users: fresh });
+            return presence ?? {};
+        } catch (error) {
+            if (RETRYABLE.has(error.code)) return {};  // renewed on reconnect
+            throw error;
+        }
+    }
+
+    /** Stops watching users' presence. */
+    async unwatchPresence(userIDs) {
+        for (const id of userIDs) this.#watched.delete(id);
+        if (this.#ready) await this.#request({ op: "presence.unwatch", users: userIDs }).catch(() => {});
+    }
+
+    /** Sets the user's status on all their connections: "online", "away" or "busy" (kept across reconnects). */
+    async setStatus(status) {
+        this.#status = status;
+        if (this.#ready) await this.#request({ op: "status", status });
+    }
+
+    /** The user's notifications, newest first. */
+    async notifications() {
+        const { notifications } = await this.#api("GET", "/notifications");
+        return notifications;
+    }
+
+    /** Deletes all the user's notifications. */
+    async clearNotifications() {
+        await this.#api("DELETE", "/notifications");
+    }
+
+    // MARK: connection
+
+    /**
+     * Opens the WebSocket (auth op, then `resume` from the held positions)
+     * and keeps it open: after any disconnect it reconnects with backoff.
+     * Resolves once connected the first time.
+     */
+    connect() {
+        if (!this.#accessToken && !this.storage.getItem(this.#key("refresh"))) {
+            return Promise.reject(new SwitchboardError("unauthorized", "sign in first"));
+        }
+        this.#stopped = false;
+        if (!this.#running) {
+            this.#running = true;
+            this.#setState("connecting");
+            this.#run().finally(() => { this.#running = false; });
+            if (typeof window !== "undefined") {
+                window.addEventListener("online", this.#wakeUp);
+                document.addEventListener("visibilitychange", this.#wakeUp);
+            }
+        }
+        return this.#waitReady(this.connectTimeout + this.requestTimeout);
+    }
+
+    /** Closes the connection for good (no reconnect); the session stays signed in. */
+    close() {
+        this.#stopped = true;
+        clearInterval(this.#pingTimer);
+        if (typeof window !== "undefined") {
+            window.removeEventListener("online", this.#wakeUp);
+            document.removeEventListener("visibilitychange", this.#wakeUp);
+        }
+        const socket = this.#socket;
+        if (socket) {
+            try { socket.close(1000, "client closed"); } catch { /* already closing */ }
+        }
+        this.#failPending(new SwitchboardError("closed", "client closed"));
+        for (const waiter of this.#readyWaiters) waiter.reject(new SwitchboardError("closed", "client closed"));
+        this.#readyWaiters = [];
+        this.#wakeUp();
+        if (this.#state !== "idle") this.#setState("closed");
+    }
+
+    /** Retries at once when waiting between reconnect attempts. */
+    reconnectNow() { this.#wakeUp(); }
+
+    #wakeUp = () => {
+        const wake = this.#wake;
+        this.#wake = null;
+        wake?.();
+    };
+
+    async #run() {
+        while (!this.#stopped) {
+            let closeCode = null;
+            let closeReason = "";
+            try {
+                const token = await this.#freshToken();
+                const socket = await this.#open();
+                const closed = new Promise((resolve) => {
+                    socket.addEventListener("close", (event) => resolve(event), { once: true });
+                });
+                // Auth and resume go out together: the hub holds live events
+                // until the first command after auth and merges them into the
+                // replay. (Even with no positions: an empty resume ends the hold.)
+                const auth = this.#request({ op: "auth", token }, { force: true });
+                const resume = this.#request({ op: "resume", positions: { ...this.#positions } }, { force: true });
+                auth.catch(() => {});
+                resume.catch(() => {});
+                const { user } = await auth;
+                if (user) this.user = { ...this.user, ...user };
+                const resumed = await resume;
+                for (const id of resumed.denied ?? []) this.#forget(id);
+                this.#ready = true;
+                this.#attempt = 0;
+                this.#setState("connected");
+                for (const waiter of this.#readyWaiters) waiter.resolve();
+                this.#readyWaiters = [];
+                this.#startPinging(socket);
+                this.#renewWatches();
+                if (this.#status !== "online") this.#request({ op: "status", status: this.#status }).catch(() => {});
+                this.#emit("connected", {
+                    recovered: resumed.recovered ?? {},
+                    complete: resumed.complete !== false,
+                    denied: resumed.denied ?? [],
+                });
+                const event = await closed;
+                closeCode = event.code;
+                closeReason = event.reason;
+            } catch (error) {
+                // A refused auth op is followed by the hub's close (4001 / 4009).
+                const authCodes = { unauthorized: 4001, token_expired: 4009 };
+                closeCode = error.closeCode ?? authCodes[error.code] ?? null;
+                closeReason = error.message ?? "";
+                if (error.code === "unauthorized" && !this.storage.getItem(this.#key("refresh"))) {
+                    this.#stopped = true;
+                }
+            }
+            this.#ready = false;
+            clearInterval(this.#pingTimer);
+            if (this.#socket) {
+                try { this.#socket.close(); } catch { /* gone */ }
+            }
+            this.#socket = null;
+            this.#failPending(new SwitchboardError("disconnected", "connection lost"));
+            if (this.#stopped) break;
+            this.#attempt += 1;
+            const delay = Math.min(this.maximumBackoff, this.initialBackoff * 2 ** (this.#attempt - 1)) * (0.8 + Math.random() * 0.4);
+            this.#setState("reconnecting");
+            this.#emit("disconnected", { code: closeCode, reason: closeReason, attempt: this.#attempt, delay: Math.round(delay) });
+            if (closeCode === 4001 || closeCode === 4009) {
+                // The token was refused or ran out: a fresh one first (ends the session if refresh fails).
+                this.#accessExpiresAt = 0;
+                try {
+                    await this.refresh();
+                } catch (error) {
+                    if (error.status === 401) break;
+                }
+            }
+            await new Promise((resolve) => {
+                const timer = setTimeout(resolve, delay);
+                this.#wake = () => { clearTimeout(timer); resolve(); };
+            });
+            this.#wake = null;
+        }
+        this.#ready = false;
+    }
+
+    /** Opens a WebSocket; resolves once open, rejects on error, close or timeout. */
+    #open() {
+        const url = this.baseURL.replace(/^http/, "ws") + "/ws";
+        return new Promise((resolve, reject) => {
+            let socket;
+            try {
+                socket = new this.WebSocket(url);
+            } catch (error) {
+                reject(error);
+                return;
+            }
+            this.#socket = socket;
+            const timer = setTimeout(() => {
+                socket.close();
+                reject(new SwitchboardError("timeout", "connect timed out"));
+            }, this.connectTimeout);
+            socket.addEventListener("open", () => {
+                clearTimeout(timer);
+                resolve(socket);
+            }, { once: true });
+            socket.addEventListener("close", (event) => {
+                clearTimeout(timer);
+                const error = new SwitchboardError("disconnected", event.reason || "connection closed");
+                error.closeCode = event.code;
+                reject(error);
+            }, { once: true });
+            socket.addEventListener("message", (event) => this.#handle(event.data));
+        });
+    }
+
+    #startPinging(socket) {
+        clearInterval(this.#pingTimer);
+        this.#pingTimer = setInterval(() => {
+            if (socket !== this.#socket || !this.#ready) return;
+            // A connection that stopped answering (a dead peer) is closed and reconnected.
+            this.#request({ op: "ping" }, { timeout: 10000 }).catch((error) => {
+                if (error.code === "timeout" && socket === this.#socket) socket.close(4000, "ping timeout");
+            });
+        }, this.pingInterval);
+    }
+
+    #renewWatches() {
+        if (this.#watched.size === 0) return;
+        this.#request({ op: "presence.watch", users: [...this.#watched] }).then(({ presence }) => {
+            for (const [user, state] of Object.entries(presence ?? {})) {
+                this.#emit("presence", { user, status: state.status, lastSeen: state.lastSeen ?? null });
+            }
+        }).catch(() => {});
+    }
+
+    #waitReady(timeout) {
+        if (this.#ready) return Promise.resolve();
+        if (this.#stopped) return Promise.reject(new SwitchboardError("closed", "client closed"));
+        return new Promise((resolve, reject) => {
+            const waiter = {
+                resolve: () => { clearTimeout(timer); resolve(); },
+                reject: (error) => { clearTimeout(timer); reject(error); },
+            };
+            const timer = setTimeout(() => {
+                this.#readyWaiters = this.#readyWaiters.filter((w) => w !== waiter);
+                reject(new SwitchboardError("timeout", "not connected in time"));
+            }, Math.max(0, timeout));
+            this.#readyWaiters.push(waiter);
+        });
+    }
+
+    /** Sends one command on the socket; resolves to the reply (`ok: true`) or rejects with its error. */
+    #request(fields, { force = false, timeout = this.requestTimeout } = {}) {
+        const socket = this.#socket;
+        if (!socket || socket.readyState !== 1 || (!this.#ready && !force)) {
+            return Promise.reject(new SwitchboardError("disconnected", "not connected"));
+        }
+        const id = ++this.#nextID;
+        return new Promise((resolve, reject) => {
+            const timer = setTimeout(() => {
+                this.#pending.delete(id);
+                reject(new SwitchboardError("timeout", `no reply to ${fields.op} in time`));
+            }, timeout);
+            this.#pending.set(id, { resolve, reject, timer });
+            try {
+                socket.send(JSON.stringify({ id, ...fields }));
+            } catch {
+                clearTimeout(timer);
+                this.#pending.delete(id);
+                reject(new SwitchboardError("disconnected", "send failed"));
+            }
+        });
+    }
+
+    #failPending(error) {
+        const pending = [...this.#pending.values()];
+        this.#pending.clear();
+        for (const { reject, timer } of pending) {
+            clearTimeout(timer);
+            reject(error);
+        }
+    }
+
+    #handle(data) {
+        let object;
+        try {
+            object = JSON.parse(data);
+        } catch {
+            return;
+        }
+        if (object === null || typeof object !== "object") return;
+        if (object.re !== undefined) {
+            const waiter = this.#pending.get(object.re);
+            if (!waiter) return;
+            this.#pending.delete(object.re);
+            clearTimeout(waiter.timer);
+            if (object.ok) {
+                waiter.resolve(object);
+            } else {
+                const error = object.error ?? {};
+                waiter.reject(new SwitchboardError(error.code ?? "unknown", error.message ?? "", { retryAfter: error.retryAfter ?? null }));
+            }
+            return;
+        }
+        switch (object.ev) {
+        case "message":
+            if (object.message && this.#observe(object.message, false)) this.#emit("message", object.message);
+            break;
+        case "message.edited":
+        case "message.deleted":
+            if (object.message) this.#emit(object.ev, object.message);
+            break;
+        case "typing":
+            this.#emit("typing", { conv: object.conv, user: object.user, active: object.active !== false });
+            break;
+        case "read":
+            this.#emit("read", { conv: object.conv, user: object.user, seq: object.seq });
+            break;
+        case "presence":
+            this.#emit("presence", { user: object.user, status: object.status, lastSeen: object.lastSeen ?? null });
+            break;
+        case "conversation":
+            if (object.change === "removed" && object.conversation) this.#forget(object.conversation.id);
+            if (object.change === "added" && object.conversation) this.#catchUp(this.#known(object.conversation));
+            this.#emit("conversation", { conversation: object.conversation, change: object.change });
+            break;
+        case "notification":
+            this.#emit("notification", object.notification);
+            break;
+        default:
+            if (object.ev) this.#emit(object.ev, object);
+        }
+    }
+
+    /**
+     * Tracks the contiguous position of a conversation; false for a message
+     * delivered before. Without a known position the first live message sets
+     * it; own sends wait past the gap until then (others' earlier messages
+     * may still be on the way). Mirrors the Swift SDK's `observe`.
+     */
+    #observe(message, own) {
+        const conv = message.conv;
+        let ahead = this.#ahead.get(conv);
+        if (ahead?.has(message.seq)) return false;
+        if (this.#positions[conv] === undefined) {
+            if (own) {
+                if (!ahead) this.#ahead.set(conv, (ahead = new Set()));
+                ahead.add(message.seq);
+                return true;
+            }
+            this.#positions[conv] = message.seq - 1;
+        }
+        const position = this.#positions[conv];
+        if (message.seq <= position) return false;
+        if (message.seq === position + 1) {
+            let next = message.seq;
+            while (ahead?.delete(next + 1)) next += 1;
+            this.#positions[conv] = next;
+            if (ahead && ahead.size === 0) this.#ahead.delete(conv);
+            this.#savePositions();
+        } else {
+            if (!ahead) this.#ahead.set(conv, (ahead = new Set()));
+            ahead.add(message.seq);
+        }
+        return true;
+    }
+
+    #loadPositions() {
+        if (!this.user) return;
+        try {
+            const stored = JSON.parse(this.storage.getItem(this.#key(`positions:${this.user.id}`)) ?? "{}");
+            for (const [conv, seq] of Object.entries(stored)) {
+                if (Number.isInteger(seq) && (this.#positions[conv] === undefined || this.#positions[conv] < seq)) {
+                    this.#positions[conv] = seq;
+                }
+            }
+        } catch {
+            // Unreadable: start over (resume then starts from the conversation list).
+        }
+    }
+
+    #savePositions() {
+        if (this.#saveQueued || !this.user) return;
+        this.#saveQueued = true;
+        queueMicrotask(() => {
+            this.#saveQueued = false;
+            if (!this.user) return;
+            try {
+                this.storage.setItem(this.#key(`positions:${this.user.id}`), JSON.stringify(this.#positions));
+            } catch {
+                // Storage full or unavailable: positions stay in memory.
+            }
+        });
+    }
+}

@@ -1,0 +1,112 @@
+// One message in the conversation view: author, time, text, "(edited)",
+// and for own messages the edit and delete controls (inline forms).
+import { h, replace, formatTime } from "./dom.js";
+
+/**
+ * Builds the <li> of a message. `actions` has edit(message, text) and
+ * remove(message), both returning promises.
+ */
+export function messageItem(message, store, actions) {
+    const own = message.from === store.me;
+    const li = h("li", {
+        class: `msg${own ? " own" : ""}${message.deleted ? " deleted" : ""}`,
+        dataset: { seq: String(message.seq), id: message.id, from: message.from },
+    });
+    li.message = message;
+    fill(li, message, store, actions);
+    return li;
+}
+
+function fill(li, message, store, actions) {
+    const own = message.from === store.me;
+    const time = new Date(message.ts);
+    const meta = h("div", { class: "msg-meta" },
+        h("span", { class: "msg-author" }, own ? "You" : store.name(message.from)),
+        " ",
+        h("time", { class: "msg-time", datetime: time.toISOString(), title: time.toLocaleString() }, formatTime(message.ts)),
+        message.editedAt && !message.deleted ? h("span", { class: "msg-edited" }, " (edited)") : null);
+    const text = message.deleted
+        ? h("p", { class: "msg-text" }, h("em", {}, "Message deleted"))
+        : h("p", { class: "msg-text" }, message.text);
+    const controls = own && !message.deleted
+        ? h("div", { class: "msg-actions" },
+            h("button", { type: "button", class: "link-button msg-edit", "aria-label": "Edit message", onclick: () => startEdit(li, message, store, actions) }, "Edit"),
+            h("button", { type: "button", class: "link-button msg-delete", "aria-label": "Delete message", onclick: () => confirmDelete(li, message, store, actions) }, "Delete"))
+        : null;
+    replace(li, meta, text, controls);
+}
+
+function startEdit(li, message, store, actions) {
+    li.classList.add("editing");
+    const input = h("textarea", { class: "edit-input", "aria-label": "Edit message", rows: 2, maxlength: 4096, value: message.text });
+    const error = h("p", { class: "form-error", role: "alert" });
+    const cancel = () => {
+        li.classList.remove("editing");
+        fill(li, li.message, store, actions);
+        li.querySelector(".msg-edit")?.focus();
+    };
+    const form = h("form", { class: "edit-form" },
+        input,
+        h("div", { class: "edit-buttons" },
+            h("button", { type: "submit", class: "primary small" }, "Save"),
+            h("button", { type: "button", class: "small", onclick: cancel }, "Cancel")),
+        error);
+    form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const text = input.value.trim();
+        if (!text) return;
+        try {
+            const edited = await actions.edit(message, text);
+            li.message = edited;
+            li.classList.remove("editing");
+            fill(li, edited, store, actions);
+            li.querySelector(".msg-edit")?.focus();
+        } catch (failure) {
+            error.textContent = failure.message;
+        }
+    });
+    input.addEventListener("keydown", (event) => {
+        if (event.key === "Escape") { event.preventDefault(); event.stopPropagation(); cancel(); }
+        if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); form.requestSubmit(); }
+    });
+    replace(li, li.firstChild, form);
+    input.focus();
+    input.setSelectionRange(input.value.length, input.value.length);
+}
+
+function confirmDelete(li, message, store, actions) {
+    li.classList.add("editing");
+    const cancel = () => {
+        li.classList.remove("editing");
+        fill(li, li.message, store, actions);
+        li.querySelector(".msg-delete")?.focus();
+    };
+    const yes = h("button", {
+        type: "button", class: "danger small msg-confirm-delete",
+        onclick: async () => {
+            try {
+                const deleted = await actions.remove(message);
+                li.message = deleted;
+                li.classList.remove("editing");
+                li.classList.add("deleted");
+                fill(li, deleted, store, actions);
+            } catch (failure) {
+                question.textContent = failure.message;
+            }
+        },
+    }, "Delete");
+    const question = h("span", {}, "Delete this message? ");
+    replace(li, li.firstChild, li.querySelector(".msg-text"),
+        h("div", { class: "msg-actions confirm", role: "group", "aria-label": "Confirm delete" },
+            question, yes, h("button", { type: "button", class: "small", onclick: cancel }, "Cancel")));
+    yes.focus();
+}
+
+/** Re-renders an existing item for a changed message (unless the user is editing it). */
+export function updateItem(li, message, store, actions) {
+    li.message = message;
+    li.classList.toggle("deleted", !!message.deleted);
+    if (li.classList.contains("editing") && !message.deleted) return;
+    li.classList.remove("editing");
+    fill(li, message, store, actions);
+}
