@@ -5,15 +5,18 @@ import ServiceLifecycle
 import SwitchboardCore
 import SwitchboardServer
 
+/// The defaults of every option: the configuration's own (one place holds each value).
+private let defaults = SwitchboardConfiguration()
+
 /// `switchboard serve`: runs one node until SIGTERM/SIGINT.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run a Switchboard node.")
 
     @Option(help: "Address to bind (env SWITCHBOARD_HOST).")
-    var host: String = env("SWITCHBOARD_HOST") ?? "127.0.0.1"
+    var host: String = env("SWITCHBOARD_HOST") ?? defaults.host
 
     @Option(help: "Port to bind, 0 for any free port (env SWITCHBOARD_PORT).")
-    var port: Int = env("SWITCHBOARD_PORT").flatMap { Int($0) } ?? 8080
+    var port: Int = env("SWITCHBOARD_PORT").flatMap { Int($0) } ?? defaults.port
 
     @Option(help: "Redis URL, redis://[user:password@]host:port[/db] or unix:///path (env SWITCHBOARD_REDIS_URL). Without one, an embedded redis-server is started.")
     var redisURL: String? = env("SWITCHBOARD_REDIS_URL")
@@ -25,19 +28,19 @@ struct ServeCommand: AsyncParsableCommand {
     var nodeID: String? = env("SWITCHBOARD_NODE_ID")
 
     @Option(help: "Prefix of every Redis key and channel (env SWITCHBOARD_PREFIX).")
-    var prefix: String = env("SWITCHBOARD_PREFIX") ?? "sb:"
+    var prefix: String = env("SWITCHBOARD_PREFIX") ?? defaults.prefix
 
     @Option(help: "Command connections to Redis (env SWITCHBOARD_REDIS_POOL).")
-    var redisPool: Int = env("SWITCHBOARD_REDIS_POOL").flatMap { Int($0) } ?? 4
+    var redisPool: Int = env("SWITCHBOARD_REDIS_POOL").flatMap { Int($0) } ?? defaults.redisPoolSize
 
     @Option(help: "HS256 signing secret, at least 32 bytes (env SWITCHBOARD_JWT_SECRET; default: generated once and shared through Redis).")
     var jwtSecret: String? = env("SWITCHBOARD_JWT_SECRET")
 
     @Option(help: "Access token lifetime in seconds (env SWITCHBOARD_ACCESS_TTL).")
-    var accessTTL: Int = env("SWITCHBOARD_ACCESS_TTL").flatMap { Int($0) } ?? 900
+    var accessTTL: Int = env("SWITCHBOARD_ACCESS_TTL").flatMap { Int($0) } ?? defaults.auth.accessTokenTTL
 
     @Option(help: "Refresh token lifetime in seconds (env SWITCHBOARD_REFRESH_TTL).")
-    var refreshTTL: Int = env("SWITCHBOARD_REFRESH_TTL").flatMap { Int($0) } ?? 604_800
+    var refreshTTL: Int = env("SWITCHBOARD_REFRESH_TTL").flatMap { Int($0) } ?? defaults.auth.refreshTokenTTL
 
     @Option(help: "HS256 secret of tokens minted by your own backend (env SWITCHBOARD_EXTERNAL_JWT_SECRET).")
     var externalJWTSecret: String? = env("SWITCHBOARD_EXTERNAL_JWT_SECRET")
@@ -49,34 +52,34 @@ struct ServeCommand: AsyncParsableCommand {
     var externalJWTAudience: String? = env("SWITCHBOARD_EXTERNAL_JWT_AUDIENCE")
 
     @Option(help: "Login attempts per username and address per minute (env SWITCHBOARD_LOGIN_LIMIT).")
-    var loginLimit: Int = env("SWITCHBOARD_LOGIN_LIMIT").flatMap { Int($0) } ?? 10
+    var loginLimit: Int = env("SWITCHBOARD_LOGIN_LIMIT").flatMap { Int($0) } ?? defaults.limits.loginPerMinute
 
     @Option(help: "Registrations per address per minute (env SWITCHBOARD_REGISTER_LIMIT).")
-    var registerLimit: Int = env("SWITCHBOARD_REGISTER_LIMIT").flatMap { Int($0) } ?? 30
+    var registerLimit: Int = env("SWITCHBOARD_REGISTER_LIMIT").flatMap { Int($0) } ?? defaults.limits.registrationsPerMinute
 
     @Option(help: "Messages kept per conversation, 0 = all (env SWITCHBOARD_RETENTION).")
-    var retention: Int = env("SWITCHBOARD_RETENTION").flatMap { Int($0) } ?? 100_000
+    var retention: Int = env("SWITCHBOARD_RETENTION").flatMap { Int($0) } ?? defaults.retention
 
     @Option(help: "Seconds presence, socket and node entries live without a heartbeat (env SWITCHBOARD_PRESENCE_TTL).")
-    var presenceTTL: Double = env("SWITCHBOARD_PRESENCE_TTL").flatMap { Double($0) } ?? 30
+    var presenceTTL: Double = env("SWITCHBOARD_PRESENCE_TTL").flatMap { Double($0) } ?? defaults.live.presenceTTL
 
     @Option(help: "Send burst per user (env SWITCHBOARD_SEND_BURST).")
-    var sendBurst: Int = env("SWITCHBOARD_SEND_BURST").flatMap { Int($0) } ?? 200
+    var sendBurst: Int = env("SWITCHBOARD_SEND_BURST").flatMap { Int($0) } ?? defaults.limits.sendBurst
 
     @Option(help: "Sends per second per user, refill of the burst (env SWITCHBOARD_SEND_RATE).")
-    var sendRate: Double = env("SWITCHBOARD_SEND_RATE").flatMap { Double($0) } ?? 50
+    var sendRate: Double = env("SWITCHBOARD_SEND_RATE").flatMap { Double($0) } ?? defaults.limits.sendRefillPerSecond
 
     @Option(help: "glibc malloc arenas at most, 0 = glibc's default of 8 per core (env SWITCHBOARD_MALLOC_ARENAS).")
     var mallocArenas: Int = env("SWITCHBOARD_MALLOC_ARENAS").flatMap { Int($0) } ?? 2
 
     @Flag(inversion: .prefixedNo, help: "Hand freed heap memory back to the kernel at every heartbeat (env SWITCHBOARD_MALLOC_TRIM=0 turns it off).")
-    var mallocTrim: Bool = env("SWITCHBOARD_MALLOC_TRIM") != "0"
+    var mallocTrim: Bool = env("SWITCHBOARD_MALLOC_TRIM").map { $0 != "0" } ?? defaults.live.mallocTrim
 
     @Flag(inversion: .prefixedNo, help: "Serve the browser app at / and the JavaScript SDK at /sdk/switchboard.js (env SWITCHBOARD_WEB=0 turns it off).")
-    var web: Bool = env("SWITCHBOARD_WEB").map { !["0", "false", "no", "off"].contains($0.lowercased()) } ?? true
+    var web: Bool = env("SWITCHBOARD_WEB").map { !["0", "false", "no", "off"].contains($0.lowercased()) } ?? defaults.web
 
     @Option(help: "scrypt cost N for new password hashes, a power of two (env SWITCHBOARD_SCRYPT_N); lower only for tests.")
-    var scryptN: UInt64 = env("SWITCHBOARD_SCRYPT_N").flatMap { UInt64($0) } ?? 32768
+    var scryptN: UInt64 = env("SWITCHBOARD_SCRYPT_N").flatMap { UInt64($0) } ?? defaults.auth.scryptN
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error (env SWITCHBOARD_LOG_LEVEL).")
     var logLevel: String = env("SWITCHBOARD_LOG_LEVEL") ?? "info"
