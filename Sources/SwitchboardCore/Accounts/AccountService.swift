@@ -9,29 +9,33 @@ public struct AccountService: Sendable {
     let keys: KeyLayout
     let clock: WallClock
     let hasher: PasswordHasher
+    let limits: Limits
 
-    /// Validates and normalises a username: 3–32 of `A-Z a-z 0-9 _ . -`.
-    public static func validateUsername(_ username: String) throws(SwitchboardError) {
+    /// Checks a username: 3 to `limits.usernameBytes` of `A-Z a-z 0-9 _ . -`.
+    /// Runs before any Redis key is built from the name.
+    public func validateUsername(_ username: String) throws(SwitchboardError) {
+        try limits.check(username, .username)
         let allowed = username.utf8.allSatisfy {
             ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 95 || $0 == 46 || $0 == 45
         }
-        guard (3...32).contains(username.utf8.count), allowed else {
-            throw .invalid("username: 3 to 32 characters of A-Z a-z 0-9 _ . -")
+        guard username.utf8.count >= 3, allowed else {
+            throw .invalid("username: 3 to \(limits.usernameBytes) characters of A-Z a-z 0-9 _ . -")
         }
     }
 
-    /// Passwords are 8–1024 bytes.
-    public static func validatePassword(_ password: String) throws(SwitchboardError) {
-        guard (8...1024).contains(password.utf8.count) else { throw .invalid("password: 8 to 1024 bytes") }
+    /// Checks a password's size: 8 to `limits.passwordBytes` bytes.
+    public func validatePasswordSize(_ password: String) throws(SwitchboardError) {
+        try limits.check(password, .password)
+        guard password.utf8.count >= 8 else { throw .invalid("password: 8 to \(limits.passwordBytes) bytes") }
     }
 
     /// Creates a user. The lowercase name is claimed first with `SET NX`, so
     /// exactly one of many concurrent registrations wins; if writing the user
     /// fails afterwards the claim is released.
     public func register(username: String, password: String, displayName: String?) async throws(SwitchboardError) -> User {
-        try Self.validateUsername(username)
-        try Self.validatePassword(password)
-        let displayName = try Self.validateDisplayName(displayName) ?? username
+        try validateUsername(username)
+        try validatePasswordSize(password)
+        let displayName = try validateDisplayName(displayName) ?? username
         let id = "u_" + RandomID.make(length: 12)
         let lower = username.lowercased()
         let claimed = try await mapRedis {
@@ -64,10 +68,11 @@ public struct AccountService: Sendable {
         }
     }
 
-    static func validateDisplayName(_ name: String?) throws(SwitchboardError) -> String? {
+    func validateDisplayName(_ name: String?) throws(SwitchboardError) -> String? {
         guard let name else { return nil }
+        try limits.check(name, .displayName)
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty, trimmed.count <= 64 else { throw .invalid("displayName: 1 to 64 characters") }
+        guard !trimmed.isEmpty else { throw .invalid("displayName: 1 to \(limits.displayNameLength) characters") }
         return trimmed
     }
 
@@ -132,13 +137,13 @@ public struct AccountService: Sendable {
     /// Updates the profile and returns the user as stored.
     public func update(id: String, _ update: ProfileUpdate) async throws(SwitchboardError) -> User {
         var fields: [any RedisArgumentConvertible] = []
-        if let name = try Self.validateDisplayName(update.displayName) { fields += ["displayName", name] }
+        if let name = try validateDisplayName(update.displayName) { fields += ["displayName", name] }
         if let bio = update.bio {
-            guard bio.count <= 1000 else { throw .invalid("bio: at most 1000 characters") }
+            try limits.check(bio, .bio)
             fields += ["bio", bio]
         }
         if let avatar = update.avatar {
-            guard avatar.count <= 2048 else { throw .invalid("avatar: at most 2048 characters") }
+            try limits.check(avatar, .avatar)
             fields += ["avatar", avatar]
         }
         if !fields.isEmpty {

@@ -21,18 +21,22 @@ public struct SendResult: Sendable, Hashable {
 }
 
 extension ConversationService {
-    /// Checks what a send carries: the text (see `validateText`) and the nonce (1 to 128 bytes).
+    /// Checks what a send carries: the text (see `validateText`) and the nonce
+    /// (1 to `limits.nonceBytes` bytes).
     func validateSend(text: String, nonce: String?) throws(SwitchboardError) {
         try validateText(text)
-        if let nonce, nonce.isEmpty || nonce.utf8.count > 128 { throw .invalid("nonce: 1 to 128 bytes") }
+        if let nonce {
+            try configuration.limits.check(nonce, .nonce)
+            if nonce.isEmpty { throw .invalid("nonce: 1 to \(configuration.limits.nonceBytes) bytes") }
+        }
     }
 
-    /// Checks a message text: not blank, at most the configured characters.
+    /// Checks a message text: at most the configured bytes and characters
+    /// (`too_large`), not blank. REST and the WebSocket `send`/`edit` ops all
+    /// come through here.
     func validateText(_ text: String) throws(SwitchboardError) {
+        try configuration.limits.check(text, .messageText)
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw .invalid("text must not be empty") }
-        guard text.count <= configuration.limits.messageLength else {
-            throw SwitchboardError(.tooLarge, "text: at most \(configuration.limits.messageLength) characters")
-        }
     }
 
     /// `sendRaw` with the message decoded (for callers that need it as a value, like REST).

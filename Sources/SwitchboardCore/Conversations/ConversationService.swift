@@ -32,7 +32,7 @@ public struct ConversationService: Sendable {
 
     /// Creates a group with the creator as owner and `members` as members.
     public func createGroup(actor: String, name: String, members: [String]) async throws(SwitchboardError) -> Conversation {
-        let name = try Self.validateName(name)
+        let name = try validateName(name)
         let others = Array(Set(members.filter { $0 != actor }))
         guard others.count <= 1000 else { throw .invalid("members: at most 1000 at once") }
         try await requireUsers(others)
@@ -44,7 +44,7 @@ public struct ConversationService: Sendable {
 
     /// Creates a room; a public one is listed in `GET /rooms` and joinable by anyone.
     public func createRoom(actor: String, name: String, public: Bool) async throws(SwitchboardError) -> Conversation {
-        let name = try Self.validateName(name)
+        let name = try validateName(name)
         let conversation = try await create(
             id: "r_" + RandomID.make(length: 12), kind: .room, name: name, public: `public`, actor: actor, members: [actor]
         ).0
@@ -56,9 +56,10 @@ public struct ConversationService: Sendable {
 
     static func indexEntry(_ name: String, _ id: String) -> String { name.lowercased() + "\u{1F}" + id }
 
-    static func validateName(_ name: String) throws(SwitchboardError) -> String {
+    func validateName(_ name: String) throws(SwitchboardError) -> String {
+        try configuration.limits.check(name, .conversationName)
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty, trimmed.count <= 100 else { throw .invalid("name: 1 to 100 characters") }
+        guard !trimmed.isEmpty else { throw .invalid("name: 1 to \(configuration.limits.conversationNameLength) characters") }
         return trimmed
     }
 
@@ -234,9 +235,9 @@ public struct ConversationService: Sendable {
         guard Self.isValidID(id) else { throw .notFound("conversation not found") }
         var fields: [any RedisArgumentConvertible] = []
         let before = try await access(id, user: actor).0
-        if let name { fields += ["name", try Self.validateName(name)] }
+        if let name { fields += ["name", try validateName(name)] }
         if let description {
-            guard description.count <= 1000 else { throw .invalid("description: at most 1000 characters") }
+            try configuration.limits.check(description, .description)
             fields += ["description", description]
         }
         guard !fields.isEmpty else { throw .invalid("nothing to change: give name or description") }

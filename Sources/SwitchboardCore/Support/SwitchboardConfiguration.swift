@@ -57,9 +57,40 @@ public struct AuthConfiguration: Sendable {
 }
 
 /// Size and rate limits; the defaults are the contract's.
+///
+/// Every text limit is in UTF-8 bytes, and some also cap characters
+/// (grapheme clusters): one character can carry thousands of combining
+/// marks, so a character count alone bounds nothing. `check(_:_:)` is the
+/// one place that applies them, for REST and WebSocket alike.
 public struct Limits: Sendable {
     /// Characters of one message text.
     public var messageLength: Int = 4096
+    /// UTF-8 bytes of one message text.
+    public var messageBytes: Int = 16 * 1024
+    /// Characters of a display name.
+    public var displayNameLength: Int = 64
+    /// UTF-8 bytes of a display name.
+    public var displayNameBytes: Int = 256
+    /// Characters of a profile bio.
+    public var bioLength: Int = 1000
+    /// UTF-8 bytes of a profile bio.
+    public var bioBytes: Int = 4000
+    /// UTF-8 bytes of an avatar (a URL or a short data string).
+    public var avatarBytes: Int = 2048
+    /// Characters of a group or room name.
+    public var conversationNameLength: Int = 100
+    /// UTF-8 bytes of a group or room name.
+    public var conversationNameBytes: Int = 400
+    /// Characters of a conversation description.
+    public var descriptionLength: Int = 1000
+    /// UTF-8 bytes of a conversation description.
+    public var descriptionBytes: Int = 4000
+    /// UTF-8 bytes of a username (at least 3; only `A-Z a-z 0-9 _ . -`, so bytes are characters).
+    public var usernameBytes: Int = 32
+    /// UTF-8 bytes of a password (at least 8).
+    public var passwordBytes: Int = 1024
+    /// UTF-8 bytes of a send's `nonce` (at least 1).
+    public var nonceBytes: Int = 128
     /// Bytes of one WebSocket message.
     public var webSocketMessageSize: Int = 64 * 1024
     /// Bytes of one HTTP request body.
@@ -70,6 +101,8 @@ public struct Limits: Sendable {
     public var sendRefillPerSecond: Double = 50
     /// Login attempts per username and address, per minute.
     public var loginPerMinute: Int = 10
+    /// Login attempts per address across all usernames, per minute.
+    public var loginPerAddressPerMinute: Int = 30
     /// Registrations per address, per minute.
     public var registrationsPerMinute: Int = 30
 
