@@ -51,6 +51,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Login attempts per username and address per minute (env SWITCHBOARD_LOGIN_LIMIT).")
     var loginLimit: Int = env("SWITCHBOARD_LOGIN_LIMIT").flatMap { Int($0) } ?? 10
 
+    @Option(help: "Login attempts per address per minute, across usernames (env SWITCHBOARD_LOGIN_ADDRESS_LIMIT).")
+    var loginAddressLimit: Int = env("SWITCHBOARD_LOGIN_ADDRESS_LIMIT").flatMap { Int($0) } ?? 30
+
     @Option(help: "Registrations per address per minute (env SWITCHBOARD_REGISTER_LIMIT).")
     var registerLimit: Int = env("SWITCHBOARD_REGISTER_LIMIT").flatMap { Int($0) } ?? 30
 
@@ -127,6 +130,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.auth.externalIssuer = externalJWTIssuer
         configuration.auth.externalAudience = externalJWTAudience
         configuration.limits.loginPerMinute = loginLimit
+        configuration.limits.loginPerAddressPerMinute = loginAddressLimit
         configuration.limits.registrationsPerMinute = registerLimit
         configuration.limits.sendBurst = sendBurst
         configuration.limits.sendRefillPerSecond = sendRate

@@ -1,5 +1,6 @@
 import Foundation
 import RedisClient
+import Synchronization
 
 /// Users in Redis: registration with a race-free username claim, login,
 /// profiles and prefix search.
@@ -82,7 +83,7 @@ public struct AccountService: Sendable {
         let id = try await mapRedis { try await redis.send("GET", keys.username(username.lowercased())) }.string
         guard let id else {
             // Spend the same time as a real check so names cannot be probed by timing.
-            _ = await Self.offLoop { hasher.verify(password, against: Self.dummyHash) }
+            _ = await Self.offLoop { hasher.verify(password, against: Self.dummyHash(for: hasher)) }
             throw failure
         }
         let hash = try await mapRedis { try await redis.send("HGETALL", keys.user(id)) }.stringPairs ?? [:]
@@ -92,7 +93,17 @@ public struct AccountService: Sendable {
         return user
     }
 
-    private static let dummyHash = PasswordHasher().hash("dummy password for timing")
+    private static let dummyHashes = Mutex<[String: String]>([:])
+
+    /// A hash made with the configured parameters (not the defaults), so an
+    /// unknown name costs exactly what a real check costs.
+    static func dummyHash(for hasher: PasswordHasher) -> String {
+        let parameters = "\(hasher.n)/\(hasher.r)/\(hasher.p)"
+        if let hash = dummyHashes.withLock({ $0[parameters] }) { return hash }
+        let hash = hasher.hash("dummy password for timing")
+        dummyHashes.withLock { $0[parameters] = hash }
+        return hash
+    }
 
     /// A user by id, or nil.
     public func user(id: String) async throws(SwitchboardError) -> User? {

@@ -42,8 +42,15 @@ struct AuthController {
         group.post("auth/login") { request, context in
             var request = request
             let body = try await request.decodeJSON(LoginBody.self, limit: limits.httpBodySize)
+            // The name goes into a Redis key below: check it first.
+            try switchboard.accounts.validateUsername(body.username)
+            try switchboard.accounts.validatePasswordSize(body.password)
+            let address = context.clientAddress
+            // Every attempt costs a full scrypt: one budget per address across
+            // usernames (spraying), then one per (username, address) (guessing).
+            try await switchboard.rateLimiter.enforce("login:\(address)", rule: .perMinute(limits.loginPerAddressPerMinute))
             try await switchboard.rateLimiter.enforce(
-                "login:\(body.username.lowercased()):\(context.clientAddress)", rule: .perMinute(limits.loginPerMinute))
+                "login:\(body.username.lowercased()):\(address)", rule: .perMinute(limits.loginPerMinute))
             let user = try await switchboard.accounts.login(username: body.username, password: body.password)
             let tokens = try await switchboard.tokens.issue(for: user.id)
             return try JSONCoding.response(answer(user, tokens))
