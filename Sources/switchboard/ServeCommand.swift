@@ -57,6 +57,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Registrations per address per minute (env SWITCHBOARD_REGISTER_LIMIT).")
     var registerLimit: Int = env("SWITCHBOARD_REGISTER_LIMIT").flatMap { Int($0) } ?? 30
 
+    @Option(help: "Comma-separated CIDR ranges of proxies whose forwarding header gives the client address of rate limits (env SWITCHBOARD_TRUSTED_PROXIES; default none: the TCP peer is the client).")
+    var trustedProxies: String? = env("SWITCHBOARD_TRUSTED_PROXIES")
+
+    @Option(help: "Header the trusted proxies write: x-forwarded-for or forwarded (env SWITCHBOARD_FORWARDED_HEADER).")
+    var forwardedHeader: String = env("SWITCHBOARD_FORWARDED_HEADER") ?? "x-forwarded-for"
+
     @Option(help: "Messages kept per conversation, 0 = all (env SWITCHBOARD_RETENTION).")
     var retention: Int = env("SWITCHBOARD_RETENTION").flatMap { Int($0) } ?? 100_000
 
@@ -103,6 +109,16 @@ struct ServeCommand: AsyncParsableCommand {
         guard scryptN >= 2, scryptN & (scryptN - 1) == 0, scryptN <= 1 << 20 else {
             throw ValidationError("--scrypt-n must be a power of two between 2 and 2^20")
         }
+        if let trustedProxies {
+            do {
+                _ = try CIDR.list(trustedProxies)
+            } catch {
+                throw ValidationError("--trusted-proxies: \(error.message)")
+            }
+        }
+        guard ForwardedHeader(rawValue: forwardedHeader.lowercased()) != nil else {
+            throw ValidationError("--forwarded-header must be x-forwarded-for or forwarded")
+        }
         guard presenceTTL > 0 else { throw ValidationError("--presence-ttl must be positive") }
         guard mallocArenas >= 0 else { throw ValidationError("--malloc-arenas must be 0 or more") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
@@ -122,6 +138,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.prefix = prefix
         configuration.redisPoolSize = redisPool
         configuration.retention = retention
+        configuration.trustedProxies = try trustedProxies.map { try CIDR.list($0).map(\.description) } ?? []
+        configuration.forwardedHeader = ForwardedHeader(rawValue: forwardedHeader.lowercased()) ?? .xForwardedFor
         if let nodeID { configuration.nodeID = nodeID }
         configuration.auth.jwtSecret = jwtSecret
         configuration.auth.accessTokenTTL = accessTTL

@@ -21,8 +21,23 @@ public struct SwitchboardConfiguration: Sendable {
     public var live = LiveConfiguration()
     /// Messages kept per conversation stream (`XADD MAXLEN ~`); 0 keeps all.
     public var retention: Int = 100_000
+    /// Peers (load balancers, reverse proxies) whose forwarding header is
+    /// believed for the client address of rate limits, as CIDR ranges
+    /// (`10.0.0.0/8`, `::1/128`). Empty: the TCP peer is the client.
+    public var trustedProxies: [String] = []
+    /// The header those proxies write the client address to.
+    public var forwardedHeader: ForwardedHeader = .xForwardedFor
 
     public init() {}
+}
+
+/// Which forwarding header trusted proxies write. Only one is read: a
+/// proxy passes the other one through from the client untouched.
+public enum ForwardedHeader: String, Sendable, CaseIterable {
+    /// `X-Forwarded-For: client, proxy1, proxy2`.
+    case xForwardedFor = "x-forwarded-for"
+    /// RFC 7239 `Forwarded: for=client;proto=https, for=proxy1`.
+    case forwarded
 }
 
 /// Tokens and passwords.
