@@ -22,6 +22,7 @@ public struct SwitchboardNode: Sendable {
     /// Builds a node against the Redis at `configuration.redisURL`.
     public init(configuration: SwitchboardConfiguration, logger: Logger = Logger(label: "switchboard")) throws {
         SwitchboardMetrics.bootstrap()
+        try configuration.validate()
         self.clientAddress = try ClientAddressResolver(configuration: configuration)
         var logger = logger
         logger[metadataKey: "node"] = .string(configuration.nodeID)

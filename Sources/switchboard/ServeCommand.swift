@@ -97,6 +97,9 @@ struct ServeCommand: AsyncParsableCommand {
         if let jwtSecret, jwtSecret.utf8.count < 32 {
             throw ValidationError("--jwt-secret must be at least 32 bytes")
         }
+        if let externalJWTSecret, externalJWTSecret.utf8.count < 32 {
+            throw ValidationError("--external-jwt-secret must be at least 32 bytes")
+        }
         if (externalJWTSecret == nil) != (externalJWTIssuer == nil) {
             throw ValidationError("--external-jwt-secret and --external-jwt-issuer go together")
         }

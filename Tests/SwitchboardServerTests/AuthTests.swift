@@ -217,7 +217,8 @@ struct AuthTests {
         let external = try Python.run(["mint", "backend-secret-backend-secret-backend-secret", "crm-4711", "my-backend", "-", "600"])
         let me = try await node.request("GET", "/api/v1/users/me", token: external)
         #expect(me.status == 200)
-        #expect((me.json["user"] as? [String: Any])?["id"] as? String == "crm-4711")
+        // Its id is namespaced: `x_` + sub (issue 12, item 10).
+        #expect((me.json["user"] as? [String: Any])?["id"] as? String == "x_crm-4711")
         // Signed with the wrong secret, it is refused.
         let forged = try Python.run(["mint", "not-the-backend-secret-not-the-backend", "crm-4711", "my-backend", "-", "600"])
         #expect(try await node.request("GET", "/api/v1/users/me", token: forged).status == 401)

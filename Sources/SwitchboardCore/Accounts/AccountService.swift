@@ -107,14 +107,14 @@ public struct AccountService: Sendable {
 
     /// A user by id, or nil.
     public func user(id: String) async throws(SwitchboardError) -> User? {
-        guard !id.isEmpty, id.count <= 128 else { return nil }
+        guard !id.isEmpty, id.utf8.count <= Self.maxUserIDBytes else { return nil }
         let hash = try await mapRedis { try await redis.send("HGETALL", keys.user(id)) }.stringPairs ?? [:]
         return User(hash: hash)
     }
 
     /// A user and the ids of their conversations, in one round trip (a connection's authentication).
     public func userWithConversations(id: String) async throws(SwitchboardError) -> (User, [String])? {
-        guard !id.isEmpty, id.count <= 128 else { return nil }
+        guard !id.isEmpty, id.utf8.count <= Self.maxUserIDBytes else { return nil }
         let replies = try await mapRedis {
             try await redis.pipeline([
                 RedisCommand("HGETALL", [keys.user(id)]), RedisCommand("SMEMBERS", [keys.userConversations(id)]),
@@ -178,10 +178,14 @@ public struct AccountService: Sendable {
         return ids.compactMap { users[$0] }
     }
 
-    /// Creates the minimal user record for an externally issued token's subject, once.
+    /// Bytes of a user id at most: native `u_` ids are 14, external ones `x_` + up to 128.
+    public static let maxUserIDBytes = 130
+
+    /// Creates the minimal user record for an external user (`x_` + the token's sub), once.
     public func ensureExternalUser(id: String) async throws(SwitchboardError) -> User {
-        guard !id.isEmpty, id.utf8.count <= 128, !id.contains("{"), !id.contains("}") else {
-            throw SwitchboardError(.unauthorized, "the token's sub is not a usable user id (1-128 characters, no braces)")
+        guard id.hasPrefix(TokenService.externalIDPrefix), id.utf8.count <= Self.maxUserIDBytes, !id.contains("{"), !id.contains("}")
+        else {
+            throw SwitchboardError(.unauthorized, "not an external user id")
         }
         if let user = try await user(id: id) { return user }
         let username = "ext_" + Base64.hex(Crypto.sha256(Array(id.utf8))).prefix(16)

@@ -67,13 +67,28 @@ public final class TokenService: Sendable {
         if let externalSecret = configuration.externalSecret, let externalIssuer = configuration.externalIssuer,
             JWT.unverifiedIssuer(token) == externalIssuer
         {
-            return try JWT.verify(
+            var claims = try JWT.verify(
                 token, key: Array(externalSecret.utf8), issuer: externalIssuer,
                 audience: configuration.externalAudience, now: now, leeway: configuration.leeway)
+            claims.subject = try Self.externalUserID(subject: claims.subject)
+            return claims
         }
         return try JWT.verify(
             token, key: try await key(), issuer: configuration.issuer, audience: configuration.audience, now: now,
             leeway: configuration.leeway)
+    }
+
+    /// Prefix of the ids of users from external tokens. Native ids start
+    /// with `u_`, so no external `sub` can name a native user.
+    public static let externalIDPrefix = "x_"
+
+    /// The user id of an external token's `sub`: `x_` + sub. The sub must be
+    /// 1–128 bytes without `{` or `}` (the id becomes a hash tag).
+    public static func externalUserID(subject: String) throws(SwitchboardError) -> String {
+        guard !subject.isEmpty, subject.utf8.count <= 128, !subject.contains("{"), !subject.contains("}") else {
+            throw SwitchboardError(.unauthorized, "the token's sub is not a usable user id (1-128 bytes, no braces)")
+        }
+        return externalIDPrefix + subject
     }
 
     /// Whether a verified token came from the app's own backend.

@@ -87,7 +87,7 @@ public struct ConversationService: Sendable {
 
     private func requireUsers(_ ids: [String]) async throws(SwitchboardError) {
         guard !ids.isEmpty else { return }
-        for id in ids where id.isEmpty || id.count > 128 { throw .invalid("unknown user id: \(id)") }
+        for id in ids where id.isEmpty || id.utf8.count > AccountService.maxUserIDBytes { throw .invalid("unknown user id: \(id)") }
         let replies = try await mapRedis { try await redis.pipeline(ids.map { RedisCommand("EXISTS", [keys.user($0)]) }) }
         for (id, reply) in zip(ids, replies) where reply.int != 1 {
             throw .notFound("no user with id \(id)")

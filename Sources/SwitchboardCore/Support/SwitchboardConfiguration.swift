@@ -157,3 +157,23 @@ public struct LiveConfiguration: Sendable {
 
     public init() {}
 }
+
+extension SwitchboardConfiguration {
+    /// Refuses settings a node must not run with: HMAC keys shorter than
+    /// 32 bytes (the signing key and the external secret alike), an external
+    /// secret without its issuer (or back), malformed trusted-proxy ranges.
+    public func validate() throws(SwitchboardError) {
+        if let secret = auth.jwtSecret, secret.utf8.count < 32 {
+            throw .invalid("auth.jwtSecret must be at least 32 bytes")
+        }
+        if let secret = auth.externalSecret, secret.utf8.count < 32 {
+            throw .invalid("auth.externalSecret must be at least 32 bytes")
+        }
+        if (auth.externalSecret == nil) != (auth.externalIssuer == nil) {
+            throw .invalid("auth.externalSecret and auth.externalIssuer go together")
+        }
+        for entry in trustedProxies where CIDR(entry) == nil {
+            throw .invalid("trustedProxies: not a CIDR range: \(entry)")
+        }
+    }
+}
