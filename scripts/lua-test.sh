@@ -271,7 +271,7 @@ checkerr "add by non-member" NOT_MEMBER "$(add g1 zed $((T + 40)) admin dave)"
 checkerr "add bad mode" INVALID "$(add g1 alice $((T + 40)) root dave)"
 checkerr "add bad ts" INVALID "$(add g1 alice x admin dave)"
 checkerr "add no ids" INVALID "$(add g1 alice $((T + 40)) admin)"
-checkerr "add self to group" FORBIDDEN "$(add g1 dave $((T + 40)) self dave)"
+checkerr "add self to group" NOT_MEMBER "$(add g1 dave $((T + 40)) self dave)"
 out=$(add g1 bob $((T + 40)) admin dave carol erin)
 check "add skips members" '["dave","erin"]' "$(jq -c . <<<"$out")"
 check "add role" member "$(role g1 dave)"
@@ -285,7 +285,8 @@ check "self join again" '[]' "$(jq -c . <<<"$(add r1 eve $((T + 51)) self eve)")
 checkerr "self join others" FORBIDDEN "$(add r1 eve $((T + 52)) self zed)"
 checkerr "self join two ids" FORBIDDEN "$(add r1 zed $((T + 52)) self zed eve)"
 create r2 room "Secret" 0 alice $T alice >/dev/null
-checkerr "self join private room" FORBIDDEN "$(add r2 eve $((T + 52)) self eve)"
+checkerr "self join private room" NOT_MEMBER "$(add r2 eve $((T + 52)) self eve)"
+check "self join as a member adds nothing" "[]" "$(jq -c . <<<"$(add r2 alice $((T + 52)) self alice)")"
 
 echo "== direct conversations"
 out=$(create d1 direct "" 0 alice $T alice bob)
