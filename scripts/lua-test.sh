@@ -290,9 +290,11 @@ check "self join as a member adds nothing" "[]" "$(jq -c . <<<"$(add r2 alice $(
 
 echo "== direct conversations"
 out=$(create d1 direct "" 0 alice $T alice bob)
-check "direct created" "1 alice:owner,bob:member" "$(j '"\(.[0]) \(.[1]|fromjson|.members|map(.id+":"+.role)|join(","))"' "$out")"
+check "direct created (no owner)" "1 alice:member,bob:member" "$(j '"\(.[0]) \(.[1]|fromjson|.members|map(.id+":"+.role)|join(","))"' "$out")"
 checkerr "direct add" FORBIDDEN "$(add d1 alice $((T + 1)) admin carol)"
 checkerr "direct remove other" FORBIDDEN "$(remove d1 alice bob)"
+checkerr "direct set_role" FORBIDDEN "$(setrole d1 alice bob owner)"
+checkerr "direct update" FORBIDDEN "$(update d1 alice name x)"
 send d1 alice "dm" $((T + 2)) >/dev/null
 check "direct leave" '["removed",""]' "$(jq -c . <<<"$(remove d1 bob bob)")"
 out=$(create d1 direct "" 0 alice $((T + 3)) alice bob)

@@ -257,10 +257,17 @@ public struct ConversationService: Sendable {
         return conversation
     }
 
-    /// Deletes a conversation and everything in it (owner only).
+    /// Deletes a conversation and everything in it (owner only). A direct
+    /// conversation has no owner: "deleting" one hides it for the caller only
+    /// (they leave it: their index entry and read pointer go); the other side
+    /// keeps it and its history. Asking for the pair again brings it back.
     public func delete(_ id: String, actor: String) async throws(SwitchboardError) {
         guard Self.isValidID(id) else { throw .notFound("conversation not found") }
         let (conversation, _) = try await access(id, user: actor)
+        if conversation.kind == .direct {
+            try await removeMember(id, actor: actor, target: actor)
+            return
+        }
         let reply = try await mapRedis {
             try await scripts.evaluate(
                 "delete_conversation",

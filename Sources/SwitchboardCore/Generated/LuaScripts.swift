@@ -93,6 +93,8 @@ public enum LuaScripts {
             -- ARGV[6] createdAt, ms integer (also the join time of the members)
             -- ARGV[7..] member ids; ARGV[7] must equal createdBy and becomes owner, the
             --   others become members (duplicates ignored; direct: at most 2 distinct).
+            --   In a direct conversation both sides are equal: every member is "member",
+            --   the creator included (nobody has owner powers over the other).
             -- New conv hash: id, kind, name, description "", public, createdBy,
             --   createdAt, seq 0, lastTs = createdAt. Read pointers start at 0.
             -- Returns: {created, convJSON, addedIds}
@@ -166,7 +168,7 @@ public enum LuaScripts {
             redis.call("HSET", KEYS[1], "id", convId, "kind", kind, "name", name, "description", "",
               "public", public, "createdBy", createdBy, "createdAt", createdAt, "seq", 0, "lastTs", createdAt)
             for i, id in ipairs(ids) do
-              redis.call("HSET", KEYS[2], id, i == 1 and "owner" or "member")
+              redis.call("HSET", KEYS[2], id, (i == 1 and kind ~= "direct") and "owner" or "member")
               redis.call("ZADD", KEYS[3], createdAt, id)
               redis.call("HSET", KEYS[4], id, 0)
               if kind ~= "room" then redis.call("SADD", KEYS[5], id) end
@@ -178,7 +180,9 @@ public enum LuaScripts {
             name: "delete",
             source: ####"""
             -- delete.lua: delete a message (soft: it keeps its id and seq); allowed for
-            -- its author and for the conversation's admins and owner.
+            -- its author and for the conversation's admins and owner. In a direct
+            -- conversation only for its author, whatever the roles say (both sides are
+            -- equal; direct conversations created before this rule still have an owner).
             -- KEYS[1] conv hash          sb:conv:{C}
             -- KEYS[2] members hash       sb:conv:{C}:members
             -- KEYS[3] messages stream    sb:conv:{C}:msgs
@@ -220,8 +224,13 @@ public enum LuaScripts {
             for i = 1, #entry[2], 2 do f[entry[2][i]] = entry[2][i + 1] end
             local prev = redis.call("HGET", KEYS[4], msgId)
             if prev and cjson.decode(prev).deleted then return err("NOT_FOUND", "message was already deleted") end
-            if f.from ~= userId and role ~= "admin" and role ~= "owner" then
-              return err("FORBIDDEN", "only the author or an admin may delete a message")
+            if f.from ~= userId then
+              if redis.call("HGET", KEYS[1], "kind") == "direct" then
+                return err("FORBIDDEN", "in a direct conversation only the author may delete a message")
+              end
+              if role ~= "admin" and role ~= "owner" then
+                return err("FORBIDDEN", "only the author or an admin may delete a message")
+              end
             end
             
             redis.call("HSET", KEYS[4], msgId, cjson.encode({deleted = true, deletedAt = ts}))
@@ -254,7 +263,8 @@ public enum LuaScripts {
             -- Returns: Redis array of the ids that were members (so the caller can update
             --   each user's conversation index and notify them).
             -- Errors: INVALID (bad ARGV / key count), NOT_FOUND, NOT_MEMBER,
-            --   FORBIDDEN (not the owner).
+            --   FORBIDDEN (not the owner, or a direct conversation: those have no owner
+            --   and are only left by each side, see remove_member.lua).
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
             
             if #KEYS ~= 7 then return err("INVALID", "delete_conversation expects 7 keys") end
@@ -263,6 +273,9 @@ public enum LuaScripts {
             if redis.call("EXISTS", KEYS[1]) == 0 then return err("NOT_FOUND", "conversation not found") end
             local role = redis.call("HGET", KEYS[2], actorId)
             if not role then return err("NOT_MEMBER", "not a member of this conversation") end
+            if redis.call("HGET", KEYS[1], "kind") == "direct" then
+              return err("FORBIDDEN", "a direct conversation is left by each side, not deleted")
+            end
             if role ~= "owner" then return err("FORBIDDEN", "only the owner may delete the conversation") end
             local members = redis.call("HKEYS", KEYS[2])
             redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
@@ -662,7 +675,9 @@ public enum LuaScripts {
             --   owner or admin, the target must not be the owner, only the owner may
             --   remove an admin, and nobody is removed from a direct conversation.
             -- When the owner leaves, the longest-standing admin becomes owner, else the
-            -- longest-standing member (join time from the joined zset, ties by id).
+            -- longest-standing member (join time from the joined zset, ties by id); not
+            -- in a direct conversation, which has no owner (leaving one hides it for the
+            -- leaver only: the other side keeps it and its history).
             -- When the last member leaves, all seven keys are deleted (nonce keys expire
             -- by themselves).
             -- Returns: Redis array {status, newOwner}: status "removed" or "deleted";
@@ -697,7 +712,7 @@ public enum LuaScripts {
               redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
               return {"deleted", ""}
             end
-            if targetRole ~= "owner" then return {"removed", ""} end
+            if targetRole ~= "owner" or redis.call("HGET", KEYS[1], "kind") == "direct" then return {"removed", ""} end
             
             -- hand-over: walk the joined zset in (join time, id) order; the first admin
             -- wins, else the first member.
@@ -816,7 +831,7 @@ public enum LuaScripts {
             -- Returns: the target's new role (string).
             -- Errors: INVALID (bad ARGV / key count), NOT_FOUND (no conversation, or the
             --   target is not a member), NOT_MEMBER (actor), FORBIDDEN (actor is not the
-            --   owner), CONFLICT (the owner tries to demote themself: transfer instead).
+            --   owner, or a direct conversation: no roles there), CONFLICT (the owner tries to demote themself: transfer instead).
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
             
             if #KEYS ~= 2 then return err("INVALID", "set_role expects 2 keys") end
@@ -828,6 +843,7 @@ public enum LuaScripts {
             if redis.call("EXISTS", KEYS[1]) == 0 then return err("NOT_FOUND", "conversation not found") end
             local actorRole = redis.call("HGET", KEYS[2], actorId)
             if not actorRole then return err("NOT_MEMBER", "not a member of this conversation") end
+            if redis.call("HGET", KEYS[1], "kind") == "direct" then return err("FORBIDDEN", "a direct conversation has no roles") end
             if actorRole ~= "owner" then return err("FORBIDDEN", "only the owner may change roles") end
             local targetRole = redis.call("HGET", KEYS[2], targetId)
             if not targetRole then return err("NOT_FOUND", "user is not a member of this conversation") end
@@ -851,7 +867,8 @@ public enum LuaScripts {
             --   "description","public":bool,"createdBy","createdAt","seq","lastTs",
             --   "lastMessage"?:{message}} (no members).
             -- Errors: INVALID (bad ARGV / key count / unknown field), NOT_FOUND,
-            --   NOT_MEMBER, FORBIDDEN (not owner/admin).
+            --   NOT_MEMBER, FORBIDDEN (not owner/admin; a direct conversation, which
+            --   neither side renames for the other).
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
             
             if #KEYS ~= 2 then return err("INVALID", "update_conversation expects 2 keys") end
@@ -864,6 +881,7 @@ public enum LuaScripts {
             if redis.call("EXISTS", KEYS[1]) == 0 then return err("NOT_FOUND", "conversation not found") end
             local role = redis.call("HGET", KEYS[2], actorId)
             if not role then return err("NOT_MEMBER", "not a member of this conversation") end
+            if redis.call("HGET", KEYS[1], "kind") == "direct" then return err("FORBIDDEN", "a direct conversation cannot be renamed or described") end
             if role ~= "owner" and role ~= "admin" then return err("FORBIDDEN", "only the owner or an admin may update the conversation") end
             
             redis.call("HSET", KEYS[1], unpack(ARGV, 3))
