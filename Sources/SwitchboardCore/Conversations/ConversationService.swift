@@ -101,6 +101,13 @@ public struct ConversationService: Sendable {
         _ = try await mapRedis { try await redis.pipeline(commands) }
     }
 
+    /// Removes the users' notifications of a conversation they no longer see
+    /// (best effort: they expire with their TTL anyway).
+    private func dropNotifications(_ id: String, users: [String]) async {
+        guard !users.isEmpty else { return }
+        _ = try? await scripts.pipeline(NotificationService.dropCalls(keys: keys, conversation: id, users: users))
+    }
+
     private func publish(_ channel: String, _ payload: String) async {
         _ = try? await redis.send("PUBLISH", channel, payload)
     }
@@ -257,10 +264,11 @@ public struct ConversationService: Sendable {
         return conversation
     }
 
-    /// Deletes a conversation and everything in it (owner only). A direct
-    /// conversation has no owner: "deleting" one hides it for the caller only
-    /// (they leave it: their index entry and read pointer go); the other side
-    /// keeps it and its history. Asking for the pair again brings it back.
+    /// Deletes a conversation and everything in it (owner only), with every
+    /// member's notifications of it. A direct conversation has no owner:
+    /// "deleting" one hides it for the caller only (they leave it: their
+    /// index entry, read pointer and notifications go); the other side keeps
+    /// it and its history. Asking for the pair again brings it back.
     public func delete(_ id: String, actor: String) async throws(SwitchboardError) {
         guard Self.isValidID(id) else { throw .notFound("conversation not found") }
         let (conversation, _) = try await access(id, user: actor)
@@ -279,6 +287,7 @@ public struct ConversationService: Sendable {
         }
         let members = reply.array?.compactMap(\.string) ?? []
         try await indexMembers(id, removed: members)
+        await dropNotifications(id, users: members)
         if conversation.kind == .room {
             _ = try? await redis.send("ZREM", keys.roomIndex, Self.indexEntry(conversation.name ?? "", id))
         }
@@ -329,6 +338,7 @@ public struct ConversationService: Sendable {
         }
         let status = reply.array?.first?.string
         try await indexMembers(id, removed: [target])
+        await dropNotifications(id, users: [target])
         await publish(keys.userChannel(target), LiveEvent.conversation(conversation, change: "removed"))
         if status == "deleted" {
             if conversation.kind == .room {

@@ -106,6 +106,12 @@ public struct NotificationService: Sendable {
         return String(member.dropFirst(21))
     }
 
+    /// Script calls that remove the notifications of `conversation` for `users`
+    /// (the conversation was deleted, or they left it).
+    static func dropCalls(keys: KeyLayout, conversation: String, users: [String]) -> [RedisScriptRegistry.Call] {
+        users.map { RedisScriptRegistry.Call("drop_notifications", keys: [keys.notifications($0)], arguments: [conversation]) }
+    }
+
     /// Deletes all of the user's notifications.
     public func clear(user: String) async throws(SwitchboardError) {
         _ = try await mapRedis { try await redis.send("DEL", keys.notifications(user)) }
