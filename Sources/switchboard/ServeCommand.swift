@@ -84,6 +84,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "scrypt cost N for new password hashes, a power of two (env SWITCHBOARD_SCRYPT_N); lower only for tests.")
     var scryptN: UInt64 = env("SWITCHBOARD_SCRYPT_N").flatMap { UInt64($0) } ?? 32768
 
+    @Option(help: "scrypt parallelism p for new password hashes, 1 to 16 (env SWITCHBOARD_SCRYPT_P).")
+    var scryptP: UInt64 = env("SWITCHBOARD_SCRYPT_P").flatMap { UInt64($0) } ?? 3
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error (env SWITCHBOARD_LOG_LEVEL).")
     var logLevel: String = env("SWITCHBOARD_LOG_LEVEL") ?? "info"
 
@@ -122,6 +125,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard ForwardedHeader(rawValue: forwardedHeader.lowercased()) != nil else {
             throw ValidationError("--forwarded-header must be x-forwarded-for or forwarded")
         }
+        guard (1...16).contains(scryptP) else { throw ValidationError("--scrypt-p must be between 1 and 16") }
         guard presenceTTL > 0 else { throw ValidationError("--presence-ttl must be positive") }
         guard mallocArenas >= 0 else { throw ValidationError("--malloc-arenas must be 0 or more") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
@@ -158,6 +162,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.live.presenceTTL = presenceTTL
         configuration.live.mallocTrim = mallocTrim
         configuration.auth.scryptN = scryptN
+        configuration.auth.scryptP = scryptP
 
         var services: [any Service] = []
         if let redisURL {

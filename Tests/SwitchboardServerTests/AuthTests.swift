@@ -100,14 +100,14 @@ struct AuthTests {
                 // Different letter cases: uniqueness ignores case.
                 let variant = index % 2 == 0 ? name : name.uppercased()
                 group.addTask {
-                    try await node.request("POST", "/api/v1/auth/register", json: ["username": variant, "password": "password\(index)"]).status
+                    try await node.request("POST", "/api/v1/auth/register", json: ["username": variant, "password": "race-pass-\(index)"]).status
                 }
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
         #expect(statuses.filter { $0 == 201 }.count == 1)
         #expect(statuses.filter { $0 == 409 }.count == 9)
-        let duplicate = try await node.request("POST", "/api/v1/auth/register", json: ["username": name, "password": "password"])
+        let duplicate = try await node.request("POST", "/api/v1/auth/register", json: ["username": name, "password": "race-pass-x"])
         #expect(duplicate.errorCode == "username_taken")
         await node.stop()
     }

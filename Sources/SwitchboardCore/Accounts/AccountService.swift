@@ -30,12 +30,22 @@ public struct AccountService: Sendable {
         guard password.utf8.count >= 8 else { throw .invalid("password: 8 to \(limits.passwordBytes) bytes") }
     }
 
+    /// Checks a password a user chooses (registration, and any future change
+    /// route): its size, and that it is not one of the common passwords.
+    public static func validateNewPassword(_ password: String, limits: Limits) throws(SwitchboardError) {
+        try limits.check(password, .password)
+        guard password.utf8.count >= 8 else { throw .invalid("password: 8 to \(limits.passwordBytes) bytes") }
+        if CommonPasswords.contains(password) {
+            throw .invalid("password: this is one of the most common passwords (easy to guess); choose another")
+        }
+    }
+
     /// Creates a user. The lowercase name is claimed first with `SET NX`, so
     /// exactly one of many concurrent registrations wins; if writing the user
     /// fails afterwards the claim is released.
     public func register(username: String, password: String, displayName: String?) async throws(SwitchboardError) -> User {
         try validateUsername(username)
-        try validatePasswordSize(password)
+        try Self.validateNewPassword(password, limits: limits)
         let displayName = try validateDisplayName(displayName) ?? username
         let id = "u_" + RandomID.make(length: 12)
         let lower = username.lowercased()
