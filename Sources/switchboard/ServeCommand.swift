@@ -57,7 +57,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Registrations per address per minute (env SWITCHBOARD_REGISTER_LIMIT).")
     var registerLimit: Int = env("SWITCHBOARD_REGISTER_LIMIT").flatMap { Int($0) } ?? 30
 
-    @Option(help: "Comma-separated CIDR ranges of proxies whose forwarding header gives the client address of rate limits (env SWITCHBOARD_TRUSTED_PROXIES; default none: the TCP peer is the client).")
+    @Option(
+        help: """
+            Comma-separated CIDR ranges of proxies whose forwarding header gives the client address of rate limits \
+            (env SWITCHBOARD_TRUSTED_PROXIES; default none: the TCP peer is the client).
+            """)
     var trustedProxies: String? = env("SWITCHBOARD_TRUSTED_PROXIES")
 
     @Option(help: "Header the trusted proxies write: x-forwarded-for or forwarded (env SWITCHBOARD_FORWARDED_HEADER).")

@@ -22,7 +22,9 @@ struct CommonPasswordsTests {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
         let file = try String(contentsOfFile: root.path + "/data/common-passwords.txt", encoding: .utf8)
-        #expect(CommonPasswordList.text == file.trimmingCharacters(in: .newlines), "data/common-passwords.txt changed: run scripts/gen-passwords --embed-only")
+        #expect(
+            CommonPasswordList.text == file.trimmingCharacters(in: .newlines),
+            "data/common-passwords.txt changed: run scripts/gen-passwords --embed-only")
     }
 
     @Test func scryptDefaultsAreAnOWASPSetting() {
