@@ -54,8 +54,21 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Login attempts per username and address per minute (env SWITCHBOARD_LOGIN_LIMIT).")
     var loginLimit: Int = env("SWITCHBOARD_LOGIN_LIMIT").flatMap { Int($0) } ?? defaults.limits.loginPerMinute
 
+    @Option(help: "Login attempts per address per minute, across usernames (env SWITCHBOARD_LOGIN_ADDRESS_LIMIT).")
+    var loginAddressLimit: Int = env("SWITCHBOARD_LOGIN_ADDRESS_LIMIT").flatMap { Int($0) } ?? defaults.limits.loginPerAddressPerMinute
+
     @Option(help: "Registrations per address per minute (env SWITCHBOARD_REGISTER_LIMIT).")
     var registerLimit: Int = env("SWITCHBOARD_REGISTER_LIMIT").flatMap { Int($0) } ?? defaults.limits.registrationsPerMinute
+
+    @Option(
+        help: """
+            Comma-separated CIDR ranges of proxies whose forwarding header gives the client address of rate limits \
+            (env SWITCHBOARD_TRUSTED_PROXIES; default none: the TCP peer is the client).
+            """)
+    var trustedProxies: String? = env("SWITCHBOARD_TRUSTED_PROXIES")
+
+    @Option(help: "Header the trusted proxies write: x-forwarded-for or forwarded (env SWITCHBOARD_FORWARDED_HEADER).")
+    var forwardedHeader: String = env("SWITCHBOARD_FORWARDED_HEADER") ?? defaults.forwardedHeader.rawValue
 
     @Option(help: "Messages kept per conversation, 0 = all (env SWITCHBOARD_RETENTION).")
     var retention: Int = env("SWITCHBOARD_RETENTION").flatMap { Int($0) } ?? defaults.retention
@@ -81,6 +94,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "scrypt cost N for new password hashes, a power of two (env SWITCHBOARD_SCRYPT_N); lower only for tests.")
     var scryptN: UInt64 = env("SWITCHBOARD_SCRYPT_N").flatMap { UInt64($0) } ?? defaults.auth.scryptN
 
+    @Option(help: "scrypt parallelism p for new password hashes, 1 to 16 (env SWITCHBOARD_SCRYPT_P).")
+    var scryptP: UInt64 = env("SWITCHBOARD_SCRYPT_P").flatMap { UInt64($0) } ?? defaults.auth.scryptP
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error (env SWITCHBOARD_LOG_LEVEL).")
     var logLevel: String = env("SWITCHBOARD_LOG_LEVEL") ?? "info"
 
@@ -94,6 +110,9 @@ struct ServeCommand: AsyncParsableCommand {
         if let jwtSecret, jwtSecret.utf8.count < 32 {
             throw ValidationError("--jwt-secret must be at least 32 bytes")
         }
+        if let externalJWTSecret, externalJWTSecret.utf8.count < 32 {
+            throw ValidationError("--external-jwt-secret must be at least 32 bytes")
+        }
         if (externalJWTSecret == nil) != (externalJWTIssuer == nil) {
             throw ValidationError("--external-jwt-secret and --external-jwt-issuer go together")
         }
@@ -106,6 +125,17 @@ struct ServeCommand: AsyncParsableCommand {
         guard scryptN >= 2, scryptN & (scryptN - 1) == 0, scryptN <= 1 << 20 else {
             throw ValidationError("--scrypt-n must be a power of two between 2 and 2^20")
         }
+        if let trustedProxies {
+            do {
+                _ = try CIDR.list(trustedProxies)
+            } catch {
+                throw ValidationError("--trusted-proxies: \(error.message)")
+            }
+        }
+        guard ForwardedHeader(rawValue: forwardedHeader.lowercased()) != nil else {
+            throw ValidationError("--forwarded-header must be x-forwarded-for or forwarded")
+        }
+        guard (1...16).contains(scryptP) else { throw ValidationError("--scrypt-p must be between 1 and 16") }
         guard presenceTTL > 0 else { throw ValidationError("--presence-ttl must be positive") }
         guard mallocArenas >= 0 else { throw ValidationError("--malloc-arenas must be 0 or more") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
@@ -126,6 +156,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.redisPoolSize = redisPool
         configuration.retention = retention
         configuration.web = web
+        configuration.trustedProxies = try trustedProxies.map { try CIDR.list($0).map(\.description) } ?? []
+        configuration.forwardedHeader = ForwardedHeader(rawValue: forwardedHeader.lowercased()) ?? .xForwardedFor
         if let nodeID { configuration.nodeID = nodeID }
         configuration.auth.jwtSecret = jwtSecret
         configuration.auth.accessTokenTTL = accessTTL
@@ -134,12 +166,14 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.auth.externalIssuer = externalJWTIssuer
         configuration.auth.externalAudience = externalJWTAudience
         configuration.limits.loginPerMinute = loginLimit
+        configuration.limits.loginPerAddressPerMinute = loginAddressLimit
         configuration.limits.registrationsPerMinute = registerLimit
         configuration.limits.sendBurst = sendBurst
         configuration.limits.sendRefillPerSecond = sendRate
         configuration.live.presenceTTL = presenceTTL
         configuration.live.mallocTrim = mallocTrim
         configuration.auth.scryptN = scryptN
+        configuration.auth.scryptP = scryptP
 
         var services: [any Service] = []
         if let redisURL {
