@@ -198,6 +198,7 @@ public actor SwitchboardClient {
                 // Resume from what we hold, before anything else is sent.
                 var resumed: [String: Int] = [:]
                 var complete = true
+                anchorOwnSends()
                 if !positions.isEmpty {
                     let reply = try await request(["op": "resume", "positions": positions])
                     resumed = reply["recovered"] as? [String: Int] ?? [:]
@@ -303,6 +304,22 @@ public actor SwitchboardClient {
             ahead[conversation, default: []].insert(message.seq)
         }
         return true
+    }
+
+    /// Before a resume: a conversation known only from the client's own sends
+    /// (no live message seen yet, so no position) resumes from its earliest own
+    /// message, so what others sent after it and this client missed while
+    /// disconnected is replayed, not skipped.
+    private func anchorOwnSends() {
+        for (conversation, seqs) in ahead where positions[conversation] == nil {
+            guard let first = seqs.min() else { continue }
+            var next = first
+            var pending = seqs
+            pending.remove(first)
+            while pending.remove(next + 1) != nil { next += 1 }
+            positions[conversation] = next
+            ahead[conversation] = pending.isEmpty ? nil : pending
+        }
     }
 
     /// Tells the client the position it holds for a conversation (e.g. from local storage).
