@@ -10,6 +10,11 @@ import Synchronization
 /// robin. A dropped connection is replaced on the next request; after a
 /// failed attempt the slot backs off (exponential, with jitter) and requests
 /// meanwhile fail at once with `connectionFailed` instead of hanging.
+///
+/// With `configuration.sentinel` the pool connects to the master the
+/// sentinels name (see `RedisMasterLocator`), and when the master changes
+/// (`+switch-master`, a failed connection, a `READONLY` reply) it closes its
+/// connections to the old one; the next requests go to the new one.
 public final class RedisClient: Sendable {
     /// The configuration the pool was built with.
     public let configuration: RedisConfiguration
@@ -18,6 +23,8 @@ public final class RedisClient: Sendable {
     private let next = Atomic<Int>(0)
     /// The event loops the connections run on.
     public let eventLoopGroup: any EventLoopGroup
+    /// With Sentinel: where the master is (share it with a `RedisSubscriber`).
+    public let masterLocator: RedisMasterLocator?
 
     /// Builds the pool. Connections open lazily on first use.
     public init(
@@ -28,8 +35,17 @@ public final class RedisClient: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.eventLoopGroup = eventLoopGroup
-        self.slots = (0..<max(1, configuration.poolSize)).map { _ in
-            RedisConnectionSlot(configuration: configuration, eventLoop: eventLoopGroup.next(), logger: logger)
+        let locator = configuration.sentinel.map { _ in
+            RedisMasterLocator(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
+        }
+        self.masterLocator = locator
+        let connector = RedisConnector(configuration: configuration, locator: locator)
+        let slots = (0..<max(1, configuration.poolSize)).map { _ in
+            RedisConnectionSlot(connector: connector, eventLoop: eventLoopGroup.next(), logger: logger)
+        }
+        self.slots = slots
+        locator?.onSwitch { master in
+            for slot in slots { slot.close(unlessConnectedTo: master) }
         }
     }
 
@@ -50,16 +66,42 @@ public final class RedisClient: Sendable {
     /// it fails only for connection problems and timeouts.
     public func send(_ command: RedisCommand) -> EventLoopFuture<RedisValue> {
         let slot = slot()
-        if let connection = slot.ready { return connection.send(command) }
-        return slot.connection().flatMap { $0.send(command) }
+        guard let locator = masterLocator else {
+            if let connection = slot.ready { return connection.send(command) }
+            return slot.connection().flatMap { $0.send(command) }
+        }
+        return slot.connection().flatMap { connection in
+            connection.send(command).map { reply in
+                Self.checkMaster(reply, connection: connection, locator: locator)
+                return reply
+            }
+        }
     }
 
     /// Sends commands as one write on one connection; replies in order, error
     /// replies inline as `.error`.
     public func pipeline(_ commands: [RedisCommand]) -> EventLoopFuture<[RedisValue]> {
         let slot = slot()
-        if let connection = slot.ready { return connection.send(commands) }
-        return slot.connection().flatMap { $0.send(commands) }
+        guard let locator = masterLocator else {
+            if let connection = slot.ready { return connection.send(commands) }
+            return slot.connection().flatMap { $0.send(commands) }
+        }
+        return slot.connection().flatMap { connection in
+            connection.send(commands).map { replies in
+                if let reply = replies.first(where: { $0.errorMessage != nil }) {
+                    Self.checkMaster(reply, connection: connection, locator: locator)
+                }
+                return replies
+            }
+        }
+    }
+
+    /// A `READONLY` reply: the server was demoted to a replica. Forget it as
+    /// the master and close the connection, so the next request asks the sentinels.
+    private static func checkMaster(_ reply: RedisValue, connection: RedisConnection, locator: RedisMasterLocator) {
+        guard let message = reply.errorMessage, message.hasPrefix("READONLY") else { return }
+        locator.invalidate(connection.address, reason: message)
+        connection.channel.close(promise: nil)
     }
 
     /// Closes every connection; later requests fail with `shutdown`.
@@ -88,9 +130,18 @@ extension RedisClient {
 }
 
 extension RedisClient: Service {
-    /// Keeps the pool until graceful shutdown, then closes it.
+    /// Keeps the pool until graceful shutdown, then closes it. With Sentinel,
+    /// follows `+switch-master` meanwhile.
     public func run() async throws {
-        try? await gracefulShutdown()
+        if let locator = masterLocator {
+            await withGracefulShutdownHandler {
+                await locator.watch()
+            } onGracefulShutdown: {
+                locator.stop()
+            }
+        } else {
+            try? await gracefulShutdown()
+        }
         await shutdown()
     }
 }
@@ -106,14 +157,24 @@ final class RedisConnectionSlot: Sendable {
     }
 
     private let state = Mutex<State>(.idle(attempts: 0))
-    private let configuration: RedisConfiguration
+    private let connector: RedisConnector
+    private var configuration: RedisConfiguration { connector.configuration }
     private let eventLoop: any EventLoop
     private let logger: Logger
 
-    init(configuration: RedisConfiguration, eventLoop: any EventLoop, logger: Logger) {
-        self.configuration = configuration
+    init(connector: RedisConnector, eventLoop: any EventLoop, logger: Logger) {
+        self.connector = connector
         self.eventLoop = eventLoop
         self.logger = logger
+    }
+
+    /// Closes the connection when it goes anywhere but `address` (the master moved).
+    func close(unlessConnectedTo address: RedisConfiguration.Address) {
+        let stale = state.withLock { state -> RedisConnection? in
+            if case .connected(let connection) = state, connection.address != address { return connection }
+            return nil
+        }
+        stale?.channel.close(promise: nil)
     }
 
     /// The connection when it is open, without any waiting.
@@ -153,7 +214,7 @@ final class RedisConnectionSlot: Sendable {
         case .use(let future):
             return future
         case .connect(let promise, let attempts):
-            RedisConnection.connect(configuration: configuration, on: eventLoop).whenComplete { result in
+            connector.connect(on: eventLoop).whenComplete { result in
                 self.finishConnecting(result, attempts: attempts, promise: promise)
             }
             return promise.futureResult
@@ -176,7 +237,7 @@ final class RedisConnectionSlot: Sendable {
                 return
             }
             if attempts > 0 {
-                logger.info("reconnected to Redis", metadata: ["redis": "\(configuration.address)"])
+                logger.info("reconnected to Redis", metadata: ["redis": "\(connection.address)"])
             }
             connection.closeFuture.whenComplete { _ in
                 self.state.withLock { state in
@@ -188,15 +249,21 @@ final class RedisConnectionSlot: Sendable {
             let redisError =
                 (error as? RedisError) ?? RedisError(code: .connectionFailed, message: "cannot connect to Redis: \(error)")
             let failedAttempts = attempts + 1
+            let target = configuration.sentinel.map { "sentinel master \($0.masterName)" } ?? "\(configuration.address)"
             let delay = configuration.backoff.delay(attempt: failedAttempts)
             state.withLock { state in
                 if case .shutdown = state { return }
                 state = .backingOff(until: .now() + delay, attempts: failedAttempts, error: redisError)
             }
-            if failedAttempts == 1 || failedAttempts % 20 == 0 {
+            if redisError.code == .tlsConfiguration || redisError.message.hasPrefix("TLS") {
+                // Not a network blip: retrying will not help until someone fixes the certificates.
+                if failedAttempts == 1 || failedAttempts % 20 == 0 {
+                    logger.error("Redis TLS failed", metadata: ["error": "\(redisError.message)", "attempt": "\(failedAttempts)"])
+                }
+            } else if failedAttempts == 1 || failedAttempts % 20 == 0 {
                 logger.warning(
                     "Redis unreachable",
-                    metadata: ["redis": "\(configuration.address)", "error": "\(redisError.message)",
+                    metadata: ["redis": "\(target)", "error": "\(redisError.message)",
                                "attempt": "\(failedAttempts)"])
             }
             promise.fail(redisError)

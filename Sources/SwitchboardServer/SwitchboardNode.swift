@@ -26,8 +26,9 @@ public struct SwitchboardNode: Sendable {
         self.clientAddress = try ClientAddressResolver(configuration: configuration)
         var logger = logger
         logger[metadataKey: "node"] = .string(configuration.nodeID)
-        var redisConfiguration = try RedisConfiguration(url: configuration.redisURL ?? "redis://127.0.0.1:6379")
-        redisConfiguration.poolSize = configuration.redisPoolSize
+        var redisConfiguration = try configuration.redisConfiguration()
+        // Unreadable certificate or key files: refuse to start, retrying cannot help.
+        _ = try redisConfiguration.tls?.makeContext()
         redisConfiguration.clientName = "switchboard-\(configuration.nodeID)"
         let redis = RedisClient(configuration: redisConfiguration, logger: logger)
         self.configuration = configuration

@@ -5,25 +5,106 @@ import RedisClient
 
 /// A private redis-server process for tests that disturb Redis itself: killed,
 /// shut down and started again on the same port and data folder. The one
-/// redis-server launcher of the tests (`scripts/test` starts the shared one).
+/// redis-server launcher of the tests (`scripts/test` starts the shared one):
+/// also over TLS only, as a replica, or as a sentinel.
 public final class TestRedisServer: @unchecked Sendable {
+    /// TLS on the TCP port (the unix socket stays plain, for the launcher's own checks).
+    public struct TLS: Sendable {
+        public var certificates: TestCertificates
+        /// `tls-auth-clients`: "no", "optional" or "yes" (a client certificate signed by the CA required).
+        public var authClients: String
+        /// Serve the certificate for `redis.test` (no IP SAN) instead of the one for 127.0.0.1.
+        public var namedCertificate: Bool
+
+        public init(certificates: TestCertificates, authClients: String = "optional", namedCertificate: Bool = false) {
+            self.certificates = certificates
+            self.authClients = authClients
+            self.namedCertificate = namedCertificate
+        }
+    }
+
+    /// What the process is.
+    public enum Role: Sendable {
+        /// A master (or a lone server).
+        case master
+        /// A replica of the server on this loopback port.
+        case replica(ofPort: Int)
+        /// A sentinel monitoring the master on this loopback port under `name`.
+        case sentinel(masterPort: Int, name: String, quorum: Int, downAfterMilliseconds: Int, failoverTimeoutMilliseconds: Int)
+    }
+
     public private(set) var port: Int
     public let directory: String
     public let appendOnly: Bool
+    public let tls: TLS?
+    public let role: Role
     private var process: Process?
     private var everStarted = false
 
     /// `appendOnly`: AOF with fsync always, so a restart keeps every acknowledged write.
-    public init(appendOnly: Bool = false) throws {
+    /// `tls`: the TCP port speaks TLS only (`--port 0 --tls-port P`).
+    public init(appendOnly: Bool = false, tls: TLS? = nil, role: Role = .master) throws {
         port = try LoopbackPort.free()
         self.appendOnly = appendOnly
+        self.tls = tls
+        self.role = role
         directory = NSTemporaryDirectory() + "sb-redis-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     }
 
-    public var url: String { "redis://127.0.0.1:\(port)" }
-    /// Its unix socket (also served).
+    /// `redis://127.0.0.1:P`, or `rediss://` with TLS.
+    public var url: String { "\(tls == nil ? "redis" : "rediss")://127.0.0.1:\(port)" }
+    /// `127.0.0.1:P`, as `--redis-sentinel` takes it.
+    public var hostPort: String { "127.0.0.1:\(port)" }
+    /// Its unix socket (also served, except by a sentinel).
     public var socketPath: String { directory + "/redis.sock" }
+
+    private var arguments: [String] {
+        var arguments: [String]
+        if case .sentinel = role {
+            arguments = [directory + "/sentinel.conf", "--sentinel"]
+        } else {
+            arguments = [
+                "--bind", "127.0.0.1", "--save", "", "--dir", directory, "--logfile", directory + "/redis.log",
+                "--unixsocket", socketPath, "--unixsocketperm", "700", "--enable-debug-command", "local",
+            ]
+            arguments += appendOnly ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]
+        }
+        if let tls {
+            arguments += [
+                "--port", "0", "--tls-port", "\(port)",
+                "--tls-cert-file", tls.namedCertificate ? tls.certificates.namedServerCertificateFile : tls.certificates.serverCertificateFile,
+                "--tls-key-file", tls.namedCertificate ? tls.certificates.namedServerKeyFile : tls.certificates.serverKeyFile,
+                "--tls-ca-cert-file", tls.certificates.caFile,
+                "--tls-auth-clients", tls.authClients,
+            ]
+        } else if case .sentinel = role {
+            // The port is in sentinel.conf.
+        } else {
+            arguments += ["--port", "\(port)"]
+        }
+        if case .replica(let masterPort) = role { arguments += ["--replicaof", "127.0.0.1", "\(masterPort)"] }
+        return arguments
+    }
+
+    /// A sentinel's config file: sentinels rewrite it as they learn, so it is a file of their own.
+    private func writeSentinelConfiguration() throws {
+        guard case .sentinel(let masterPort, let name, let quorum, let downAfter, let failoverTimeout) = role else { return }
+        let path = directory + "/sentinel.conf"
+        guard !FileManager.default.fileExists(atPath: path) else { return }
+        let text = """
+            port \(port)
+            bind 127.0.0.1
+            dir \(directory)
+            logfile \(directory)/sentinel.log
+            sentinel monitor \(name) 127.0.0.1 \(masterPort) \(quorum)
+            sentinel down-after-milliseconds \(name) \(downAfter)
+            sentinel failover-timeout \(name) \(failoverTimeout)
+            sentinel parallel-syncs \(name) 1
+
+            """
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
 
     /// Starts redis-server (again, on the same port and data folder, after a
     /// stop or kill) and waits for PONG. On a first start that fails at once
@@ -32,18 +113,14 @@ public final class TestRedisServer: @unchecked Sendable {
         let attempts = everStarted ? 1 : 3
         for attempt in 0..<attempts {
             if attempt > 0 { port = try LoopbackPort.free() }
+            try writeSentinelConfiguration()
             let process = Process()
             process.executableURL = URL(fileURLWithPath: TestEnvironment.which("redis-server"))
-            process.arguments =
-                [
-                    "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--dir", directory,
-                    "--logfile", directory + "/redis.log", "--unixsocket", socketPath, "--unixsocketperm", "700",
-                    "--enable-debug-command", "local",
-                ] + (appendOnly ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"])
+            process.arguments = arguments
             try process.run()
             self.process = process
             for _ in 0..<400 {
-                if (try? await Self.ping(port: port)) == true {
+                if (try? await answers()) == true {
                     everStarted = true
                     return
                 }
@@ -52,20 +129,53 @@ public final class TestRedisServer: @unchecked Sendable {
             }
             kill()
         }
-        let log = (try? String(contentsOfFile: directory + "/redis.log", encoding: .utf8)) ?? ""
+        let logFile = directory + (isSentinel ? "/sentinel.log" : "/redis.log")
+        let log = (try? String(contentsOfFile: logFile, encoding: .utf8)) ?? ""
         throw TestSupportError(
             "test redis-server did not start on \(port): \(log.split(separator: "\n").suffix(5).joined(separator: " | "))")
     }
 
+    private var isSentinel: Bool {
+        if case .sentinel = role { return true }
+        return false
+    }
+
+    /// A connection for the launcher's own checks: the unix socket when the
+    /// TCP port speaks TLS, else the port.
+    public func connect() async throws -> RedisConnection {
+        guard tls != nil, !isSentinel else { return try await Self.connect(port: port) }
+        var configuration = RedisConfiguration()
+        configuration.address = .unix(path: socketPath)
+        return try await RedisConnection.connect(configuration: configuration, on: MultiThreadedEventLoopGroup.singleton.next()).get()
+    }
+
+    /// Sends one command on a connection of its own; Redis' error reply is thrown.
+    @discardableResult
+    public func command(_ name: String, _ arguments: any RedisArgumentConvertible...) async throws -> RedisValue {
+        let connection = try await connect()
+        defer { _ = connection.close() }
+        return try await connection.send(RedisCommand(name, arguments)).get().throwingError()
+    }
+
+    /// Whether the server answers PONG.
+    private func answers() async throws -> Bool {
+        let connection = try await connect()
+        defer { _ = connection.close() }
+        return try await connection.send("PING").string == "PONG"
+    }
+
     /// A clean shutdown: SHUTDOWN writes the AOF, then the process exits.
     public func stop() async {
-        if let connection = try? await Self.connect(port: port) {
+        if let connection = try? await connect() {
             _ = try? await connection.send("SHUTDOWN")
             _ = try? await connection.close().get()
         }
         process?.waitUntilExit()
         process = nil
     }
+
+    /// Whether the process is running.
+    public var isRunning: Bool { process?.isRunning ?? false }
 
     /// SIGKILL: Redis loses what it had not written.
     public func kill() {

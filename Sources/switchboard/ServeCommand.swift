@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import RedisClient
 import ServiceLifecycle
 import SwitchboardCore
 import SwitchboardServer
@@ -18,8 +19,35 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to bind, 0 for any free port (env SWITCHBOARD_PORT).")
     var port: Int = env("SWITCHBOARD_PORT").flatMap { Int($0) } ?? defaults.port
 
-    @Option(help: "Redis URL, redis://[user:password@]host:port[/db] or unix:///path (env SWITCHBOARD_REDIS_URL). Without one, an embedded redis-server is started.")
+    @Option(help: "Redis URL, redis://[user:password@]host:port[/db], rediss://… for TLS, or unix:///path (env SWITCHBOARD_REDIS_URL). Without one (and without --redis-sentinel), an embedded redis-server is started.")
     var redisURL: String? = env("SWITCHBOARD_REDIS_URL")
+
+    @Option(help: "PEM file of the CA that signed Redis' certificate, for rediss:// (env SWITCHBOARD_REDIS_CA_FILE; default: the system's trust roots).")
+    var redisCAFile: String? = env("SWITCHBOARD_REDIS_CA_FILE")
+
+    @Option(help: "Name Redis' certificate must carry, and the SNI sent (env SWITCHBOARD_REDIS_TLS_SERVER_NAME; default: the host connected to).")
+    var redisTLSServerName: String? = env("SWITCHBOARD_REDIS_TLS_SERVER_NAME")
+
+    @Option(help: "PEM client certificate for Redis servers that require one (env SWITCHBOARD_REDIS_CERT_FILE).")
+    var redisCertFile: String? = env("SWITCHBOARD_REDIS_CERT_FILE")
+
+    @Option(help: "PEM private key of --redis-cert-file (env SWITCHBOARD_REDIS_KEY_FILE).")
+    var redisKeyFile: String? = env("SWITCHBOARD_REDIS_KEY_FILE")
+
+    @Option(help: "Sentinels host:port,host:port that monitor the master (env SWITCHBOARD_REDIS_SENTINEL). --redis-url then gives only the scheme, credentials and database.")
+    var redisSentinel: String? = env("SWITCHBOARD_REDIS_SENTINEL")
+
+    @Option(help: "Name the sentinels monitor the master under (env SWITCHBOARD_REDIS_SENTINEL_MASTER).")
+    var redisSentinelMaster: String = env("SWITCHBOARD_REDIS_SENTINEL_MASTER") ?? "mymaster"
+
+    @Option(help: "Password of the sentinels themselves (env SWITCHBOARD_REDIS_SENTINEL_PASSWORD).")
+    var redisSentinelPassword: String? = env("SWITCHBOARD_REDIS_SENTINEL_PASSWORD")
+
+    @Option(help: "Replicas that must have a message before its send is acknowledged, with WAIT; 0 = off (env SWITCHBOARD_REDIS_WAIT_REPLICAS).")
+    var redisWaitReplicas: Int = env("SWITCHBOARD_REDIS_WAIT_REPLICAS").flatMap { Int($0) } ?? defaults.redisWaitReplicas
+
+    @Option(help: "Milliseconds WAIT may take before the send is acknowledged anyway (env SWITCHBOARD_REDIS_WAIT_TIMEOUT_MS).")
+    var redisWaitTimeoutMs: Int = env("SWITCHBOARD_REDIS_WAIT_TIMEOUT_MS").flatMap { Int($0) } ?? defaults.redisWaitTimeout
 
     @Option(help: "Folder of the embedded redis-server's data (env SWITCHBOARD_DATA_DIR).")
     var dataDir: String = env("SWITCHBOARD_DATA_DIR") ?? ".switchboard"
@@ -139,6 +167,23 @@ struct ServeCommand: AsyncParsableCommand {
         guard presenceTTL > 0 else { throw ValidationError("--presence-ttl must be positive") }
         guard mallocArenas >= 0 else { throw ValidationError("--malloc-arenas must be 0 or more") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        let tlsURL = redisURL?.lowercased().hasPrefix("rediss://") == true
+        if !tlsURL, redisCAFile != nil || redisTLSServerName != nil || redisCertFile != nil || redisKeyFile != nil {
+            throw ValidationError("--redis-ca-file, --redis-tls-server-name, --redis-cert-file and --redis-key-file need a rediss:// --redis-url")
+        }
+        if (redisCertFile == nil) != (redisKeyFile == nil) {
+            throw ValidationError("--redis-cert-file and --redis-key-file go together")
+        }
+        if let redisSentinel {
+            do {
+                _ = try RedisSentinelConfiguration.addresses(redisSentinel)
+            } catch {
+                throw ValidationError("--redis-sentinel: \(error.message)")
+            }
+            guard !redisSentinelMaster.isEmpty else { throw ValidationError("--redis-sentinel-master must not be empty") }
+        }
+        guard redisWaitReplicas >= 0 else { throw ValidationError("--redis-wait-replicas must be 0 or more") }
+        guard redisWaitTimeoutMs > 0 else { throw ValidationError("--redis-wait-timeout-ms must be positive") }
     }
 
     func run() async throws {
@@ -154,6 +199,13 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.port = port
         configuration.prefix = prefix
         configuration.redisPoolSize = redisPool
+        configuration.redisTLS = RedisTLSConfiguration(
+            caFile: redisCAFile, serverName: redisTLSServerName, certificateFile: redisCertFile, keyFile: redisKeyFile)
+        configuration.redisSentinels = redisSentinel.map { [$0] } ?? []
+        configuration.redisSentinelMaster = redisSentinelMaster
+        configuration.redisSentinelPassword = redisSentinelPassword
+        configuration.redisWaitReplicas = redisWaitReplicas
+        configuration.redisWaitTimeout = redisWaitTimeoutMs
         configuration.retention = retention
         configuration.web = web
         configuration.trustedProxies = try trustedProxies.map { try CIDR.list($0).map(\.description) } ?? []
@@ -176,7 +228,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.auth.scryptP = scryptP
 
         var services: [any Service] = []
-        if let redisURL {
+        if redisURL != nil || redisSentinel != nil {
             configuration.redisURL = redisURL
         } else {
             let embedded = EmbeddedRedis(directory: dataDir, logger: logger)
@@ -184,7 +236,14 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.redisURL = embedded.url
             services.append(embedded)
         }
-        let node = try SwitchboardNode(configuration: configuration, logger: logger)
+        let node: SwitchboardNode
+        do {
+            node = try SwitchboardNode(configuration: configuration, logger: logger)
+        } catch let error as RedisError {
+            // A bad URL or unreadable TLS files: say so and exit, retrying cannot help.
+            logger.critical("cannot configure Redis", metadata: ["error": "\(error.message)"])
+            throw ExitCode(78)  // EX_CONFIG
+        }
         let nodeID = configuration.nodeID
         services += node.services { port in
             logger.notice("serving", metadata: ["port": "\(port)", "node": "\(nodeID)"])

@@ -34,11 +34,17 @@ public struct RedisConfiguration: Sendable, Hashable {
     public var backoff: RedisBackoff = RedisBackoff()
     /// Name shown by `CLIENT LIST`.
     public var clientName: String?
+    /// TLS to the server; nil is plain TCP. Set by `rediss://` URLs.
+    public var tls: RedisTLSConfiguration?
+    /// Find the master through Sentinel instead of connecting to `address`.
+    public var sentinel: RedisSentinelConfiguration?
+    /// Check with `ROLE` after connecting that the server is a master (on with Sentinel).
+    public var requireMaster: Bool = false
 
     public init() {}
 
-    /// Parses `redis://[user:password@]host[:port][/db]`, `unix:///path/to.sock[?db=N]`
-    /// or `redis+unix:///path/to.sock`.
+    /// Parses `redis://[user:password@]host[:port][/db]`, `rediss://…` (TLS),
+    /// `unix:///path/to.sock[?db=N]` or `redis+unix:///path/to.sock`.
     public init(url: String) throws {
         self.init()
         guard let schemeEnd = url.range(of: "://") else {
@@ -71,7 +77,8 @@ public struct RedisConfiguration: Sendable, Hashable {
                 throw RedisError(code: .invalidURL, message: "a unix socket URL needs an absolute path: \(url)")
             }
             address = .unix(path: rest)
-        case "redis":
+        case "redis", "rediss":
+            if scheme == "rediss" { tls = RedisTLSConfiguration() }
             var hostPort = rest
             if let slash = rest.firstIndex(of: "/") {
                 hostPort = String(rest[..<slash])
@@ -104,7 +111,7 @@ public struct RedisConfiguration: Sendable, Hashable {
             if host.isEmpty { host = "127.0.0.1" }
             address = .tcp(host: host, port: port)
         default:
-            throw RedisError(code: .invalidURL, message: "unsupported scheme \(scheme):// (use redis:// or unix://)")
+            throw RedisError(code: .invalidURL, message: "unsupported scheme \(scheme):// (use redis://, rediss:// or unix://)")
         }
         if let db = query["db"] {
             guard let number = Int(db), number >= 0 else {

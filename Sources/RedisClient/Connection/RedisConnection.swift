@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// One connection to Redis with pipelining: any number of requests in
 /// flight, replies matched in order. Thread safe; calls from off the
@@ -8,6 +9,8 @@ import NIOPosix
 public final class RedisConnection: Sendable {
     /// The NIO channel under the connection.
     public let channel: any Channel
+    /// The server this connection went to (with Sentinel, the master of the moment).
+    public let address: RedisConfiguration.Address
     private let handler: NIOLoopBound<RedisChannelHandler>
 
     /// The event loop every future of this connection completes on.
@@ -17,23 +20,45 @@ public final class RedisConnection: Sendable {
     /// Completes when the connection closes.
     public var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
 
-    private init(channel: any Channel, handler: RedisChannelHandler) {
+    private init(channel: any Channel, address: RedisConfiguration.Address, handler: RedisChannelHandler) {
         self.channel = channel
+        self.address = address
         self.handler = NIOLoopBound(handler, eventLoop: channel.eventLoop)
     }
 
     /// Connects, authenticates and selects the database. The future fails with
-    /// `connectionFailed` when Redis cannot be reached or refuses AUTH.
+    /// `connectionFailed` when Redis cannot be reached or refuses AUTH, and,
+    /// over TLS, with a message naming the cause when the handshake fails.
+    ///
+    /// With `configuration.tls` a `NIOSSLClientHandler` comes first in the
+    /// pipeline and hiredis parses what it decrypts; `tlsContext` is the
+    /// context built once by the pool (made here from the files when nil).
     public static func connect(
         configuration: RedisConfiguration,
         on eventLoop: any EventLoop,
+        tlsContext: NIOSSLContext? = nil,
         pushHandler: (@Sendable (RedisValue) -> Void)? = nil
     ) -> EventLoopFuture<RedisConnection> {
         let timeout = configuration.requestTimeout
+        var tls: (configuration: RedisTLSConfiguration, context: NIOSSLContext)?
+        if let tlsConfiguration = configuration.tls {
+            do {
+                tls = (tlsConfiguration, try tlsContext ?? tlsConfiguration.makeContext())
+            } catch {
+                return eventLoop.makeFailedFuture(error)
+            }
+        }
+        var host = ""
+        if case .tcp(let tcpHost, _) = configuration.address { host = tcpHost }
+        let tlsHost = host
         var bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(configuration.connectTimeout)
-            .channelInitializer { channel in
+            .channelInitializer { [tls] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(
+                            try tls.configuration.makeHandler(context: tls.context, host: tlsHost))
+                    }
                     let handler = RedisChannelHandler(requestTimeout: timeout)
                     if let pushHandler { handler.pushHandler = { pushHandler($0) } }
                     try channel.pipeline.syncOperations.addHandler(handler)
@@ -55,12 +80,21 @@ public final class RedisConnection: Sendable {
         }.flatMap { channel in
             channel.eventLoop.makeCompletedFuture {
                 let handler = try channel.pipeline.syncOperations.handler(type: RedisChannelHandler.self)
-                return RedisConnection(channel: channel, handler: handler)
+                return RedisConnection(channel: channel, address: configuration.address, handler: handler)
             }
         }.flatMap { (connection: RedisConnection) -> EventLoopFuture<RedisConnection> in
             connection.handshake(configuration).map { @Sendable in connection }.flatMapError { @Sendable error in
                 connection.channel.close(promise: nil)
-                return connection.eventLoop.makeFailedFuture(error)
+                guard let tls = configuration.tls, let redisError = error as? RedisError,
+                    redisError.code == .connectionClosed || redisError.code == .timeout
+                else {
+                    return connection.eventLoop.makeFailedFuture(error)
+                }
+                return connection.eventLoop.makeFailedFuture(
+                    RedisError(
+                        code: .connectionFailed,
+                        message: RedisTLSConfiguration.explain(
+                            redisError.message, address: configuration.address, serverName: tls.serverName)))
             }
         }
     }
@@ -76,12 +110,21 @@ public final class RedisConnection: Sendable {
         }
         if configuration.database != 0 { commands.append(RedisCommand("SELECT", [configuration.database])) }
         if let name = configuration.clientName { commands.append(RedisCommand("CLIENT", ["SETNAME", name])) }
+        // Over TLS a round trip proves the handshake went through both ways
+        // (with TLS 1.3 the server checks the client's certificate after the
+        // client considers the handshake done).
+        if commands.isEmpty, configuration.tls != nil { commands.append(RedisCommand("PING")) }
+        if configuration.requireMaster { commands.append(RedisCommand("ROLE")) }
         guard !commands.isEmpty else { return eventLoop.makeSucceededVoidFuture() }
         let sent = commands
         return send(sent).flatMapThrowing { replies in
             for (command, reply) in zip(sent, replies) {
                 if let message = reply.errorMessage {
                     throw RedisError(code: .connectionFailed, message: "Redis refused \(command.name): \(message)")
+                }
+                if command.name == "ROLE", let role = reply.array?.first?.string, role != "master" {
+                    throw RedisError(
+                        code: .notMaster, message: "Redis at \(configuration.address) is a \(role), not the master")
                 }
             }
         }

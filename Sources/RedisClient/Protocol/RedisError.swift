@@ -5,7 +5,7 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What kind of failure this is.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
-            case connectionClosed, connectionFailed, timeout, server, protocolError, invalidURL, shutdown
+            case connectionClosed, connectionFailed, timeout, server, protocolError, invalidURL, shutdown, tlsConfiguration, notMaster
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -24,6 +24,10 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidURL = Code(.invalidURL)
         /// The client was shut down.
         public static let shutdown = Code(.shutdown)
+        /// A TLS file (CA, certificate, key) is missing or invalid: retrying cannot help.
+        public static let tlsConfiguration = Code(.tlsConfiguration)
+        /// The server is not (or no longer) the master: a replica after a failover (`READONLY`, `ROLE`).
+        public static let notMaster = Code(.notMaster)
 
         public var description: String { base.rawValue }
     }
@@ -50,6 +54,7 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Whether the failure means Redis could not be reached (as opposed to Redis refusing a command).
     public var isConnectionError: Bool {
         code == .connectionClosed || code == .connectionFailed || code == .timeout || code == .shutdown
+            || code == .notMaster || code == .tlsConfiguration
     }
 
     public var description: String { "RedisError(\(code)): \(message)" }

@@ -12,6 +12,10 @@ import Synchronization
 /// Events go to the handler given at init (always called on the
 /// subscriber's event loop, for owners that fan out without a task hop) or,
 /// without one, to `events`.
+///
+/// With Sentinel it connects to the master of the moment and, when the
+/// master changes, drops its connection: the usual reconnect follows, with
+/// `.connected(gap: true)`.
 public final class RedisSubscriber: Sendable {
     private struct Key: Hashable {
         var kind: RedisSubscriptionKind
@@ -33,6 +37,7 @@ public final class RedisSubscriber: Sendable {
     private let handler: (@Sendable (RedisPubSubEvent) -> Void)?
     private let state = Mutex(State())
     private let configuration: RedisConfiguration
+    private let connector: RedisConnector
     private let eventLoop: any EventLoop
     private let logger: Logger
     /// Commands carry at most this many channels.
@@ -45,14 +50,30 @@ public final class RedisSubscriber: Sendable {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "redis.pubsub"),
         healthCheckInterval: TimeAmount = .seconds(5),
+        masterLocator: RedisMasterLocator? = nil,
         handler: (@Sendable (RedisPubSubEvent) -> Void)? = nil
     ) {
         self.configuration = configuration
+        // Share the pool's locator: one watcher of +switch-master per process.
+        let locator =
+            masterLocator
+            ?? configuration.sentinel.map { _ in
+                RedisMasterLocator(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
+            }
+        self.connector = RedisConnector(configuration: configuration, locator: locator)
         self.eventLoop = eventLoopGroup.next()
         self.logger = logger
         self.handler = handler
         self.healthCheckInterval = healthCheckInterval
         (events, continuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+        locator?.onSwitch { [weak self] master in
+            guard let self else { return }
+            let stale = self.state.withLock { state -> RedisConnection? in
+                guard let connection = state.connection, connection.address != master else { return nil }
+                return connection
+            }
+            stale?.channel.close(promise: nil)
+        }
     }
 
     /// The channels currently wanted, of one kind.
@@ -161,9 +182,8 @@ public final class RedisSubscriber: Sendable {
         var hadConnection = false
         while !Task.isCancelled, !state.withLock({ $0.stopped }) {
             do {
-                let connection = try await RedisConnection.connect(
-                    configuration: configuration, on: eventLoop,
-                    pushHandler: { [weak self] reply in self?.handlePush(reply) }
+                let connection = try await connector.connect(
+                    on: eventLoop, pushHandler: { [weak self] reply in self?.handlePush(reply) }
                 ).get()
                 attempts = 0
                 let (stopped, resubscribe) = state.withLock { state -> (Bool, EventLoopFuture<Void>?) in
@@ -187,7 +207,7 @@ public final class RedisSubscriber: Sendable {
                 try? await EventLoopFuture.andAllSucceed(futures, on: eventLoop).get()
                 if connection.isActive {
                     if hadConnection {
-                        logger.info("pub/sub reconnected", metadata: ["redis": "\(configuration.address)"])
+                        logger.info("pub/sub reconnected", metadata: ["redis": "\(connection.address)"])
                     }
                     let gap = hadConnection
                     eventLoop.execute { self.emit(.connected(gap: gap)) }
@@ -204,7 +224,7 @@ public final class RedisSubscriber: Sendable {
                 }
                 for waiter in waiters { waiter.succeed() }
                 if state.withLock({ $0.stopped }) { break }
-                logger.warning("pub/sub connection lost", metadata: ["redis": "\(configuration.address)"])
+                logger.warning("pub/sub connection lost", metadata: ["redis": "\(connection.address)"])
                 eventLoop.execute { self.emit(.disconnected(reason: "connection closed")) }
             } catch {
                 attempts += 1

@@ -219,13 +219,32 @@ extension ConversationService {
             return eventLoop.makeFailedFuture(error)
         }
         let nonceKey = keys.nonce(id, user: user, nonce: nonce ?? "")
-        return scripts.evaluate(
-            "send",
-            keys: [keys.conversation(id), keys.members(id), keys.messages(id), keys.readPointers(id), nonceKey, keys.offline(id)],
-            arguments: [
-                id, user, text, clock.milliseconds, nonce ?? "", configuration.retention, keys.conversationChannel(id), origin,
-            ]
-        ).flatMapErrorThrowing { error in
+        let scriptKeys: [any RedisArgumentConvertible] = [
+            keys.conversation(id), keys.members(id), keys.messages(id), keys.readPointers(id), nonceKey, keys.offline(id),
+        ]
+        let arguments: [any RedisArgumentConvertible] = [
+            id, user, text, clock.milliseconds, nonce ?? "", configuration.retention, keys.conversationChannel(id), origin,
+        ]
+        let stored: EventLoopFuture<RedisValue>
+        let wanted = configuration.redisWaitReplicas
+        if wanted > 0 {
+            // WAIT on the script's own connection, in the same write: one round
+            // trip, answered once `wanted` replicas have the message (or after the timeout).
+            let shortfall = self.replicationShortfall
+            let clock = self.clock
+            stored = scripts.evaluate(
+                "send", keys: scriptKeys, arguments: arguments,
+                followedBy: RedisCommand("WAIT", [wanted, configuration.redisWaitTimeout])
+            ).map { replies in
+                if replies.script.errorMessage == nil, let replicas = replies.followUp.int, replicas < wanted {
+                    shortfall.record(replicas: replicas, wanted: wanted, now: clock.milliseconds)
+                }
+                return replies.script
+            }
+        } else {
+            stored = scripts.evaluate("send", keys: scriptKeys, arguments: arguments)
+        }
+        return stored.flatMapErrorThrowing { error in
             throw SwitchboardError(redis: error)
         }.flatMapThrowing { reply in
             if let message = reply.errorMessage { throw SwitchboardError(redis: RedisError.server(message)) }

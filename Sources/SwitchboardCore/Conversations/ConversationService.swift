@@ -12,6 +12,8 @@ public struct ConversationService: Sendable {
     let clock: WallClock
     let configuration: SwitchboardConfiguration
     let accounts: AccountService
+    /// Sends acknowledged before `redisWaitReplicas` replicas had them.
+    public let replicationShortfall = ReplicationShortfall()
 
     // MARK: Creating
 

@@ -1,3 +1,5 @@
+import RedisClient
+
 /// Everything a node can be configured with. Every field has a default, so
 /// `SwitchboardConfiguration()` is a working local setup.
 public struct SwitchboardConfiguration: Sendable {
@@ -9,6 +11,21 @@ public struct SwitchboardConfiguration: Sendable {
     public var redisURL: String?
     /// Command connections to Redis per node (each pipelines many requests).
     public var redisPoolSize: Int = 4
+    /// Files and name for TLS to Redis, used when `redisURL` is `rediss://`.
+    public var redisTLS = RedisTLSConfiguration()
+    /// Sentinels (`host:port`) that monitor the master; empty connects to `redisURL`'s host.
+    /// With sentinels, `redisURL` gives only the scheme, credentials and database.
+    public var redisSentinels: [String] = []
+    /// The name the sentinels monitor the master under.
+    public var redisSentinelMaster: String = "mymaster"
+    /// Password of the sentinels themselves; nil sends no AUTH to them.
+    public var redisSentinelPassword: String?
+    /// Replicas that must have a message before its send is acknowledged
+    /// (`WAIT N` after the send script, on its connection); 0 acknowledges
+    /// as soon as the master has it.
+    public var redisWaitReplicas: Int = 0
+    /// Milliseconds `WAIT` may take; after it the send is acknowledged anyway (and logged).
+    public var redisWaitTimeout: Int = 1000
     /// This node's id, unique among live nodes (default: random).
     public var nodeID: String = "n_" + RandomID.make(length: 8)
     /// Prefix of every Redis key and channel.

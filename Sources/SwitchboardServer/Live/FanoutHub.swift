@@ -39,7 +39,7 @@ final class FanoutHub: Sendable {
         self.background = background
         let limits = switchboard.configuration.limits
         self.sendLimiter = SendLimiter(burst: limits.sendBurst, refillPerSecond: limits.sendRefillPerSecond)
-        var redisConfiguration = try RedisConfiguration(url: switchboard.configuration.redisURL ?? "redis://127.0.0.1:6379")
+        var redisConfiguration = try switchboard.configuration.redisConfiguration()
         redisConfiguration.clientName = "switchboard-\(switchboard.configuration.nodeID)-pubsub"
         var loops: [ObjectIdentifier: LoopHub] = [:]
         var list: [LoopHub] = []
@@ -59,7 +59,7 @@ final class FanoutHub: Sendable {
         let box = HubReference()
         self.subscriber = RedisSubscriber(
             configuration: redisConfiguration, eventLoopGroup: subscriberLoop, logger: logger,
-            handler: { event in box.hub?.handle(event) })
+            masterLocator: switchboard.redis.masterLocator, handler: { event in box.hub?.handle(event) })
         box.hub = self
     }
 
