@@ -32,6 +32,19 @@ public enum LuaScripts {
             local function uint(s)
               if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
             end
+            -- Event stream (optional): KEYS[6] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 6 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
+            end
             
             if #KEYS ~= 5 then return err("INVALID", "add_members expects 5 keys") end
             local convId, actorId, mode = ARGV[1], ARGV[2], ARGV[4]
@@ -67,6 +80,7 @@ public enum LuaScripts {
                 added[#added + 1] = id
               end
             end
+            for _, id in ipairs(added) do emit("member.added", ts, {conv = convId, user = id, role = "member", by = actorId}) end
             return added
             """####
         ),
@@ -103,6 +117,19 @@ public enum LuaScripts {
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
             local function uint(s)
               if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
+            end
+            -- Event stream (optional): KEYS[6] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 6 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
             end
             
             local function convJSON()
@@ -154,6 +181,7 @@ public enum LuaScripts {
                   end
                 end
               end
+              for _, id in ipairs(added) do emit("member.added", createdAt, {conv = convId, user = id, role = "member", by = createdBy}) end
               return {0, convJSON(), added}
             end
             
@@ -165,7 +193,48 @@ public enum LuaScripts {
               redis.call("HSET", KEYS[4], id, 0)
               if kind ~= "room" then redis.call("SADD", KEYS[5], id) end
             end
-            return {1, convJSON(), ids}
+            local json = convJSON()
+            emit("conversation.created", createdAt, '{"conversation":' .. json .. ',"by":' .. cjson.encode(createdBy) .. '}')
+            return {1, json, ids}
+            """####
+        ),
+        RedisScript(
+            name: "create_user",
+            source: ####"""
+            -- create_user.lua: write a new user's hash (its username already claimed by
+            -- the caller with SET NX) and emit user.created.
+            -- KEYS[1] user hash             sb:user:{U}
+            -- ARGV[1] user id   ARGV[2] username (as typed)   ARGV[3] displayName
+            -- ARGV[4] createdAt, ms   ARGV[5] password (scrypt string); "" = none: the
+            --   user signs in through the app's own login (server API), stored as
+            --   external = 1 like users of external tokens.
+            -- Returns: 1 when created, 0 when a user with this id existed (nothing written).
+            -- Errors: INVALID (bad ARGV / key count).
+            -- Event stream (optional): KEYS[2] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 2 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
+            end
+            
+            local id, username, displayName, password = ARGV[1], ARGV[2], ARGV[3], ARGV[5]
+            local createdAt = tonumber(ARGV[4] or "")
+            if #KEYS ~= 1 or (id or "") == "" or (username or "") == "" or (displayName or "") == "" or not createdAt or password == nil then
+              return redis.error_reply("INVALID create_user expects 1 key and id, username, displayName, createdAt, password")
+            end
+            if redis.call("EXISTS", KEYS[1]) == 1 then return 0 end
+            redis.call("HSET", KEYS[1], "id", id, "username", username, "displayName", displayName, "createdAt", createdAt)
+            if password ~= "" then redis.call("HSET", KEYS[1], "password", password)
+            else redis.call("HSET", KEYS[1], "external", "1") end
+            emit("user.created", createdAt, {user = {id = id, username = username, displayName = displayName, createdAt = createdAt}})
+            return 1
             """####
         ),
         RedisScript(
@@ -192,6 +261,19 @@ public enum LuaScripts {
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
             local function uint(s)
               if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
+            end
+            -- Event stream (optional): KEYS[5] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 5 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
             end
             
             if #KEYS ~= 4 then return err("INVALID", "delete expects 4 keys") end
@@ -229,6 +311,7 @@ public enum LuaScripts {
               if (origin or "") ~= "" then ev.origin = origin end
               redis.call("PUBLISH", channel, cjson.encode(ev))
             end
+            emit("message.deleted", ts, {message = msg, by = userId})
             return json
             """####
         ),
@@ -250,6 +333,19 @@ public enum LuaScripts {
             -- Errors: INVALID (bad ARGV / key count), NOT_FOUND, NOT_MEMBER,
             --   FORBIDDEN (not the owner).
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+            -- Event stream (optional): KEYS[8] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 8 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
+            end
             
             if #KEYS ~= 7 then return err("INVALID", "delete_conversation expects 7 keys") end
             local convId, actorId = ARGV[1], ARGV[2]
@@ -259,6 +355,8 @@ public enum LuaScripts {
             if not role then return err("NOT_MEMBER", "not a member of this conversation") end
             if role ~= "owner" then return err("FORBIDDEN", "only the owner may delete the conversation") end
             local members = redis.call("HKEYS", KEYS[2])
+            local gone = redis.call("HMGET", KEYS[1], "kind", "name")
+            emit("conversation.deleted", nil, {conversation = {id = convId, kind = gone[1], name = gone[2]}, by = actorId})
             redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
             return members
             """####
@@ -285,6 +383,19 @@ public enum LuaScripts {
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
             local function uint(s)
               if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
+            end
+            -- Event stream (optional): KEYS[5] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 5 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
             end
             
             if #KEYS ~= 4 then return err("INVALID", "edit expects 4 keys") end
@@ -320,6 +431,7 @@ public enum LuaScripts {
               if (origin or "") ~= "" then ev.origin = origin end
               redis.call("PUBLISH", channel, cjson.encode(ev))
             end
+            emit("message.edited", ts, {message = msg, by = userId})
             return json
             """####
         ),
@@ -331,9 +443,23 @@ public enum LuaScripts {
             -- KEYS[1] user hash             sb:user:{U}
             -- ARGV[1] user id   ARGV[2] username   ARGV[3] createdAt, ms
             -- Returns: 1 when created, 0 when the user already existed.
+            -- Event stream (optional): KEYS[2] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 2 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
+            end
             if redis.call("EXISTS", KEYS[1]) == 1 then return 0 end
             redis.call("HSET", KEYS[1], "id", ARGV[1], "username", ARGV[2], "displayName", ARGV[2],
               "createdAt", ARGV[3], "external", "1")
+            emit("user.created", tonumber(ARGV[3]), {user = {id = ARGV[1], username = ARGV[2], displayName = ARGV[2], createdAt = tonumber(ARGV[3])}})
             return 1
             """####
         ),
@@ -399,6 +525,19 @@ public enum LuaScripts {
             --   When the user was offline: PUBLISH {"ev":"presence","user","status","lastSeen"}.
             -- Returns: the user's status.
             -- Errors: INVALID (bad ARGV).
+            -- Event stream (optional): KEYS[4] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 4 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
+            end
             local now, expiry, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
             if #KEYS ~= 3 or (ARGV[1] or "") == "" or not now or not expiry or not ttl or ttl <= 0 or (ARGV[6] or "") == "" then
               return redis.error_reply("INVALID presence_connect expects 3 keys and member, now, expiry, ttl, channel, user")
@@ -415,6 +554,7 @@ public enum LuaScripts {
               redis.call("PUBLISH", ARGV[5], cjson.encode({ev = "presence", user = ARGV[6], status = status,
                 lastSeen = lastSeen or cjson.null}))
             end
+            if not wasOnline then emit("presence.online", now, {user = ARGV[6], status = status}) end
             return status
             """####
         ),
@@ -434,6 +574,19 @@ public enum LuaScripts {
             --   (in "node" mode always: the dead node's keys may have expired already).
             -- Returns: the number of live connections left.
             -- Errors: INVALID (bad ARGV).
+            -- Event stream (optional): KEYS[4] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 4 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
+            end
             local now = tonumber(ARGV[1])
             if #KEYS ~= 3 or not now or (ARGV[3] or "") == "" or (ARGV[4] ~= "member" and ARGV[4] ~= "node") or (ARGV[5] or "") == "" then
               return redis.error_reply("INVALID presence_disconnect expects 3 keys and now, channel, user, mode, member")
@@ -455,6 +608,7 @@ public enum LuaScripts {
             if (wasOnline or ARGV[4] == "node") and ARGV[2] ~= "" then
               redis.call("PUBLISH", ARGV[2], cjson.encode({ev = "presence", user = ARGV[3], status = "offline", lastSeen = now}))
             end
+            if wasOnline or ARGV[4] == "node" then emit("presence.offline", now, {user = ARGV[3], lastSeen = now}) end
             return 0
             """####
         ),
@@ -586,6 +740,19 @@ public enum LuaScripts {
             -- Errors: INVALID (bad ARGV / key count), NOT_FOUND (no conversation),
             --         NOT_MEMBER.
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+            -- Event stream (optional): KEYS[4] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 4 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
+            end
             
             if #KEYS ~= 3 then return err("INVALID", "read expects 3 keys") end
             local convId, userId, seqArg, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -608,6 +775,7 @@ public enum LuaScripts {
               if channel ~= "" then
                 redis.call("PUBLISH", channel, cjson.encode({ev = "read", conv = convId, user = userId, seq = pointer}))
               end
+              emit("read.updated", nil, {conv = convId, user = userId, seq = pointer})
             end
             return {math.max(convSeq - pointer, 0), pointer}
             """####
@@ -649,6 +817,19 @@ public enum LuaScripts {
             --   target is not a member), NOT_MEMBER (actor is not a member),
             --   FORBIDDEN (rules above).
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+            -- Event stream (optional): KEYS[8] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 8 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
+            end
             
             if #KEYS ~= 7 then return err("INVALID", "remove_member expects 7 keys") end
             local convId, actorId, targetId = ARGV[1], ARGV[2], ARGV[3]
@@ -667,11 +848,14 @@ public enum LuaScripts {
               if targetRole == "admin" and actorRole ~= "owner" then return err("FORBIDDEN", "only the owner may remove an admin") end
             end
             
+            emit("member.removed", nil, {conv = convId, user = targetId, by = actorId})
             redis.call("HDEL", KEYS[2], targetId)
             redis.call("ZREM", KEYS[3], targetId)
             redis.call("HDEL", KEYS[4], targetId)
             redis.call("SREM", KEYS[7], targetId)
             if redis.call("HLEN", KEYS[2]) == 0 then
+              local gone = redis.call("HMGET", KEYS[1], "kind", "name")
+              emit("conversation.deleted", nil, {conversation = {id = convId, kind = gone[1], name = gone[2]}, by = actorId})
               redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
               return {"deleted", ""}
             end
@@ -691,7 +875,9 @@ public enum LuaScripts {
               start = start + 100
             end
             best = best or first or redis.call("HKEYS", KEYS[2])[1] -- last resort: zset out of step
+            local previous = redis.call("HGET", KEYS[2], best)
             redis.call("HSET", KEYS[2], best, "owner")
+            emit("member.role_changed", nil, {conv = convId, user = best, role = "owner", previous = previous, by = actorId})
             return {"removed", best}
             """####
         ),
@@ -729,6 +915,19 @@ public enum LuaScripts {
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
             local function uint(s) -- non-negative integer string (<= 14 digits, exact in JSON) or nil
               if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
+            end
+            -- Event stream (optional): KEYS[7] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 7 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
             end
             
             if #KEYS ~= 6 then return err("INVALID", "send expects 6 keys") end
@@ -772,6 +971,7 @@ public enum LuaScripts {
               -- these bytes (everything but the origin) instead of parsing the JSON.
               redis.call("PUBLISH", channel, '{"ev":"message","message":' .. json .. ',"origin":' .. quoted .. '}')
             end
+            emit("message.sent", ts, '{"message":' .. json .. '}')
             local offline = {}
             if kind ~= "room" then
               for _, id in ipairs(redis.call("SMEMBERS", KEYS[6])) do
@@ -796,6 +996,19 @@ public enum LuaScripts {
             --   target is not a member), NOT_MEMBER (actor), FORBIDDEN (actor is not the
             --   owner), CONFLICT (the owner tries to demote themself: transfer instead).
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+            -- Event stream (optional): KEYS[3] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 3 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
+            end
             
             if #KEYS ~= 2 then return err("INVALID", "set_role expects 2 keys") end
             local convId, actorId, targetId, role = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -813,6 +1026,10 @@ public enum LuaScripts {
             if targetId == actorId then return err("CONFLICT", "the owner cannot demote themself; transfer ownership instead") end
             if role == "owner" then redis.call("HSET", KEYS[2], actorId, "admin") end
             redis.call("HSET", KEYS[2], targetId, role)
+            emit("member.role_changed", nil, {conv = convId, user = targetId, role = role, previous = targetRole, by = actorId})
+            if role == "owner" then
+              emit("member.role_changed", nil, {conv = convId, user = actorId, role = "admin", previous = "owner", by = actorId})
+            end
             return role
             """####
         ),
@@ -831,6 +1048,19 @@ public enum LuaScripts {
             -- Errors: INVALID (bad ARGV / key count / unknown field), NOT_FOUND,
             --   NOT_MEMBER, FORBIDDEN (not owner/admin).
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+            -- Event stream (optional): KEYS[3] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 3 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
+            end
             
             if #KEYS ~= 2 then return err("INVALID", "update_conversation expects 2 keys") end
             local convId, actorId = ARGV[1], ARGV[2]
@@ -850,7 +1080,9 @@ public enum LuaScripts {
             c.public = c.public == "1"
             c.createdAt, c.seq, c.lastTs = tonumber(c.createdAt), tonumber(c.seq), tonumber(c.lastTs)
             if c.lastMessage then c.lastMessage = cjson.decode(c.lastMessage) end
-            return cjson.encode(c)
+            local json = cjson.encode(c)
+            emit("conversation.updated", nil, '{"conversation":' .. json .. ',"by":' .. cjson.encode(actorId) .. '}')
+            return json
             """####
         ),
         RedisScript(
@@ -861,6 +1093,19 @@ public enum LuaScripts {
             -- ARGV[1..] field, value pairs (displayName, bio, avatar)
             -- Returns: 1 when updated, 0 when the user does not exist.
             -- Errors: INVALID (odd number of arguments or an unknown field).
+            -- Event stream (optional): KEYS[2] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 2 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
+            end
             if #ARGV == 0 or #ARGV % 2 ~= 0 then return redis.error_reply("INVALID expected field/value pairs") end
             local allowed = { displayName = true, bio = true, avatar = true }
             for i = 1, #ARGV, 2 do
@@ -868,6 +1113,13 @@ public enum LuaScripts {
             end
             if redis.call("EXISTS", KEYS[1]) == 0 then return 0 end
             redis.call("HSET", KEYS[1], unpack(ARGV))
+            if EVENTS then
+              local h = redis.call("HMGET", KEYS[1], "id", "username", "displayName", "bio", "avatar", "createdAt")
+              local user = {id = h[1], username = h[2], displayName = h[3], createdAt = tonumber(h[6])}
+              if (h[4] or "") ~= "" then user.bio = h[4] end
+              if (h[5] or "") ~= "" then user.avatar = h[5] end
+              emit("user.updated", nil, {user = user})
+            end
             return 1
             """####
         ),
