@@ -9,6 +9,7 @@
 -- ARGV[4] mode: "admin" = the actor must be owner/admin of a group or room;
 --               "self"  = the actor joins a public room: exactly one user id,
 --                         equal to actorId (no membership needed)
+--               "server" = the app's backend (server API): any group or room
 -- ARGV[5..] user ids to add (at least one)
 -- New members get role "member", join time ts and a read pointer at the
 -- current seq: earlier messages do not count as unread for them (history
@@ -41,7 +42,7 @@ local convId, actorId, mode = ARGV[1], ARGV[2], ARGV[4]
 local ts = uint(ARGV[3])
 if (convId or "") == "" or (actorId or "") == "" then return err("INVALID", "convId and actorId are required") end
 if not ts then return err("INVALID", "ts must be a non-negative integer") end
-if mode ~= "admin" and mode ~= "self" then return err("INVALID", "mode must be admin or self") end
+if mode ~= "admin" and mode ~= "self" and mode ~= "server" then return err("INVALID", "mode must be admin, self or server") end
 if #ARGV < 5 then return err("INVALID", "no user ids given") end
 for i = 5, #ARGV do
   if ARGV[i] == "" then return err("INVALID", "empty user id") end
@@ -53,6 +54,8 @@ local kind, public, seq = conv[1], conv[2], conv[3] or "0"
 if mode == "self" then
   if #ARGV ~= 5 or ARGV[5] ~= actorId then return err("FORBIDDEN", "self mode adds only the actor") end
   if kind ~= "room" or public ~= "1" then return err("FORBIDDEN", "only public rooms can be joined freely") end
+elseif mode == "server" then
+  if kind == "direct" then return err("FORBIDDEN", "a direct conversation cannot get more members") end
 else
   local role = redis.call("HGET", KEYS[2], actorId)
   if not role then return err("NOT_MEMBER", "not a member of this conversation") end

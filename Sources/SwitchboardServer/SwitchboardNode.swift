@@ -54,6 +54,10 @@ public struct SwitchboardNode: Sendable {
         UserController(switchboard: switchboard, authenticator: authenticator).register(on: api)
         ConversationController(switchboard: switchboard, authenticator: authenticator, followUp: live.followUp).register(on: api)
         NotificationController(switchboard: switchboard, authenticator: authenticator).register(on: api)
+        ServerController(
+            switchboard: switchboard, authenticator: ServerAPIAuthenticator(keys: configuration.auth.serverAPIKeys),
+            followUp: live.followUp
+        ).register(on: api)
         OpenAPIController().register(on: api)
         return router
     }

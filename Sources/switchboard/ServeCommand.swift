@@ -48,6 +48,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Required `aud` of external tokens, if any (env SWITCHBOARD_EXTERNAL_JWT_AUDIENCE).")
     var externalJWTAudience: String? = env("SWITCHBOARD_EXTERNAL_JWT_AUDIENCE")
 
+    @Option(help: "Key of the server API (/api/v1/server/*) for your backend, repeatable (env SWITCHBOARD_SERVER_API_KEYS, comma-separated).")
+    var serverAPIKey: [String] = env("SWITCHBOARD_SERVER_API_KEYS").map { $0.split(separator: ",").map(String.init) } ?? []
+
     @Option(help: "Login attempts per username and address per minute (env SWITCHBOARD_LOGIN_LIMIT).")
     var loginLimit: Int = env("SWITCHBOARD_LOGIN_LIMIT").flatMap { Int($0) } ?? 10
 
@@ -56,6 +59,15 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Messages kept per conversation, 0 = all (env SWITCHBOARD_RETENTION).")
     var retention: Int = env("SWITCHBOARD_RETENTION").flatMap { Int($0) } ?? 100_000
+
+    @Option(help: "The event stream of every state change for your backend: on or off (env SWITCHBOARD_EVENTS).")
+    var events: String = env("SWITCHBOARD_EVENTS") ?? "on"
+
+    @Option(help: "Entries kept in the event stream, MAXLEN ~; 0 = all (env SWITCHBOARD_EVENTS_MAXLEN).")
+    var eventsMaxlen: Int = env("SWITCHBOARD_EVENTS_MAXLEN").flatMap { Int($0) } ?? 1_000_000
+
+    @Option(help: "Opt-in high-volume event types, repeatable: read (read.updated) (env SWITCHBOARD_EVENTS_INCLUDE, comma-separated).")
+    var eventsInclude: [String] = env("SWITCHBOARD_EVENTS_INCLUDE").map { $0.split(separator: ",").map(String.init) } ?? []
 
     @Option(help: "Seconds presence, socket and node entries live without a heartbeat (env SWITCHBOARD_PRESENCE_TTL).")
     var presenceTTL: Double = env("SWITCHBOARD_PRESENCE_TTL").flatMap { Double($0) } ?? 30
@@ -100,6 +112,14 @@ struct ServeCommand: AsyncParsableCommand {
         guard scryptN >= 2, scryptN & (scryptN - 1) == 0, scryptN <= 1 << 20 else {
             throw ValidationError("--scrypt-n must be a power of two between 2 and 2^20")
         }
+        guard events == "on" || events == "off" else { throw ValidationError("--events must be on or off") }
+        guard eventsMaxlen >= 0 else { throw ValidationError("--events-maxlen must be 0 or more") }
+        for type in eventsInclude where type != "read" {
+            throw ValidationError("--events-include: unknown type \(type) (known: read)")
+        }
+        for key in serverAPIKey where key.utf8.count < 16 {
+            throw ValidationError("--server-api-key: each key at least 16 bytes (got one of \(key.utf8.count))")
+        }
         guard presenceTTL > 0 else { throw ValidationError("--presence-ttl must be positive") }
         guard mallocArenas >= 0 else { throw ValidationError("--malloc-arenas must be 0 or more") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
@@ -119,6 +139,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.prefix = prefix
         configuration.redisPoolSize = redisPool
         configuration.retention = retention
+        configuration.events.enabled = events == "on"
+        configuration.events.maxLength = eventsMaxlen
+        configuration.events.includeRead = eventsInclude.contains("read")
         if let nodeID { configuration.nodeID = nodeID }
         configuration.auth.jwtSecret = jwtSecret
         configuration.auth.accessTokenTTL = accessTTL
@@ -126,6 +149,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.auth.externalSecret = externalJWTSecret
         configuration.auth.externalIssuer = externalJWTIssuer
         configuration.auth.externalAudience = externalJWTAudience
+        configuration.auth.serverAPIKeys = serverAPIKey
         configuration.limits.loginPerMinute = loginLimit
         configuration.limits.registrationsPerMinute = registerLimit
         configuration.limits.sendBurst = sendBurst

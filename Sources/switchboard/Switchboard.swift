@@ -6,7 +6,7 @@ struct SwitchboardCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchboard",
         abstract: "A real-time chat hub whose state lives in Redis.",
-        subcommands: [ServeCommand.self, BenchCommand.self],
+        subcommands: [ServeCommand.self, EventsCommand.self, BenchCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 }

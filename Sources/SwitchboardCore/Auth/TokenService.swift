@@ -124,6 +124,12 @@ public final class TokenService: Sendable {
         return (userID, try await issue(for: userID, family: family))
     }
 
+    /// The user a refresh token was issued to, without using it (nil: unknown).
+    public func owner(of token: String) async throws(SwitchboardError) -> String? {
+        guard !token.isEmpty, token.utf8.count <= 256 else { return nil }
+        return try await mapRedis { try await redis.send("HGET", keys.refreshToken(Self.digest(token)), "user") }.string
+    }
+
     /// Logout: revokes the family of the given refresh token (unknown tokens are ignored).
     public func logout(_ token: String) async throws(SwitchboardError) {
         guard !token.isEmpty, token.utf8.count <= 256 else { return }

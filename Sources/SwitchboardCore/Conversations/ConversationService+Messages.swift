@@ -50,7 +50,7 @@ extension ConversationService {
         let reply = try await mapRedis {
             try await scripts.evaluate(
                 "read", keys: [keys.conversation(id), keys.members(id), keys.readPointers(id)],
-                arguments: [id, user, seq, keys.conversationChannel(id)])
+                arguments: [id, user, seq, keys.conversationChannel(id)], events: events.forReads)
         }
         return reply.array?.first?.int ?? 0
     }
@@ -63,7 +63,7 @@ extension ConversationService {
         let reply = try await mapRedis {
             try await scripts.evaluate(
                 "edit", keys: [keys.conversation(id), keys.members(id), keys.messages(id), keys.edits(id)],
-                arguments: [id, user, message, text, clock.milliseconds, keys.conversationChannel(id), origin])
+                arguments: [id, user, message, text, clock.milliseconds, keys.conversationChannel(id), origin], events: events)
         }
         return try Message.decode(reply.string ?? "")
     }
@@ -75,7 +75,7 @@ extension ConversationService {
         let reply = try await mapRedis {
             try await scripts.evaluate(
                 "delete", keys: [keys.conversation(id), keys.members(id), keys.messages(id), keys.edits(id)],
-                arguments: [id, user, message, clock.milliseconds, keys.conversationChannel(id), origin])
+                arguments: [id, user, message, clock.milliseconds, keys.conversationChannel(id), origin], events: events)
         }
         return try Message.decode(reply.string ?? "")
     }
@@ -197,7 +197,8 @@ extension ConversationService {
             keys: [keys.conversation(id), keys.members(id), keys.messages(id), keys.readPointers(id), nonceKey, keys.offline(id)],
             arguments: [
                 id, user, text, clock.milliseconds, nonce ?? "", configuration.retention, keys.conversationChannel(id), origin,
-            ]
+            ],
+            events: events
         ).flatMapErrorThrowing { error in
             throw SwitchboardError(redis: error)
         }.flatMapThrowing { reply in

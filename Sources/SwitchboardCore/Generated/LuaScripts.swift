@@ -19,6 +19,7 @@ public enum LuaScripts {
             -- ARGV[4] mode: "admin" = the actor must be owner/admin of a group or room;
             --               "self"  = the actor joins a public room: exactly one user id,
             --                         equal to actorId (no membership needed)
+            --               "server" = the app's backend (server API): any group or room
             -- ARGV[5..] user ids to add (at least one)
             -- New members get role "member", join time ts and a read pointer at the
             -- current seq: earlier messages do not count as unread for them (history
@@ -51,7 +52,7 @@ public enum LuaScripts {
             local ts = uint(ARGV[3])
             if (convId or "") == "" or (actorId or "") == "" then return err("INVALID", "convId and actorId are required") end
             if not ts then return err("INVALID", "ts must be a non-negative integer") end
-            if mode ~= "admin" and mode ~= "self" then return err("INVALID", "mode must be admin or self") end
+            if mode ~= "admin" and mode ~= "self" and mode ~= "server" then return err("INVALID", "mode must be admin, self or server") end
             if #ARGV < 5 then return err("INVALID", "no user ids given") end
             for i = 5, #ARGV do
               if ARGV[i] == "" then return err("INVALID", "empty user id") end
@@ -63,6 +64,8 @@ public enum LuaScripts {
             if mode == "self" then
               if #ARGV ~= 5 or ARGV[5] ~= actorId then return err("FORBIDDEN", "self mode adds only the actor") end
               if kind ~= "room" or public ~= "1" then return err("FORBIDDEN", "only public rooms can be joined freely") end
+            elseif mode == "server" then
+              if kind == "direct" then return err("FORBIDDEN", "a direct conversation cannot get more members") end
             else
               local role = redis.call("HGET", KEYS[2], actorId)
               if not role then return err("NOT_MEMBER", "not a member of this conversation") end
@@ -82,6 +85,50 @@ public enum LuaScripts {
             end
             for _, id in ipairs(added) do emit("member.added", ts, {conv = convId, user = id, role = "member", by = actorId}) end
             return added
+            """####
+        ),
+        RedisScript(
+            name: "ban",
+            source: ####"""
+            -- ban.lua: ban a user (their tokens and refresh tokens are refused, their
+            -- sockets close) or lift the ban.
+            -- KEYS[1] user hash             sb:user:{U}   fields bannedUntil, banReason
+            -- ARGV[1] user id   ARGV[2] mode: "ban" | "unban"   ARGV[3] now, ms
+            -- ARGV[4] until, ms; 0 = until lifted (ban only)   ARGV[5] reason, "" = none (ban only)
+            -- Effects: ban: HSET bannedUntil, banReason; unban: HDEL both. Emits
+            --   user.banned {user, until, reason} / user.unbanned {user}; unbanning a
+            --   user who is not banned changes nothing and emits nothing.
+            -- Returns: 1 when changed, 0 when nothing changed.
+            -- Errors: INVALID (bad ARGV / key count), NOT_FOUND (no such user).
+            -- Event stream (optional): KEYS[2] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 2 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
+            end
+            
+            local user, mode, now = ARGV[1], ARGV[2], tonumber(ARGV[3] or "")
+            if #KEYS ~= 1 or (user or "") == "" or not now or (mode ~= "ban" and mode ~= "unban") then
+              return redis.error_reply("INVALID ban expects 1 key and user, mode (ban|unban), now[, until, reason]")
+            end
+            if redis.call("EXISTS", KEYS[1]) == 0 then return redis.error_reply("NOT_FOUND no such user") end
+            if mode == "unban" then
+              if redis.call("HDEL", KEYS[1], "bannedUntil", "banReason") == 0 then return 0 end
+              emit("user.unbanned", now, {user = user})
+              return 1
+            end
+            local untilMs, reason = tonumber(ARGV[4] or ""), ARGV[5] or ""
+            if not untilMs then return redis.error_reply("INVALID until must be ms (0 = until lifted)") end
+            redis.call("HSET", KEYS[1], "bannedUntil", untilMs, "banReason", reason)
+            emit("user.banned", now, {user = user, ["until"] = untilMs > 0 and untilMs or cjson.null, reason = reason ~= "" and reason or cjson.null})
+            return 1
             """####
         ),
         RedisScript(
@@ -978,6 +1025,65 @@ public enum LuaScripts {
                 if id ~= userId then offline[#offline + 1] = id end
               end
             end
+            return {1, json, kind, offline}
+            """####
+        ),
+        RedisScript(
+            name: "send_system",
+            source: ####"""
+            -- send_system.lua: append a system message (from "system", kind "system",
+            -- sent by the app's backend through the server API) to a conversation; it is
+            -- stored, counted and delivered like any other message.
+            -- KEYS[1] conv hash             sb:conv:{C}
+            -- KEYS[2] messages stream       sb:conv:{C}:msgs
+            -- KEYS[3] offline set           sb:conv:{C}:offline
+            -- ARGV[1] convId   ARGV[2] text (non-empty)   ARGV[3] ts, ms integer
+            -- ARGV[4] maxlen: stream retention (XADD MAXLEN ~ n), 0 = never trim
+            -- ARGV[5] channel to PUBLISH on (sb:live:conv:{C}), "" = do not publish
+            -- Effects: as send.lua, without membership, nonce or read pointer: HINCRBY
+            --   seq; XADD {seq, from=system, kind=system, text, ts}; lastTs,
+            --   lastMessage; PUBLISH {"ev":"message","message":<msg>,"origin":""} in
+            --   this order; emits message.sent.
+            -- Returns: {1, messageJSON, kind, offline} (offline: every member in the
+            --   offline set, who get a notification).
+            -- Errors: INVALID (bad ARGV / key count), NOT_FOUND (no conversation).
+            -- Event stream (optional): KEYS[4] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 4 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
+            end
+            local function uint(s)
+              if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
+            end
+            
+            local convId, text, ts, maxlen, channel = ARGV[1], ARGV[2], uint(ARGV[3]), uint(ARGV[4]), ARGV[5]
+            if #KEYS ~= 3 or (convId or "") == "" or (text or "") == "" or not ts or not maxlen or channel == nil then
+              return redis.error_reply("INVALID send_system expects 3 keys and convId, text, ts, maxlen, channel")
+            end
+            local kind = redis.call("HGET", KEYS[1], "kind")
+            if not kind then return redis.error_reply("NOT_FOUND conversation not found") end
+            local seq = redis.call("HINCRBY", KEYS[1], "seq", 1)
+            local fields = {"seq", seq, "from", "system", "kind", "system", "text", text, "ts", ts}
+            local id
+            if maxlen > 0 then id = redis.call("XADD", KEYS[2], "MAXLEN", "~", maxlen, "*", unpack(fields))
+            else id = redis.call("XADD", KEYS[2], "*", unpack(fields)) end
+            local json = cjson.encode({id = id, conv = convId, seq = seq, from = "system", kind = "system", text = text, ts = ts})
+            local lastTs = tonumber(redis.call("HGET", KEYS[1], "lastTs")) or 0
+            redis.call("HSET", KEYS[1], "lastTs", math.max(lastTs, ts), "lastMessage", json)
+            if channel ~= "" then
+              redis.call("PUBLISH", channel, '{"ev":"message","message":' .. json .. ',"origin":""}')
+            end
+            emit("message.sent", ts, '{"message":' .. json .. '}')
+            local offline = {}
+            if kind ~= "room" then offline = redis.call("SMEMBERS", KEYS[3]) end
             return {1, json, kind, offline}
             """####
         ),

@@ -47,6 +47,12 @@ public struct KeyLayout: Sendable, Hashable {
     /// Claimed by the one node that cleans up after a dead node (extension).
     public func nodeSweep(_ id: String) -> String { "\(prefix)node:\(id):sweep" }
 
+    // Events
+    /// The event stream of every state change, for the app's backend (extension).
+    public var events: String { "\(prefix)events" }
+    /// Events a webhook could not deliver after every attempt (extension).
+    public var deadEvents: String { "\(prefix)events:dead" }
+
     // Channels
     public func conversationChannel(_ id: String) -> String { "\(prefix)live:conv:{\(id)}" }
     public func userChannel(_ id: String) -> String { "\(prefix)live:user:{\(id)}" }

@@ -21,6 +21,20 @@ public struct SwitchboardConfiguration: Sendable {
     public var live = LiveConfiguration()
     /// Messages kept per conversation stream (`XADD MAXLEN ~`); 0 keeps all.
     public var retention: Int = 100_000
+    /// The event stream for the app's backend (`sb:events`).
+    public var events = EventsConfiguration()
+
+    public init() {}
+}
+
+/// The event stream every state change appends to (see `EventStream`).
+public struct EventsConfiguration: Sendable {
+    /// Off: the scripts append nothing, at no cost.
+    public var enabled: Bool = true
+    /// Entries kept (`XADD MAXLEN ~`); 0 keeps all.
+    public var maxLength: Int = 1_000_000
+    /// Also append `read.updated` (one per read pointer move: high volume).
+    public var includeRead: Bool = false
 
     public init() {}
 }
@@ -52,6 +66,8 @@ public struct AuthConfiguration: Sendable {
     public var externalIssuer: String?
     /// The `aud` required of external tokens (nil: not checked).
     public var externalAudience: String?
+    /// Keys of the server API (`/api/v1/server/*`) for the app's backend; empty: the server API refuses everything.
+    public var serverAPIKeys: [String] = []
 
     public init() {}
 }

@@ -45,12 +45,17 @@ struct AuthController {
             try await switchboard.rateLimiter.enforce(
                 "login:\(body.username.lowercased()):\(context.clientAddress)", rule: .perMinute(limits.loginPerMinute))
             let user = try await switchboard.accounts.login(username: body.username, password: body.password)
+            try await switchboard.accounts.requireNotBanned(user.id)
             let tokens = try await switchboard.tokens.issue(for: user.id)
             return try JSONCoding.response(answer(user, tokens))
         }
         group.post("auth/refresh") { request, _ in
             var request = request
             let body = try await request.decodeJSON(RefreshBody.self, limit: limits.httpBodySize)
+            // A banned user's refresh token is refused without being used up (it works again after an unban).
+            if let owner = try await switchboard.tokens.owner(of: body.refreshToken) {
+                try await switchboard.accounts.requireNotBanned(owner)
+            }
             let (userID, tokens) = try await switchboard.tokens.refresh(body.refreshToken)
             guard let user = try await switchboard.accounts.user(id: userID) else {
                 throw SwitchboardError(.unauthorized, "the user of this token no longer exists")

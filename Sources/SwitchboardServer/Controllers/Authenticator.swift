@@ -24,11 +24,13 @@ struct Authenticator: Sendable {
         return claims.subject
     }
 
-    /// The authenticated user of a request, or 401.
+    /// The authenticated user of a request, or 401 (403 `banned` for a banned user).
     func userID(_ request: Request) async throws(SwitchboardError) -> String {
         guard let token = Self.bearerToken(request.headers[.authorization]) else {
             throw SwitchboardError(.unauthorized, "missing bearer token")
         }
-        return try await userID(token: token)
+        let id = try await userID(token: token)
+        try await switchboard.accounts.requireNotBanned(id)
+        return id
     }
 }

@@ -100,8 +100,8 @@ extension WebSocketSession {
             let session = bound.value
             session.authenticating = false
             let failure = error as? SwitchboardError ?? SwitchboardError(redis: error)
-            if initial, failure.code == .unauthorized || failure.code == .tokenExpired {
-                let code: CloseCode = failure.code == .tokenExpired ? .tokenExpired : .unauthorized
+            if initial, failure.code == .unauthorized || failure.code == .tokenExpired || failure.code == .banned {
+                let code: CloseCode = failure.code == .tokenExpired ? .tokenExpired : failure.code == .banned ? .forbidden : .unauthorized
                 // After the error reply (if any) has been written.
                 session.eventLoop.execute { bound.value.close(code: code, reason: failure.message) }
             }
