@@ -21,10 +21,15 @@ extension AccountService {
         }
     }
 
-    /// Throws `banned` when the user is banned now (one HMGET of the user hash).
-    public func requireNotBanned(_ id: String) async throws(SwitchboardError) {
+    /// Throws `banned` when the user is banned now, and `unauthorized` when
+    /// `session` (an access token's `sid`) was ended: one round trip.
+    public func requireNotBanned(_ id: String, session: String? = nil) async throws(SwitchboardError) {
         guard Self.isUsableID(id) else { return }
-        let fields = try await mapRedis { try await redis.send("HMGET", keys.user(id), "bannedUntil", "banReason") }.array ?? []
+        var commands = [RedisCommand("HMGET", [keys.user(id), "bannedUntil", "banReason"])]
+        if let session { commands.append(RedisCommand("EXISTS", [keys.endedSession(session)])) }
+        let replies = try await mapRedis { try await redis.pipeline(commands) }
+        if replies.count > 1, replies[1].int == 1 { throw SwitchboardError(.unauthorized, "this session was ended") }
+        let fields = replies[0].array ?? []
         var hash: [String: String] = [:]
         if let until = fields.first?.string { hash["bannedUntil"] = until }
         if fields.count > 1, let reason = fields[1].string { hash["banReason"] = reason }

@@ -107,14 +107,14 @@ public struct AccountService: Sendable {
     }
 
     /// A user and the ids of their conversations, in one round trip (a connection's authentication).
-    public func userWithConversations(id: String) async throws(SwitchboardError) -> (User, [String])? {
+    /// Throws `banned` for a banned user, `unauthorized` when `session` (the token's `sid`) was ended.
+    public func userWithConversations(id: String, session: String? = nil) async throws(SwitchboardError) -> (User, [String])? {
         guard !id.isEmpty, id.count <= 128 else { return nil }
-        let replies = try await mapRedis {
-            try await redis.pipeline([
-                RedisCommand("HGETALL", [keys.user(id)]), RedisCommand("SMEMBERS", [keys.userConversations(id)]),
-            ])
-        }
+        var commands = [RedisCommand("HGETALL", [keys.user(id)]), RedisCommand("SMEMBERS", [keys.userConversations(id)])]
+        if let session { commands.append(RedisCommand("EXISTS", [keys.endedSession(session)])) }
+        let replies = try await mapRedis { try await redis.pipeline(commands) }
         guard let hash = replies[0].stringPairs, let user = User(hash: hash) else { return nil }
+        if replies.count > 2, replies[2].int == 1 { throw SwitchboardError(.unauthorized, "this session was ended") }
         try Self.requireNotBanned(hash, now: clock.milliseconds)
         return (user, replies[1].array?.compactMap(\.string) ?? [])
     }

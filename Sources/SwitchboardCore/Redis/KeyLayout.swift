@@ -17,6 +17,11 @@ public struct KeyLayout: Sendable, Hashable {
     public func refreshToken(_ hash: String) -> String { "\(prefix)refresh:\(hash)" }
     public func refreshFamily(_ family: String) -> String { "\(prefix)refresh-family:\(family)" }
     public var jwtSigningKey: String { "\(prefix)jwt:key" }
+    /// Hash of the user's sessions: refresh-token family → `SessionInfo` JSON (extension).
+    public func sessions(_ id: String) -> String { "\(prefix)user:{\(id)}:sessions" }
+    /// Set when a user ends a session (password change, `DELETE /auth/sessions/{id}`): its
+    /// access tokens (`sid`) are refused while they could still be valid (extension).
+    public func endedSession(_ family: String) -> String { "\(prefix)session-ended:\(family)" }
     public func rateLimit(_ bucket: String) -> String { "\(prefix)ratelimit:{\(bucket)}" }
 
     // Conversations

@@ -20,6 +20,15 @@ struct AuthController {
         var refreshToken: String
     }
 
+    struct PasswordBody: Decodable {
+        var current: String
+        var new: String
+    }
+
+    struct SessionsAnswer: Encodable {
+        var sessions: [SessionInfo]
+    }
+
     struct AuthAnswer: Encodable {
         var user: User
         var accessToken: String
@@ -36,7 +45,7 @@ struct AuthController {
                 "register:\(context.clientAddress)", rule: .perMinute(limits.registrationsPerMinute))
             let user = try await switchboard.accounts.register(
                 username: body.username, password: body.password, displayName: body.displayName)
-            let tokens = try await switchboard.tokens.issue(for: user.id)
+            let tokens = try await switchboard.tokens.issue(for: user.id, userAgent: request.headers[.userAgent])
             return try JSONCoding.response(answer(user, tokens), status: .created)
         }
         group.post("auth/login") { request, context in
@@ -46,7 +55,7 @@ struct AuthController {
                 "login:\(body.username.lowercased()):\(context.clientAddress)", rule: .perMinute(limits.loginPerMinute))
             let user = try await switchboard.accounts.login(username: body.username, password: body.password)
             try await switchboard.accounts.requireNotBanned(user.id)
-            let tokens = try await switchboard.tokens.issue(for: user.id)
+            let tokens = try await switchboard.tokens.issue(for: user.id, userAgent: request.headers[.userAgent])
             return try JSONCoding.response(answer(user, tokens))
         }
         group.post("auth/refresh") { request, _ in
@@ -66,6 +75,23 @@ struct AuthController {
             var request = request
             let body = try await request.decodeJSON(RefreshBody.self, limit: limits.httpBodySize)
             try await switchboard.tokens.logout(body.refreshToken)
+            return Response(status: .noContent)
+        }
+        let authenticator = Authenticator(switchboard: switchboard)
+        group.post("auth/password") { request, _ in
+            let (user, session) = try await authenticator.session(request)
+            var request = request
+            let body = try await request.decodeJSON(PasswordBody.self, limit: limits.httpBodySize)
+            try await switchboard.changePassword(user: user, session: session, current: body.current, new: body.new)
+            return Response(status: .noContent)
+        }
+        group.get("auth/sessions") { request, _ in
+            let (user, session) = try await authenticator.session(request)
+            return try JSONCoding.response(SessionsAnswer(sessions: try await switchboard.tokens.sessions(of: user, current: session)))
+        }
+        group.delete("auth/sessions/:id") { request, context in
+            let (user, _) = try await authenticator.session(request)
+            try await switchboard.tokens.endSession(try context.parameters.require("id"), of: user)
             return Response(status: .noContent)
         }
     }

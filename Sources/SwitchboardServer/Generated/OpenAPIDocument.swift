@@ -3,7 +3,7 @@
 /// docs/openapi.yaml as JSON, embedded at build time and served at `GET /api/v1/openapi.json`.
 enum OpenAPIDocument {
     /// SHA-256 (hex) of the docs/openapi.yaml this was generated from; a test compares it with the file.
-    static let sourceSHA256 = "542819f3e3b6e810385d9a9b692b68d0a99b13c5b0c09c8839cc4d90c7fbb555"
+    static let sourceSHA256 = "1422a79a3e01d3ab1b2439521ace147387d375c09b66ab27ee85386ecd5630c5"
 
     /// The document as JSON text.
     static let json = ####"""
@@ -258,7 +258,142 @@ enum OpenAPIDocument {
             }
           }
         },
+        "/api/v1/auth/password": {
+          "post": {
+            "tags": [
+              "auth"
+            ],
+            "operationId": "changePassword",
+            "summary": "Change the password and end every other session.",
+            "description": "Needs the current password (401 `unauthorized` when wrong; 403\n`forbidden` for a user without one). Every other session ends: its\nrefresh tokens and its access tokens (their `sid`) answer 401. The\nsession of this request continues.\n",
+            "requestBody": {
+              "required": true,
+              "content": {
+                "application/json": {
+                  "schema": {
+                    "$ref": "#/components/schemas/ChangePasswordRequest"
+                  }
+                }
+              }
+            },
+            "responses": {
+              "204": {
+                "description": "Changed."
+              },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "403": {
+                "$ref": "#/components/responses/Forbidden"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/api/v1/auth/sessions": {
+          "get": {
+            "tags": [
+              "auth"
+            ],
+            "operationId": "listSessions",
+            "summary": "The signed-in user's sessions (refresh-token families).",
+            "description": "Sessions that can still refresh, oldest first; `current` marks the one of this request.",
+            "responses": {
+              "200": {
+                "description": "The sessions.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/SessionsAnswer"
+                    }
+                  }
+                }
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/api/v1/auth/sessions/{id}": {
+          "parameters": [
+            {
+              "name": "id",
+              "in": "path",
+              "required": true,
+              "description": "The session id (from the listing).",
+              "schema": {
+                "type": "string"
+              }
+            }
+          ],
+          "delete": {
+            "tags": [
+              "auth"
+            ],
+            "operationId": "endSession",
+            "summary": "End one of the user's sessions.",
+            "description": "Its refresh and access tokens answer 401 from now on; 404 for an id that is not one of the user's sessions.",
+            "responses": {
+              "204": {
+                "description": "Ended."
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
         "/api/v1/users/me": {
+          "delete": {
+            "tags": [
+              "users"
+            ],
+            "operationId": "deleteMe",
+            "summary": "Delete the signed-in user's account.",
+            "description": "Needs the password (401 when wrong; 403 `forbidden` for a user\nwithout one). The user leaves every conversation (an owner's leaving\nhands ownership over), every session ends, the user's keys are\nremoved, the username is free again and their sockets close (4003).\nMessages stay, still `from` the user's id: `GET /users/{id}` answers\n404, so clients show them as from a deleted user. Emits\n`user.deleted`.\n",
+            "requestBody": {
+              "required": true,
+              "content": {
+                "application/json": {
+                  "schema": {
+                    "$ref": "#/components/schemas/DeleteAccountRequest"
+                  }
+                }
+              }
+            },
+            "responses": {
+              "204": {
+                "description": "Deleted."
+              },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "403": {
+                "$ref": "#/components/responses/Forbidden"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          },
           "get": {
             "tags": [
               "users"
@@ -2812,6 +2947,76 @@ enum OpenAPIDocument {
               "events": {
                 "type": "integer",
                 "description": "Entries in the event stream."
+              }
+            }
+          },
+          "ChangePasswordRequest": {
+            "type": "object",
+            "required": [
+              "current",
+              "new"
+            ],
+            "properties": {
+              "current": {
+                "type": "string"
+              },
+              "new": {
+                "type": "string",
+                "minLength": 8,
+                "maxLength": 1024,
+                "description": "8 to 1024 bytes."
+              }
+            }
+          },
+          "DeleteAccountRequest": {
+            "type": "object",
+            "required": [
+              "password"
+            ],
+            "properties": {
+              "password": {
+                "type": "string"
+              }
+            }
+          },
+          "Session": {
+            "type": "object",
+            "required": [
+              "id",
+              "created"
+            ],
+            "properties": {
+              "id": {
+                "type": "string",
+                "description": "The refresh-token family; also the `sid` claim of its access tokens."
+              },
+              "created": {
+                "$ref": "#/components/schemas/Timestamp"
+              },
+              "lastUsed": {
+                "$ref": "#/components/schemas/Timestamp"
+              },
+              "userAgent": {
+                "type": "string",
+                "description": "The User-Agent of the request that began it."
+              },
+              "current": {
+                "type": "boolean",
+                "description": "This request's session."
+              }
+            }
+          },
+          "SessionsAnswer": {
+            "type": "object",
+            "required": [
+              "sessions"
+            ],
+            "properties": {
+              "sessions": {
+                "type": "array",
+                "items": {
+                  "$ref": "#/components/schemas/Session"
+                }
               }
             }
           }
