@@ -69,6 +69,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Opt-in high-volume event types, repeatable: read (read.updated) (env SWITCHBOARD_EVENTS_INCLUDE, comma-separated).")
     var eventsInclude: [String] = env("SWITCHBOARD_EVENTS_INCLUDE").map { $0.split(separator: ",").map(String.init) } ?? []
 
+    @Option(help: "POST every event of the stream to this URL (env SWITCHBOARD_WEBHOOK_URL).")
+    var webhookURL: String? = env("SWITCHBOARD_WEBHOOK_URL")
+
+    @Option(help: "Key of the X-Switchboard-Signature HMAC-SHA256 of webhook bodies (env SWITCHBOARD_WEBHOOK_SECRET).")
+    var webhookSecret: String? = env("SWITCHBOARD_WEBHOOK_SECRET")
+
+    @Option(help: "Attempts per event before it moves to <prefix>events:dead (env SWITCHBOARD_WEBHOOK_MAX_ATTEMPTS).")
+    var webhookMaxAttempts: Int = env("SWITCHBOARD_WEBHOOK_MAX_ATTEMPTS").flatMap { Int($0) } ?? 10
+
     @Option(help: "Seconds presence, socket and node entries live without a heartbeat (env SWITCHBOARD_PRESENCE_TTL).")
     var presenceTTL: Double = env("SWITCHBOARD_PRESENCE_TTL").flatMap { Double($0) } ?? 30
 
@@ -113,6 +122,14 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--scrypt-n must be a power of two between 2 and 2^20")
         }
         guard events == "on" || events == "off" else { throw ValidationError("--events must be on or off") }
+        if (webhookURL == nil) != (webhookSecret == nil) {
+            throw ValidationError("--webhook-url and --webhook-secret go together")
+        }
+        if let webhookURL, !(webhookURL.hasPrefix("http://") || webhookURL.hasPrefix("https://")) {
+            throw ValidationError("--webhook-url must be an http:// or https:// URL")
+        }
+        if webhookURL != nil, events == "off" { throw ValidationError("--webhook-url needs --events on") }
+        guard webhookMaxAttempts >= 1 else { throw ValidationError("--webhook-max-attempts must be at least 1") }
         guard eventsMaxlen >= 0 else { throw ValidationError("--events-maxlen must be 0 or more") }
         for type in eventsInclude where type != "read" {
             throw ValidationError("--events-include: unknown type \(type) (known: read)")
@@ -142,6 +159,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.events.enabled = events == "on"
         configuration.events.maxLength = eventsMaxlen
         configuration.events.includeRead = eventsInclude.contains("read")
+        configuration.webhook.url = webhookURL
+        configuration.webhook.secret = webhookSecret ?? ""
+        configuration.webhook.maxAttempts = webhookMaxAttempts
         if let nodeID { configuration.nodeID = nodeID }
         configuration.auth.jwtSecret = jwtSecret
         configuration.auth.accessTokenTTL = accessTTL

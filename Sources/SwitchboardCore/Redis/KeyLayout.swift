@@ -57,6 +57,8 @@ public struct KeyLayout: Sendable, Hashable {
     public var events: String { "\(prefix)events" }
     /// Events a webhook could not deliver after every attempt (extension).
     public var deadEvents: String { "\(prefix)events:dead" }
+    /// Held by the one node that delivers webhooks now (extension).
+    public var webhookLease: String { "\(prefix)events:webhook-lease" }
 
     // Channels
     public func conversationChannel(_ id: String) -> String { "\(prefix)live:conv:{\(id)}" }

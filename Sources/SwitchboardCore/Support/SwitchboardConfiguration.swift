@@ -23,6 +23,30 @@ public struct SwitchboardConfiguration: Sendable {
     public var retention: Int = 100_000
     /// The event stream for the app's backend (`sb:events`).
     public var events = EventsConfiguration()
+    /// Delivery of the event stream to the app's backend over HTTP.
+    public var webhook = WebhookConfiguration()
+
+    public init() {}
+}
+
+/// Webhooks: the nodes deliver every event of the stream to one URL (see `WebhookService`).
+public struct WebhookConfiguration: Sendable {
+    /// Where events are POSTed; nil: no webhooks.
+    public var url: String?
+    /// Key of the `X-Switchboard-Signature` HMAC-SHA256.
+    public var secret: String = ""
+    /// Attempts per event before it moves to `<prefix>events:dead`.
+    public var maxAttempts: Int = 10
+    /// Seconds before the first retry; doubled after each failure, with jitter.
+    public var initialBackoff: Double = 1
+    /// Seconds between retries at most.
+    public var maxBackoff: Double = 60
+    /// Seconds one request may take.
+    public var timeout: Double = 10
+    /// The consumer group of the stream that tracks deliveries.
+    public var group: String = "webhooks"
+    /// Seconds the delivering node holds its lease without renewing it; another node takes over after.
+    public var leaseTTL: Double = 15
 
     public init() {}
 }
