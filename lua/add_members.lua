@@ -9,6 +9,7 @@
 -- ARGV[4] mode: "admin" = the actor must be owner/admin of a group or room;
 --               "self"  = the actor joins a public room: exactly one user id,
 --                         equal to actorId (no membership needed)
+--               "server" = the app's backend (server API): any group or room
 -- ARGV[5..] user ids to add (at least one)
 -- New members get role "member", join time ts and a read pointer at the
 -- current seq: earlier messages do not count as unread for them (history
@@ -23,13 +24,26 @@ local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
 local function uint(s)
   if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
 end
+-- Event stream (optional): KEYS[6] = sb:events, and then the last ARGV is
+-- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+-- script reads KEYS and ARGV as without them. No key = no event, no cost.
+local EVENTS, EVENTS_MAXLEN = nil, 0
+if #KEYS == 6 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+  if not EVENTS then return end
+  if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+  local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+    or cjson.encode({type = etype, ts = ts, data = data})
+  if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+  else redis.call("XADD", EVENTS, "*", "event", entry) end
+end
 
 if #KEYS ~= 5 then return err("INVALID", "add_members expects 5 keys") end
 local convId, actorId, mode = ARGV[1], ARGV[2], ARGV[4]
 local ts = uint(ARGV[3])
 if (convId or "") == "" or (actorId or "") == "" then return err("INVALID", "convId and actorId are required") end
 if not ts then return err("INVALID", "ts must be a non-negative integer") end
-if mode ~= "admin" and mode ~= "self" then return err("INVALID", "mode must be admin or self") end
+if mode ~= "admin" and mode ~= "self" and mode ~= "server" then return err("INVALID", "mode must be admin, self or server") end
 if #ARGV < 5 then return err("INVALID", "no user ids given") end
 for i = 5, #ARGV do
   if ARGV[i] == "" then return err("INVALID", "empty user id") end
@@ -46,6 +60,8 @@ if mode == "self" then
     end
     return {}
   end
+elseif mode == "server" then
+  if kind == "direct" then return err("FORBIDDEN", "a direct conversation cannot get more members") end
 else
   local role = redis.call("HGET", KEYS[2], actorId)
   if not role then return err("NOT_MEMBER", "not a member of this conversation") end
@@ -63,4 +79,5 @@ for i = 5, #ARGV do
     added[#added + 1] = id
   end
 end
+for _, id in ipairs(added) do emit("member.added", ts, {conv = convId, user = id, role = "member", by = actorId}) end
 return added

@@ -31,6 +31,19 @@ local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
 local function uint(s)
   if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
 end
+-- Event stream (optional): KEYS[6] = sb:events, and then the last ARGV is
+-- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+-- script reads KEYS and ARGV as without them. No key = no event, no cost.
+local EVENTS, EVENTS_MAXLEN = nil, 0
+if #KEYS == 6 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+  if not EVENTS then return end
+  if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+  local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+    or cjson.encode({type = etype, ts = ts, data = data})
+  if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+  else redis.call("XADD", EVENTS, "*", "event", entry) end
+end
 
 local function convJSON()
   local h, c, members = redis.call("HGETALL", KEYS[1]), {}, {}
@@ -81,6 +94,7 @@ if redis.call("EXISTS", KEYS[1]) == 1 then
       end
     end
   end
+  for _, id in ipairs(added) do emit("member.added", createdAt, {conv = convId, user = id, role = "member", by = createdBy}) end
   return {0, convJSON(), added}
 end
 
@@ -92,4 +106,6 @@ for i, id in ipairs(ids) do
   redis.call("HSET", KEYS[4], id, 0)
   if kind ~= "room" then redis.call("SADD", KEYS[5], id) end
 end
-return {1, convJSON(), ids}
+local json = convJSON()
+emit("conversation.created", createdAt, '{"conversation":' .. json .. ',"by":' .. cjson.encode(createdBy) .. '}')
+return {1, json, ids}

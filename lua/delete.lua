@@ -22,6 +22,19 @@ local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
 local function uint(s)
   if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
 end
+-- Event stream (optional): KEYS[5] = sb:events, and then the last ARGV is
+-- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+-- script reads KEYS and ARGV as without them. No key = no event, no cost.
+local EVENTS, EVENTS_MAXLEN = nil, 0
+if #KEYS == 5 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+  if not EVENTS then return end
+  if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+  local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+    or cjson.encode({type = etype, ts = ts, data = data})
+  if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+  else redis.call("XADD", EVENTS, "*", "event", entry) end
+end
 
 if #KEYS ~= 4 then return err("INVALID", "delete expects 4 keys") end
 local convId, userId, msgId, channel, origin = ARGV[1], ARGV[2], ARGV[3], ARGV[5], ARGV[6]
@@ -63,4 +76,5 @@ if channel ~= "" then
   if (origin or "") ~= "" then ev.origin = origin end
   redis.call("PUBLISH", channel, cjson.encode(ev))
 end
+emit("message.deleted", ts, {message = msg, by = userId})
 return json

@@ -14,6 +14,19 @@
 --   FORBIDDEN (not the owner, or a direct conversation: those have no owner
 --   and are only left by each side, see remove_member.lua).
 local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+-- Event stream (optional): KEYS[8] = sb:events, and then the last ARGV is
+-- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+-- script reads KEYS and ARGV as without them. No key = no event, no cost.
+local EVENTS, EVENTS_MAXLEN = nil, 0
+if #KEYS == 8 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+  if not EVENTS then return end
+  if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+  local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+    or cjson.encode({type = etype, ts = ts, data = data})
+  if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+  else redis.call("XADD", EVENTS, "*", "event", entry) end
+end
 
 if #KEYS ~= 7 then return err("INVALID", "delete_conversation expects 7 keys") end
 local convId, actorId = ARGV[1], ARGV[2]
@@ -26,5 +39,7 @@ if redis.call("HGET", KEYS[1], "kind") == "direct" then
 end
 if role ~= "owner" then return err("FORBIDDEN", "only the owner may delete the conversation") end
 local members = redis.call("HKEYS", KEYS[2])
+local gone = redis.call("HMGET", KEYS[1], "kind", "name")
+emit("conversation.deleted", nil, {conversation = {id = convId, kind = gone[1], name = gone[2]}, by = actorId})
 redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
 return members

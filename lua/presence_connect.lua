@@ -10,6 +10,19 @@
 --   When the user was offline: PUBLISH {"ev":"presence","user","status","lastSeen"}.
 -- Returns: the user's status.
 -- Errors: INVALID (bad ARGV).
+-- Event stream (optional): KEYS[4] = sb:events, and then the last ARGV is
+-- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+-- script reads KEYS and ARGV as without them. No key = no event, no cost.
+local EVENTS, EVENTS_MAXLEN = nil, 0
+if #KEYS == 4 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+  if not EVENTS then return end
+  if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+  local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+    or cjson.encode({type = etype, ts = ts, data = data})
+  if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+  else redis.call("XADD", EVENTS, "*", "event", entry) end
+end
 local now, expiry, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 if #KEYS ~= 3 or (ARGV[1] or "") == "" or not now or not expiry or not ttl or ttl <= 0 or (ARGV[6] or "") == "" then
   return redis.error_reply("INVALID presence_connect expects 3 keys and member, now, expiry, ttl, channel, user")
@@ -26,4 +39,5 @@ if not wasOnline and ARGV[5] ~= "" then
   redis.call("PUBLISH", ARGV[5], cjson.encode({ev = "presence", user = ARGV[6], status = status,
     lastSeen = lastSeen or cjson.null}))
 end
+if not wasOnline then emit("presence.online", now, {user = ARGV[6], status = status}) end
 return status

@@ -12,6 +12,19 @@
 -- Errors: INVALID (bad ARGV / key count), NOT_FOUND (no conversation),
 --         NOT_MEMBER.
 local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+-- Event stream (optional): KEYS[4] = sb:events, and then the last ARGV is
+-- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+-- script reads KEYS and ARGV as without them. No key = no event, no cost.
+local EVENTS, EVENTS_MAXLEN = nil, 0
+if #KEYS == 4 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+  if not EVENTS then return end
+  if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+  local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+    or cjson.encode({type = etype, ts = ts, data = data})
+  if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+  else redis.call("XADD", EVENTS, "*", "event", entry) end
+end
 
 if #KEYS ~= 3 then return err("INVALID", "read expects 3 keys") end
 local convId, userId, seqArg, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -34,5 +47,6 @@ if seq > pointer then
   if channel ~= "" then
     redis.call("PUBLISH", channel, cjson.encode({ev = "read", conv = convId, user = userId, seq = pointer}))
   end
+  emit("read.updated", nil, {conv = convId, user = userId, seq = pointer})
 end
 return {math.max(convSeq - pointer, 0), pointer}

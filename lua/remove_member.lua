@@ -22,6 +22,19 @@
 --   target is not a member), NOT_MEMBER (actor is not a member),
 --   FORBIDDEN (rules above).
 local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+-- Event stream (optional): KEYS[8] = sb:events, and then the last ARGV is
+-- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+-- script reads KEYS and ARGV as without them. No key = no event, no cost.
+local EVENTS, EVENTS_MAXLEN = nil, 0
+if #KEYS == 8 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+  if not EVENTS then return end
+  if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+  local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+    or cjson.encode({type = etype, ts = ts, data = data})
+  if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+  else redis.call("XADD", EVENTS, "*", "event", entry) end
+end
 
 if #KEYS ~= 7 then return err("INVALID", "remove_member expects 7 keys") end
 local convId, actorId, targetId = ARGV[1], ARGV[2], ARGV[3]
@@ -40,11 +53,14 @@ if actorId ~= targetId then
   if targetRole == "admin" and actorRole ~= "owner" then return err("FORBIDDEN", "only the owner may remove an admin") end
 end
 
+emit("member.removed", nil, {conv = convId, user = targetId, by = actorId})
 redis.call("HDEL", KEYS[2], targetId)
 redis.call("ZREM", KEYS[3], targetId)
 redis.call("HDEL", KEYS[4], targetId)
 redis.call("SREM", KEYS[7], targetId)
 if redis.call("HLEN", KEYS[2]) == 0 then
+  local gone = redis.call("HMGET", KEYS[1], "kind", "name")
+  emit("conversation.deleted", nil, {conversation = {id = convId, kind = gone[1], name = gone[2]}, by = actorId})
   redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
   return {"deleted", ""}
 end
@@ -64,5 +80,7 @@ while not best do
   start = start + 100
 end
 best = best or first or redis.call("HKEYS", KEYS[2])[1] -- last resort: zset out of step
+local previous = redis.call("HGET", KEYS[2], best)
 redis.call("HSET", KEYS[2], best, "owner")
+emit("member.role_changed", nil, {conv = convId, user = best, role = "owner", previous = previous, by = actorId})
 return {"removed", best}

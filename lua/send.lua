@@ -30,6 +30,19 @@ local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
 local function uint(s) -- non-negative integer string (<= 14 digits, exact in JSON) or nil
   if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
 end
+-- Event stream (optional): KEYS[7] = sb:events, and then the last ARGV is
+-- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+-- script reads KEYS and ARGV as without them. No key = no event, no cost.
+local EVENTS, EVENTS_MAXLEN = nil, 0
+if #KEYS == 7 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+  if not EVENTS then return end
+  if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+  local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+    or cjson.encode({type = etype, ts = ts, data = data})
+  if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+  else redis.call("XADD", EVENTS, "*", "event", entry) end
+end
 
 if #KEYS ~= 6 then return err("INVALID", "send expects 6 keys") end
 local convId, userId, text, nonce, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[5], ARGV[7]
@@ -72,6 +85,7 @@ if channel ~= "" then
   -- these bytes (everything but the origin) instead of parsing the JSON.
   redis.call("PUBLISH", channel, '{"ev":"message","message":' .. json .. ',"origin":' .. quoted .. '}')
 end
+emit("message.sent", ts, '{"message":' .. json .. '}')
 local offline = {}
 if kind ~= "room" then
   for _, id in ipairs(redis.call("SMEMBERS", KEYS[6])) do

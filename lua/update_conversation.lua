@@ -11,6 +11,19 @@
 --   NOT_MEMBER, FORBIDDEN (not owner/admin; a direct conversation, which
 --   neither side renames for the other).
 local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+-- Event stream (optional): KEYS[3] = sb:events, and then the last ARGV is
+-- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+-- script reads KEYS and ARGV as without them. No key = no event, no cost.
+local EVENTS, EVENTS_MAXLEN = nil, 0
+if #KEYS == 3 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+  if not EVENTS then return end
+  if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+  local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+    or cjson.encode({type = etype, ts = ts, data = data})
+  if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+  else redis.call("XADD", EVENTS, "*", "event", entry) end
+end
 
 if #KEYS ~= 2 then return err("INVALID", "update_conversation expects 2 keys") end
 local convId, actorId = ARGV[1], ARGV[2]
@@ -31,4 +44,6 @@ for i = 1, #h, 2 do c[h[i]] = h[i + 1] end
 c.public = c.public == "1"
 c.createdAt, c.seq, c.lastTs = tonumber(c.createdAt), tonumber(c.seq), tonumber(c.lastTs)
 if c.lastMessage then c.lastMessage = cjson.decode(c.lastMessage) end
-return cjson.encode(c)
+local json = cjson.encode(c)
+emit("conversation.updated", nil, '{"conversation":' .. json .. ',"by":' .. cjson.encode(actorId) .. '}')
+return json

@@ -387,5 +387,61 @@ checkerr "rl cost > capacity" INVALID "$(rl u3 3 1 1000 4)"
 checkerr "rl bad cost" INVALID "$(rl u3 3 1 1000 x)"
 check "rl invalid wrote nothing" 0 "$(cli EXISTS "${P}ratelimit:{u3}")"
 
+echo "== event stream (KEYS[n+1] = stream, last ARGV = MAXLEN)"
+E="${P}events"
+evs() { cli --json XRANGE "$E" - + | jq -r 'map(.[1][1]|fromjson|.type)|join(",")'; }
+evlast() { cli --json XREVRANGE "$E" + - COUNT 1 | jq -r '.[0][1][1]'; }
+C=ev1
+run create_conversation 6 "$(K $C)" "$(K $C):members" "$(K $C):joined" "$(K $C):read" "$(K $C):offline" "$E" \
+    $C group Ev 0 alice $T alice bob 0 >/dev/null
+check "ev created" "conversation.created" "$(evs)"
+check "ev created data" "$C alice alice,bob $T" "$(j '"\(.data.conversation.id) \(.data.by) \(.data.conversation.members|map(.id)|join(",")) \(.ts)"' "$(evlast)")"
+run create_conversation 6 "$(K $C)" "$(K $C):members" "$(K $C):joined" "$(K $C):read" "$(K $C):offline" "$E" \
+    $C group Ev 0 alice $T alice 0 >/dev/null
+check "ev existing: none" "conversation.created" "$(evs)"
+out=$(run send 7 "$(K $C)" "$(K $C):members" "$(K $C):msgs" "$(K $C):read" "$(K $C):nonce:bob:n1" "$(K $C):offline" "$E" \
+    $C bob hello $((T + 1)) n1 0 "$(CH $C)" o 1000)
+check "ev send reply unchanged" 1 "$(j '.[0]' "$out")"
+check "ev sent" "message.sent hello 1 $((T + 1))" "$(j '"\(.type) \(.data.message.text) \(.data.message.seq) \(.ts)"' "$(evlast)")"
+run send 7 "$(K $C)" "$(K $C):members" "$(K $C):msgs" "$(K $C):read" "$(K $C):nonce:bob:n1" "$(K $C):offline" "$E" \
+    $C bob hello $((T + 2)) n1 0 "$(CH $C)" o 1000 >/dev/null
+checkerr "ev refused send" NOT_MEMBER "$(run send 7 "$(K $C)" "$(K $C):members" "$(K $C):msgs" "$(K $C):read" "$(K $C):nonce:zed:" "$(K $C):offline" "$E" \
+    $C zed hi $((T + 2)) "" 0 "$(CH $C)" o 1000)"
+check "ev nonce repeat and refusal: none" "conversation.created,message.sent" "$(evs)"
+mid=$(j '.[1]|fromjson|.id' "$out")
+run edit 5 "$(K $C)" "$(K $C):members" "$(K $C):msgs" "$(K $C):edits" "$E" $C bob "$mid" again $((T + 3)) "" "" 0 >/dev/null
+run delete 5 "$(K $C)" "$(K $C):members" "$(K $C):msgs" "$(K $C):edits" "$E" $C alice "$mid" $((T + 4)) "" "" 0 >/dev/null
+run read 4 "$(K $C)" "$(K $C):members" "$(K $C):read" "$E" $C alice 1 "" 0 >/dev/null
+run add_members 6 "$(K $C)" "$(K $C):members" "$(K $C):joined" "$(K $C):read" "$(K $C):offline" "$E" $C alice $T admin carol bob 0 >/dev/null
+run set_role 3 "$(K $C)" "$(K $C):members" "$E" $C alice carol owner 0 >/dev/null
+run update_conversation 3 "$(K $C)" "$(K $C):members" "$E" $C carol name Renamed 0 >/dev/null
+run remove_member 8 "$(K $C)" "$(K $C):members" "$(K $C):joined" "$(K $C):read" "$(K $C):msgs" "$(K $C):edits" "$(K $C):offline" "$E" $C carol bob 0 >/dev/null
+check "ev types in order" "conversation.created,message.sent,message.edited,message.deleted,read.updated,member.added,member.role_changed,member.role_changed,conversation.updated,member.removed" "$(evs)"
+run remove_member 8 "$(K $C)" "$(K $C):members" "$(K $C):joined" "$(K $C):read" "$(K $C):msgs" "$(K $C):edits" "$(K $C):offline" "$E" $C carol carol 0 >/dev/null
+check "ev owner leaves: hand-over" "member.removed,member.role_changed" "$(cli --json XREVRANGE "$E" + - COUNT 2 | jq -r 'reverse|map(.[1][1]|fromjson|"\(.type)")|join(",")')"
+check "ev new owner" "alice owner admin" "$(j '"\(.data.user) \(.data.role) \(.data.previous)"' "$(evlast)")"
+run remove_member 8 "$(K $C)" "$(K $C):members" "$(K $C):joined" "$(K $C):read" "$(K $C):msgs" "$(K $C):edits" "$(K $C):offline" "$E" $C alice alice 0 >/dev/null
+check "ev last member: deleted" "conversation.deleted Renamed" "$(j '"\(.type) \(.data.conversation.name)"' "$(evlast)")"
+U="${P}user:{ev}"
+run create_user 2 "$U" "$E" ev_u evname "Ev User" $T "" 0 >/dev/null
+check "ev user.created" "user.created ev_u" "$(j '"\(.type) \(.data.user.id)"' "$(evlast)")"
+check "ev create_user external" "1" "$(cli HGET "$U" external)"
+check "ev create_user twice" 0 "$(run create_user 2 "$U" "$E" ev_u evname "Ev User" $T "" 0)"
+run update_profile 2 "$U" "$E" bio hi 0 >/dev/null
+check "ev user.updated" "user.updated hi Ev User" "$(j '"\(.type) \(.data.user.bio) \(.data.user.displayName)"' "$(evlast)")"
+run presence_connect 4 "${P}sockets:{ev}" "${P}presence:{ev}" "$U" "$E" n1/1 $T $((T + 30000)) 30 "" ev_u 0 >/dev/null
+run presence_connect 4 "${P}sockets:{ev}" "${P}presence:{ev}" "$U" "$E" n1/2 $T $((T + 30000)) 30 "" ev_u 0 >/dev/null
+run presence_disconnect 4 "${P}sockets:{ev}" "${P}presence:{ev}" "$U" "$E" $T "" ev_u member n1/1 0 >/dev/null
+run presence_disconnect 4 "${P}sockets:{ev}" "${P}presence:{ev}" "$U" "$E" $T "" ev_u member n1/2 0 >/dev/null
+check "ev presence once each" "presence.online,presence.offline" "$(cli --json XREVRANGE "$E" + - COUNT 2 | jq -r 'reverse|map(.[1][1]|fromjson|.type)|join(",")')"
+run presence_disconnect 4 "${P}sockets:{ev}" "${P}presence:{ev}" "$U" "$E" $T "" ev_u node n9 0 >/dev/null
+check "ev dead node: offline" "presence.offline" "$(j .type "$(evlast)")"
+before=$(cli XLEN "$E")
+send ev2 alice hi $T >/dev/null
+run ensure_user 1 "${P}user:{ev3}" ev3 ext $T >/dev/null
+check "ev no key: nothing" "$before" "$(cli XLEN "$E")"
+for i in $(seq 300); do run create_user 2 "${P}user:{evm$i}" "$E" "evm$i" n n $T "" 100 >/dev/null; done
+check "ev maxlen ~ trims" 1 "$(( $(cli XLEN "$E") < 300 ))"
+
 echo "$pass passed, $fail failed"
 ((fail == 0))

@@ -9,6 +9,8 @@ public final class Switchboard: Sendable {
     public let redis: RedisClient
     public let scripts: RedisScriptRegistry
     public let keys: KeyLayout
+    /// Where state changes append their events (or `.off`).
+    public let events: EventStream
     public let clock: WallClock
     public let logger: Logger
     public let accounts: AccountService
@@ -28,20 +30,21 @@ public final class Switchboard: Sendable {
         self.redis = redis
         self.scripts = RedisScriptRegistry(client: redis, scripts: LuaScripts.all)
         self.keys = KeyLayout(prefix: configuration.prefix)
+        self.events = EventStream(configuration.events, keys: keys)
         self.clock = clock
         self.logger = logger
         let hasher = PasswordHasher(
             n: configuration.auth.scryptN, r: configuration.auth.scryptR, p: configuration.auth.scryptP)
         self.accounts = AccountService(redis: redis, scripts: scripts, keys: keys, clock: clock, hasher: hasher,
-            limits: configuration.limits)
+            limits: configuration.limits, events: events)
         self.tokens = TokenService(redis: redis, scripts: scripts, keys: keys, clock: clock, configuration: configuration.auth)
         self.rateLimiter = RateLimiter(scripts: scripts, keys: keys, clock: clock)
         self.presence = PresenceService(
-            redis: redis, scripts: scripts, keys: keys, clock: clock, configuration: configuration.live)
+            redis: redis, scripts: scripts, keys: keys, clock: clock, configuration: configuration.live, events: events)
         self.notifications = NotificationService(
             redis: redis, scripts: scripts, keys: keys, clock: clock, configuration: configuration.live)
         self.conversations = ConversationService(
-            redis: redis, scripts: scripts, keys: keys, clock: clock, configuration: configuration, accounts: accounts)
+            redis: redis, scripts: scripts, keys: keys, clock: clock, configuration: configuration, accounts: accounts, events: events)
     }
 
     /// Loads the Lua scripts and the signing key; retried by `/ready` until Redis answers.

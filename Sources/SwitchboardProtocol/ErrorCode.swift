@@ -30,6 +30,8 @@ public struct ErrorCode: RawRepresentable, Sendable, Hashable, CustomStringConve
     public static let tooLarge = ErrorCode(rawValue: "too_large")
     public static let rateLimited = ErrorCode(rawValue: "rate_limited")
     public static let unavailable = ErrorCode(rawValue: "unavailable")
+    /// The user is banned (server API): tokens, refresh tokens and logins are refused.
+    public static let banned = ErrorCode(rawValue: "banned")
     public static let unknownOp = ErrorCode(rawValue: "unknown_op")
     public static let internalError = ErrorCode(rawValue: "internal")
 

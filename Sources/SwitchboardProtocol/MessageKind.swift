@@ -15,6 +15,8 @@ public struct MessageKind: RawRepresentable, Codable, Sendable, Hashable, Custom
     }
 
     public static let text = MessageKind(rawValue: "text")
+    /// Sent by the app's backend through the server API, `from: "system"`.
+    public static let system = MessageKind(rawValue: "system")
 
     public var description: String { rawValue }
 }

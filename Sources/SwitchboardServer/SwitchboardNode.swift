@@ -61,6 +61,10 @@ public struct SwitchboardNode: Sendable {
         UserController(switchboard: switchboard, authenticator: authenticator).register(on: api)
         ConversationController(switchboard: switchboard, authenticator: authenticator, followUp: live.followUp).register(on: api)
         NotificationController(switchboard: switchboard, authenticator: authenticator).register(on: api)
+        ServerController(
+            switchboard: switchboard, authenticator: ServerAPIAuthenticator(keys: configuration.auth.serverAPIKeys),
+            followUp: live.followUp
+        ).register(on: api)
         OpenAPIController().register(on: api)
         return router
     }
@@ -71,7 +75,12 @@ public struct SwitchboardNode: Sendable {
     /// background work queued by all of them runs to its end, and the Redis
     /// client goes last.
     public func services(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
-        [switchboard.redis, background, buildApplication(onRunning: onRunning), heartbeat, liveService]
+        var services: [any Service] = [switchboard.redis, background]
+        // Stops after the HTTP server and the sockets, before the Redis client.
+        if let url = configuration.webhook.url, configuration.events.enabled {
+            services.append(WebhookService(switchboard: switchboard, url: url, logger: logger))
+        }
+        return services + [buildApplication(onRunning: onRunning), heartbeat, liveService]
     }
 
     /// The Hummingbird application. `onRunning` receives the bound port.

@@ -79,6 +79,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Required `aud` of external tokens, if any (env SWITCHBOARD_EXTERNAL_JWT_AUDIENCE).")
     var externalJWTAudience: String? = env("SWITCHBOARD_EXTERNAL_JWT_AUDIENCE")
 
+    @Option(help: "Key of the server API (/api/v1/server/*) for your backend, repeatable (env SWITCHBOARD_SERVER_API_KEYS, comma-separated).")
+    var serverAPIKey: [String] = env("SWITCHBOARD_SERVER_API_KEYS").map { $0.split(separator: ",").map(String.init) } ?? []
+
     @Option(help: "Login attempts per username and address per minute (env SWITCHBOARD_LOGIN_LIMIT).")
     var loginLimit: Int = env("SWITCHBOARD_LOGIN_LIMIT").flatMap { Int($0) } ?? defaults.limits.loginPerMinute
 
@@ -100,6 +103,24 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Messages kept per conversation, 0 = all (env SWITCHBOARD_RETENTION).")
     var retention: Int = env("SWITCHBOARD_RETENTION").flatMap { Int($0) } ?? defaults.retention
+
+    @Option(help: "The event stream of every state change for your backend: on or off (env SWITCHBOARD_EVENTS).")
+    var events: String = env("SWITCHBOARD_EVENTS") ?? "on"
+
+    @Option(help: "Entries kept in the event stream, MAXLEN ~; 0 = all (env SWITCHBOARD_EVENTS_MAXLEN).")
+    var eventsMaxlen: Int = env("SWITCHBOARD_EVENTS_MAXLEN").flatMap { Int($0) } ?? 1_000_000
+
+    @Option(help: "Opt-in high-volume event types, repeatable: read (read.updated) (env SWITCHBOARD_EVENTS_INCLUDE, comma-separated).")
+    var eventsInclude: [String] = env("SWITCHBOARD_EVENTS_INCLUDE").map { $0.split(separator: ",").map(String.init) } ?? []
+
+    @Option(help: "POST every event of the stream to this URL (env SWITCHBOARD_WEBHOOK_URL).")
+    var webhookURL: String? = env("SWITCHBOARD_WEBHOOK_URL")
+
+    @Option(help: "Key of the X-Switchboard-Signature HMAC-SHA256 of webhook bodies (env SWITCHBOARD_WEBHOOK_SECRET).")
+    var webhookSecret: String? = env("SWITCHBOARD_WEBHOOK_SECRET")
+
+    @Option(help: "Attempts per event before it moves to <prefix>events:dead (env SWITCHBOARD_WEBHOOK_MAX_ATTEMPTS).")
+    var webhookMaxAttempts: Int = env("SWITCHBOARD_WEBHOOK_MAX_ATTEMPTS").flatMap { Int($0) } ?? 10
 
     @Option(help: "Seconds presence, socket and node entries live without a heartbeat (env SWITCHBOARD_PRESENCE_TTL).")
     var presenceTTL: Double = env("SWITCHBOARD_PRESENCE_TTL").flatMap { Double($0) } ?? defaults.live.presenceTTL
@@ -164,6 +185,22 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--forwarded-header must be x-forwarded-for or forwarded")
         }
         guard (1...16).contains(scryptP) else { throw ValidationError("--scrypt-p must be between 1 and 16") }
+        guard events == "on" || events == "off" else { throw ValidationError("--events must be on or off") }
+        if (webhookURL == nil) != (webhookSecret == nil) {
+            throw ValidationError("--webhook-url and --webhook-secret go together")
+        }
+        if let webhookURL, !(webhookURL.hasPrefix("http://") || webhookURL.hasPrefix("https://")) {
+            throw ValidationError("--webhook-url must be an http:// or https:// URL")
+        }
+        if webhookURL != nil, events == "off" { throw ValidationError("--webhook-url needs --events on") }
+        guard webhookMaxAttempts >= 1 else { throw ValidationError("--webhook-max-attempts must be at least 1") }
+        guard eventsMaxlen >= 0 else { throw ValidationError("--events-maxlen must be 0 or more") }
+        for type in eventsInclude where type != "read" {
+            throw ValidationError("--events-include: unknown type \(type) (known: read)")
+        }
+        for key in serverAPIKey where key.utf8.count < 16 {
+            throw ValidationError("--server-api-key: each key at least 16 bytes (got one of \(key.utf8.count))")
+        }
         guard presenceTTL > 0 else { throw ValidationError("--presence-ttl must be positive") }
         guard mallocArenas >= 0 else { throw ValidationError("--malloc-arenas must be 0 or more") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
@@ -210,6 +247,12 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.web = web
         configuration.trustedProxies = try trustedProxies.map { try CIDR.list($0).map(\.description) } ?? []
         configuration.forwardedHeader = ForwardedHeader(rawValue: forwardedHeader.lowercased()) ?? .xForwardedFor
+        configuration.events.enabled = events == "on"
+        configuration.events.maxLength = eventsMaxlen
+        configuration.events.includeRead = eventsInclude.contains("read")
+        configuration.webhook.url = webhookURL
+        configuration.webhook.secret = webhookSecret ?? ""
+        configuration.webhook.maxAttempts = webhookMaxAttempts
         if let nodeID { configuration.nodeID = nodeID }
         configuration.auth.jwtSecret = jwtSecret
         configuration.auth.accessTokenTTL = accessTTL
@@ -217,6 +260,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.auth.externalSecret = externalJWTSecret
         configuration.auth.externalIssuer = externalJWTIssuer
         configuration.auth.externalAudience = externalJWTAudience
+        configuration.auth.serverAPIKeys = serverAPIKey
         configuration.limits.loginPerMinute = loginLimit
         configuration.limits.loginPerAddressPerMinute = loginAddressLimit
         configuration.limits.registrationsPerMinute = registerLimit

@@ -7,7 +7,7 @@ struct SwitchboardCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchboard",
         abstract: "A real-time chat hub whose state lives in Redis.",
-        subcommands: [ServeCommand.self],
+        subcommands: [ServeCommand.self, EventsCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 }

@@ -11,6 +11,7 @@ public struct AccountService: Sendable {
     let clock: WallClock
     let hasher: PasswordHasher
     let limits: Limits
+    let events: EventStream
 
     /// Checks a username: 3 to `limits.usernameBytes` of `A-Z a-z 0-9 _ . -`.
     /// Runs before any Redis key is built from the name.
@@ -46,6 +47,16 @@ public struct AccountService: Sendable {
     public func register(username: String, password: String, displayName: String?) async throws(SwitchboardError) -> User {
         try validateUsername(username)
         try Self.validateNewPassword(password, limits: limits)
+        return try await create(username: username, password: password, displayName: displayName)
+    }
+
+    /// Creates a user without a password, for apps with their own login (server API); stored as external.
+    public func createWithoutPassword(username: String, displayName: String?) async throws(SwitchboardError) -> User {
+        try await create(username: username, password: nil, displayName: displayName)
+    }
+
+    private func create(username: String, password: String?, displayName: String?) async throws(SwitchboardError) -> User {
+        try validateUsername(username)
         let displayName = try validateDisplayName(displayName) ?? username
         let id = "u_" + RandomID.make(length: 12)
         let lower = username.lowercased()
@@ -53,17 +64,17 @@ public struct AccountService: Sendable {
             try await redis.send("SET", keys.username(lower), id, "NX")
         }
         guard !claimed.isNull else { throw SwitchboardError(.usernameTaken, "username is taken") }
-        let passwordHash = await Self.offLoop { hasher.hash(password) }
+        let passwordHash = if let password { await Self.offLoop { hasher.hash(password) } } else { "" }
         let user = User(id: id, username: username, displayName: displayName, createdAt: clock.milliseconds)
         do {
-            let replies = try await redis.pipeline([
-                RedisCommand("HSET", [
-                    keys.user(id), "id", id, "username", username, "displayName", displayName,
-                    "createdAt", user.createdAt, "password", passwordHash,
-                ]),
-                RedisCommand("ZADD", [keys.usernameIndex, 0, "\(lower):\(id)"]),
+            // The user hash and its user.created event in one script, then the search index.
+            let replies = try await scripts.pipeline([
+                RedisScriptRegistry.Call(
+                    "create_user", keys: [keys.user(id)],
+                    arguments: [id, username, displayName, user.createdAt, passwordHash], events: events)
             ])
             if let failed = replies.first(where: { $0.errorMessage != nil }) { throw RedisError.server(failed.errorMessage!) }
+            _ = try await redis.send("ZADD", keys.usernameIndex, 0, "\(lower):\(id)")
         } catch {
             // Release the name only if it is still ours.
             _ = try? await scripts.evaluate("release_claim", keys: [keys.username(lower)], arguments: [id])
@@ -123,14 +134,15 @@ public struct AccountService: Sendable {
     }
 
     /// A user and the ids of their conversations, in one round trip (a connection's authentication).
-    public func userWithConversations(id: String) async throws(SwitchboardError) -> (User, [String])? {
+    /// Throws `banned` for a banned user, `unauthorized` when `session` (the token's `sid`) was ended.
+    public func userWithConversations(id: String, session: String? = nil) async throws(SwitchboardError) -> (User, [String])? {
         guard !id.isEmpty, id.utf8.count <= Self.maxUserIDBytes else { return nil }
-        let replies = try await mapRedis {
-            try await redis.pipeline([
-                RedisCommand("HGETALL", [keys.user(id)]), RedisCommand("SMEMBERS", [keys.userConversations(id)]),
-            ])
-        }
-        guard let user = replies[0].stringPairs.flatMap(User.init(hash:)) else { return nil }
+        var commands = [RedisCommand("HGETALL", [keys.user(id)]), RedisCommand("SMEMBERS", [keys.userConversations(id)])]
+        if let session { commands.append(RedisCommand("EXISTS", [keys.endedSession(session)])) }
+        let replies = try await mapRedis { try await redis.pipeline(commands) }
+        guard let hash = replies[0].stringPairs, let user = User(hash: hash) else { return nil }
+        if replies.count > 2, replies[2].int == 1 { throw SwitchboardError(.unauthorized, "this session was ended") }
+        try Self.requireNotBanned(hash, now: clock.milliseconds)
         return (user, replies[1].array?.compactMap(\.string) ?? [])
     }
 
@@ -170,7 +182,7 @@ public struct AccountService: Sendable {
         if !fields.isEmpty {
             // HSET only when the user exists, so an update never creates half a user.
             _ = try await mapRedis {
-                try await scripts.evaluate("update_profile", keys: [keys.user(id)], arguments: fields)
+                try await scripts.evaluate("update_profile", keys: [keys.user(id)], arguments: fields, events: events)
             }
         }
         guard let user = try await user(id: id) else { throw .notFound("user not found") }
@@ -201,7 +213,7 @@ public struct AccountService: Sendable {
         let username = "ext_" + Base64.hex(Crypto.sha256(Array(id.utf8))).prefix(16)
         let now = clock.milliseconds
         _ = try await mapRedis {
-            try await scripts.evaluate("ensure_user", keys: [keys.user(id)], arguments: [id, username, now])
+            try await scripts.evaluate("ensure_user", keys: [keys.user(id)], arguments: [id, username, now], events: events)
         }
         _ = try? await redis.send("SET", keys.username(username.lowercased()), id, "NX")
         _ = try? await redis.send("ZADD", keys.usernameIndex, 0, "\(username.lowercased()):\(id)")

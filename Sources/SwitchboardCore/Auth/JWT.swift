@@ -8,8 +8,14 @@ public struct AccessClaims: Sendable, Hashable {
     public var issuer: String?
     public var audience: [String]
     public var notBefore: Int?
+    /// `sid`: the session (refresh-token family) the token was issued for; nil in external tokens.
+    public var sessionID: String?
 
-    public init(subject: String, issuedAt: Int, expiresAt: Int, issuer: String?, audience: [String], notBefore: Int? = nil) {
+    public init(
+        subject: String, issuedAt: Int, expiresAt: Int, issuer: String?, audience: [String], notBefore: Int? = nil,
+        sessionID: String? = nil
+    ) {
+        self.sessionID = sessionID
         self.subject = subject
         self.issuedAt = issuedAt
         self.expiresAt = expiresAt
@@ -34,6 +40,7 @@ public enum JWT {
             payload["aud"] = claims.audience
         }
         if let notBefore = claims.notBefore { payload["nbf"] = notBefore }
+        if let sessionID = claims.sessionID { payload["sid"] = sessionID }
         let headerPart = Base64.urlEncode(json(header))
         let payloadPart = Base64.urlEncode(json(payload))
         let signingInput = headerPart + "." + payloadPart
@@ -95,7 +102,7 @@ public enum JWT {
         }
         return AccessClaims(
             subject: subject, issuedAt: issuedAt, expiresAt: expiresAt, issuer: tokenIssuer, audience: audiences,
-            notBefore: notBefore)
+            notBefore: notBefore, sessionID: payload["sid"] as? String)
     }
 
     private static func intClaim(_ value: Any?) -> Int? {

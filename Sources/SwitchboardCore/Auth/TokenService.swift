@@ -55,11 +55,11 @@ public final class TokenService: Sendable {
     }
 
     /// A signed access token for `userID`.
-    public func accessToken(for userID: String) async throws(SwitchboardError) -> (token: String, expiresIn: Int) {
+    public func accessToken(for userID: String, session: String? = nil) async throws(SwitchboardError) -> (token: String, expiresIn: Int) {
         let now = clock.seconds
         let claims = AccessClaims(
             subject: userID, issuedAt: now, expiresAt: now + configuration.accessTokenTTL,
-            issuer: configuration.issuer, audience: [configuration.audience])
+            issuer: configuration.issuer, audience: [configuration.audience], sessionID: session)
         return (JWT.sign(claims, key: try await key()), configuration.accessTokenTTL)
     }
 
@@ -100,23 +100,28 @@ public final class TokenService: Sendable {
     }
 
     /// A new access token and the first refresh token of a new family.
-    public func issue(for userID: String) async throws(SwitchboardError) -> TokenPair {
-        try await issue(for: userID, family: RandomID.make(length: 16))
+    public func issue(for userID: String, userAgent: String? = nil) async throws(SwitchboardError) -> TokenPair {
+        let family = RandomID.make(length: 16)
+        return try await issue(for: userID, family: family, session: SessionInfo(id: family, created: clock.milliseconds, userAgent: userAgent))
     }
 
-    private func issue(for userID: String, family: String) async throws(SwitchboardError) -> TokenPair {
+    private func issue(for userID: String, family: String, session: SessionInfo) async throws(SwitchboardError) -> TokenPair {
         let refresh = Base64.urlEncode(RandomID.bytes(32))
         let ttl = configuration.refreshTokenTTL
+        var session = session
+        session.lastUsed = clock.milliseconds
         let replies = try await mapRedis {
             try await redis.pipeline([
                 RedisCommand("HSET", [keys.refreshToken(Self.digest(refresh)), "user", userID, "family", family, "used", 0]),
                 RedisCommand("EXPIRE", [keys.refreshToken(Self.digest(refresh)), ttl]),
+                RedisCommand("HSET", [keys.sessions(userID), family, session.json]),
+                RedisCommand("EXPIRE", [keys.sessions(userID), ttl]),
             ])
         }
         if let error = replies.first(where: { $0.errorMessage != nil }) {
             throw SwitchboardError(redis: RedisError.server(error.errorMessage!))
         }
-        let access = try await accessToken(for: userID)
+        let access = try await accessToken(for: userID, session: family)
         return TokenPair(accessToken: access.token, refreshToken: refresh, expiresIn: access.expiresIn)
     }
 
@@ -141,7 +146,15 @@ public final class TokenService: Sendable {
             try await revoke(family: family)
             throw invalid
         }
-        return (userID, try await issue(for: userID, family: family))
+        let stored = try await mapRedis { try await redis.send("HGET", keys.sessions(userID), family) }.string
+        let session = stored.flatMap(SessionInfo.init(json:)) ?? SessionInfo(id: family, created: clock.milliseconds, userAgent: nil)
+        return (userID, try await issue(for: userID, family: family, session: session))
+    }
+
+    /// The user a refresh token was issued to, without using it (nil: unknown).
+    public func owner(of token: String) async throws(SwitchboardError) -> String? {
+        guard !token.isEmpty, token.utf8.count <= 256 else { return nil }
+        return try await mapRedis { try await redis.send("HGET", keys.refreshToken(Self.digest(token)), "user") }.string
     }
 
     /// Logout: revokes the family of the given refresh token (unknown tokens are ignored).
@@ -152,7 +165,7 @@ public final class TokenService: Sendable {
         if let family = entry["family"] { try await revoke(family: family) }
     }
 
-    private func revoke(family: String) async throws(SwitchboardError) {
+    func revoke(family: String) async throws(SwitchboardError) {
         _ = try await mapRedis {
             try await redis.send("SET", keys.refreshFamily(family), "revoked", "EX", configuration.refreshTokenTTL)
         }

@@ -54,7 +54,7 @@ extension ConversationService {
         let reply = try await mapRedis {
             try await scripts.evaluate(
                 "read", keys: [keys.conversation(id), keys.members(id), keys.readPointers(id)],
-                arguments: [id, user, seq, keys.conversationChannel(id)])
+                arguments: [id, user, seq, keys.conversationChannel(id)], events: events.forReads)
         }
         return reply.array?.first?.int ?? 0
     }
@@ -67,7 +67,7 @@ extension ConversationService {
         let reply = try await mapRedis {
             try await scripts.evaluate(
                 "edit", keys: [keys.conversation(id), keys.members(id), keys.messages(id), keys.edits(id)],
-                arguments: [id, user, message, text, clock.milliseconds, keys.conversationChannel(id), origin])
+                arguments: [id, user, message, text, clock.milliseconds, keys.conversationChannel(id), origin], events: events)
         }
         return try Message.decode(reply.string ?? "")
     }
@@ -79,7 +79,7 @@ extension ConversationService {
         let reply = try await mapRedis {
             try await scripts.evaluate(
                 "delete", keys: [keys.conversation(id), keys.members(id), keys.messages(id), keys.edits(id)],
-                arguments: [id, user, message, clock.milliseconds, keys.conversationChannel(id), origin])
+                arguments: [id, user, message, clock.milliseconds, keys.conversationChannel(id), origin], events: events)
         }
         return try Message.decode(reply.string ?? "")
     }
@@ -219,12 +219,12 @@ extension ConversationService {
             return eventLoop.makeFailedFuture(error)
         }
         let nonceKey = keys.nonce(id, user: user, nonce: nonce ?? "")
-        let scriptKeys: [any RedisArgumentConvertible] = [
+        let scriptKeys = events.keys([
             keys.conversation(id), keys.members(id), keys.messages(id), keys.readPointers(id), nonceKey, keys.offline(id),
-        ]
-        let arguments: [any RedisArgumentConvertible] = [
+        ])
+        let arguments = events.arguments([
             id, user, text, clock.milliseconds, nonce ?? "", configuration.retention, keys.conversationChannel(id), origin,
-        ]
+        ])
         let stored: EventLoopFuture<RedisValue>
         let wanted = configuration.redisWaitReplicas
         if wanted > 0 {

@@ -14,6 +14,7 @@ public struct ConversationService: Sendable {
     let accounts: AccountService
     /// Sends acknowledged before `redisWaitReplicas` replicas had them.
     public let replicationShortfall = ReplicationShortfall()
+    let events: EventStream
 
     // MARK: Creating
 
@@ -65,14 +66,14 @@ public struct ConversationService: Sendable {
         return trimmed
     }
 
-    private func create(
+    func create(
         id: String, kind: ConversationKind, name: String, public: Bool, actor: String, members: [String]
     ) async throws(SwitchboardError) -> (Conversation, created: Bool) {
         let reply = try await mapRedis {
             try await scripts.evaluate(
                 "create_conversation",
                 keys: [keys.conversation(id), keys.members(id), keys.joined(id), keys.readPointers(id), keys.offline(id)],
-                arguments: [id, kind.rawValue, name, `public` ? "1" : "0", actor, clock.milliseconds] + members)
+                arguments: [id, kind.rawValue, name, `public` ? "1" : "0", actor, clock.milliseconds] + members, events: events)
         }
         guard let parts = reply.array, parts.count == 3, let json = parts[1].string else {
             throw SwitchboardError(.internalError, "unexpected reply from create_conversation")
@@ -87,7 +88,7 @@ public struct ConversationService: Sendable {
         return (conversation, parts[0].int == 1)
     }
 
-    private func requireUsers(_ ids: [String]) async throws(SwitchboardError) {
+    func requireUsers(_ ids: [String]) async throws(SwitchboardError) {
         guard !ids.isEmpty else { return }
         for id in ids where id.isEmpty || id.utf8.count > AccountService.maxUserIDBytes { throw .invalid("unknown user id: \(id)") }
         let replies = try await mapRedis { try await redis.pipeline(ids.map { RedisCommand("EXISTS", [keys.user($0)]) }) }
@@ -96,7 +97,7 @@ public struct ConversationService: Sendable {
         }
     }
 
-    private func indexMembers(_ conversation: String, added: [String] = [], removed: [String] = []) async throws(SwitchboardError) {
+    func indexMembers(_ conversation: String, added: [String] = [], removed: [String] = []) async throws(SwitchboardError) {
         var commands = added.map { RedisCommand("SADD", [keys.userConversations($0), conversation]) }
         commands += removed.map { RedisCommand("SREM", [keys.userConversations($0), conversation]) }
         guard !commands.isEmpty else { return }
@@ -110,7 +111,7 @@ public struct ConversationService: Sendable {
         _ = try? await scripts.pipeline(NotificationService.dropCalls(keys: keys, conversation: id, users: users))
     }
 
-    private func publish(_ channel: String, _ payload: String) async {
+    func publish(_ channel: String, _ payload: String) async {
         _ = try? await redis.send("PUBLISH", channel, payload)
     }
 
@@ -254,7 +255,7 @@ public struct ConversationService: Sendable {
         guard !fields.isEmpty else { throw .invalid("nothing to change: give name or description") }
         let reply = try await mapRedis {
             try await scripts.evaluate(
-                "update_conversation", keys: [keys.conversation(id), keys.members(id)], arguments: [id, actor] + fields)
+                "update_conversation", keys: [keys.conversation(id), keys.members(id)], arguments: [id, actor] + fields, events: events)
         }
         var conversation = try Conversation.decode(reply.string ?? "")
         if conversation.kind == .room, conversation.public == true, let name, before.name != conversation.name {
@@ -287,7 +288,7 @@ public struct ConversationService: Sendable {
                     keys.conversation(id), keys.members(id), keys.joined(id), keys.readPointers(id), keys.messages(id), keys.edits(id),
                     keys.offline(id),
                 ],
-                arguments: [id, actor])
+                arguments: [id, actor], events: events)
         }
         let members = reply.array?.compactMap(\.string) ?? []
         try await indexMembers(id, removed: members)
@@ -311,7 +312,7 @@ public struct ConversationService: Sendable {
             try await scripts.evaluate(
                 "add_members",
                 keys: [keys.conversation(id), keys.members(id), keys.joined(id), keys.readPointers(id), keys.offline(id)],
-                arguments: [id, actor, clock.milliseconds, mode] + users)
+                arguments: [id, actor, clock.milliseconds, mode] + users, events: events)
         }
         let added = reply.array?.compactMap(\.string) ?? []
         try await indexMembers(id, added: added)
@@ -338,7 +339,7 @@ public struct ConversationService: Sendable {
                     keys.conversation(id), keys.members(id), keys.joined(id), keys.readPointers(id), keys.messages(id), keys.edits(id),
                     keys.offline(id),
                 ],
-                arguments: [id, actor, target])
+                arguments: [id, actor, target], events: events)
         }
         let status = reply.array?.first?.string
         try await indexMembers(id, removed: [target])
@@ -358,7 +359,7 @@ public struct ConversationService: Sendable {
         guard Self.isValidID(id) else { throw .notFound("conversation not found") }
         _ = try await mapRedis {
             try await scripts.evaluate(
-                "set_role", keys: [keys.conversation(id), keys.members(id)], arguments: [id, actor, target, role.rawValue])
+                "set_role", keys: [keys.conversation(id), keys.members(id)], arguments: [id, actor, target, role.rawValue], events: events)
         }
         let conversation = try await snapshot(id)
         await publish(keys.conversationChannel(id), LiveEvent.conversation(conversation, change: "updated"))

@@ -14,6 +14,11 @@ public enum LiveEvent {
         encode(ConversationChange(conversation: conversation, change: change))
     }
 
+    /// `{"ev":"disconnect"}` on a user's channel: every node closes that
+    /// user's sockets with 4003 (server API disconnect and ban). Internal to
+    /// the nodes, never forwarded to a client.
+    public static let disconnect = #"{"ev":"disconnect"}"#
+
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]

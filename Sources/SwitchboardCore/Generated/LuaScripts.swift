@@ -19,6 +19,7 @@ public enum LuaScripts {
             -- ARGV[4] mode: "admin" = the actor must be owner/admin of a group or room;
             --               "self"  = the actor joins a public room: exactly one user id,
             --                         equal to actorId (no membership needed)
+            --               "server" = the app's backend (server API): any group or room
             -- ARGV[5..] user ids to add (at least one)
             -- New members get role "member", join time ts and a read pointer at the
             -- current seq: earlier messages do not count as unread for them (history
@@ -33,13 +34,26 @@ public enum LuaScripts {
             local function uint(s)
               if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
             end
+            -- Event stream (optional): KEYS[6] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 6 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
+            end
             
             if #KEYS ~= 5 then return err("INVALID", "add_members expects 5 keys") end
             local convId, actorId, mode = ARGV[1], ARGV[2], ARGV[4]
             local ts = uint(ARGV[3])
             if (convId or "") == "" or (actorId or "") == "" then return err("INVALID", "convId and actorId are required") end
             if not ts then return err("INVALID", "ts must be a non-negative integer") end
-            if mode ~= "admin" and mode ~= "self" then return err("INVALID", "mode must be admin or self") end
+            if mode ~= "admin" and mode ~= "self" and mode ~= "server" then return err("INVALID", "mode must be admin, self or server") end
             if #ARGV < 5 then return err("INVALID", "no user ids given") end
             for i = 5, #ARGV do
               if ARGV[i] == "" then return err("INVALID", "empty user id") end
@@ -56,6 +70,8 @@ public enum LuaScripts {
                 end
                 return {}
               end
+            elseif mode == "server" then
+              if kind == "direct" then return err("FORBIDDEN", "a direct conversation cannot get more members") end
             else
               local role = redis.call("HGET", KEYS[2], actorId)
               if not role then return err("NOT_MEMBER", "not a member of this conversation") end
@@ -73,7 +89,52 @@ public enum LuaScripts {
                 added[#added + 1] = id
               end
             end
+            for _, id in ipairs(added) do emit("member.added", ts, {conv = convId, user = id, role = "member", by = actorId}) end
             return added
+            """####
+        ),
+        RedisScript(
+            name: "ban",
+            source: ####"""
+            -- ban.lua: ban a user (their tokens and refresh tokens are refused, their
+            -- sockets close) or lift the ban.
+            -- KEYS[1] user hash             sb:user:{U}   fields bannedUntil, banReason
+            -- ARGV[1] user id   ARGV[2] mode: "ban" | "unban"   ARGV[3] now, ms
+            -- ARGV[4] until, ms; 0 = until lifted (ban only)   ARGV[5] reason, "" = none (ban only)
+            -- Effects: ban: HSET bannedUntil, banReason; unban: HDEL both. Emits
+            --   user.banned {user, until, reason} / user.unbanned {user}; unbanning a
+            --   user who is not banned changes nothing and emits nothing.
+            -- Returns: 1 when changed, 0 when nothing changed.
+            -- Errors: INVALID (bad ARGV / key count), NOT_FOUND (no such user).
+            -- Event stream (optional): KEYS[2] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 2 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
+            end
+            
+            local user, mode, now = ARGV[1], ARGV[2], tonumber(ARGV[3] or "")
+            if #KEYS ~= 1 or (user or "") == "" or not now or (mode ~= "ban" and mode ~= "unban") then
+              return redis.error_reply("INVALID ban expects 1 key and user, mode (ban|unban), now[, until, reason]")
+            end
+            if redis.call("EXISTS", KEYS[1]) == 0 then return redis.error_reply("NOT_FOUND no such user") end
+            if mode == "unban" then
+              if redis.call("HDEL", KEYS[1], "bannedUntil", "banReason") == 0 then return 0 end
+              emit("user.unbanned", now, {user = user})
+              return 1
+            end
+            local untilMs, reason = tonumber(ARGV[4] or ""), ARGV[5] or ""
+            if not untilMs then return redis.error_reply("INVALID until must be ms (0 = until lifted)") end
+            redis.call("HSET", KEYS[1], "bannedUntil", untilMs, "banReason", reason)
+            emit("user.banned", now, {user = user, ["until"] = untilMs > 0 and untilMs or cjson.null, reason = reason ~= "" and reason or cjson.null})
+            return 1
             """####
         ),
         RedisScript(
@@ -111,6 +172,19 @@ public enum LuaScripts {
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
             local function uint(s)
               if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
+            end
+            -- Event stream (optional): KEYS[6] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 6 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
             end
             
             local function convJSON()
@@ -162,6 +236,7 @@ public enum LuaScripts {
                   end
                 end
               end
+              for _, id in ipairs(added) do emit("member.added", createdAt, {conv = convId, user = id, role = "member", by = createdBy}) end
               return {0, convJSON(), added}
             end
             
@@ -173,7 +248,48 @@ public enum LuaScripts {
               redis.call("HSET", KEYS[4], id, 0)
               if kind ~= "room" then redis.call("SADD", KEYS[5], id) end
             end
-            return {1, convJSON(), ids}
+            local json = convJSON()
+            emit("conversation.created", createdAt, '{"conversation":' .. json .. ',"by":' .. cjson.encode(createdBy) .. '}')
+            return {1, json, ids}
+            """####
+        ),
+        RedisScript(
+            name: "create_user",
+            source: ####"""
+            -- create_user.lua: write a new user's hash (its username already claimed by
+            -- the caller with SET NX) and emit user.created.
+            -- KEYS[1] user hash             sb:user:{U}
+            -- ARGV[1] user id   ARGV[2] username (as typed)   ARGV[3] displayName
+            -- ARGV[4] createdAt, ms   ARGV[5] password (scrypt string); "" = none: the
+            --   user signs in through the app's own login (server API), stored as
+            --   external = 1 like users of external tokens.
+            -- Returns: 1 when created, 0 when a user with this id existed (nothing written).
+            -- Errors: INVALID (bad ARGV / key count).
+            -- Event stream (optional): KEYS[2] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 2 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
+            end
+            
+            local id, username, displayName, password = ARGV[1], ARGV[2], ARGV[3], ARGV[5]
+            local createdAt = tonumber(ARGV[4] or "")
+            if #KEYS ~= 1 or (id or "") == "" or (username or "") == "" or (displayName or "") == "" or not createdAt or password == nil then
+              return redis.error_reply("INVALID create_user expects 1 key and id, username, displayName, createdAt, password")
+            end
+            if redis.call("EXISTS", KEYS[1]) == 1 then return 0 end
+            redis.call("HSET", KEYS[1], "id", id, "username", username, "displayName", displayName, "createdAt", createdAt)
+            if password ~= "" then redis.call("HSET", KEYS[1], "password", password)
+            else redis.call("HSET", KEYS[1], "external", "1") end
+            emit("user.created", createdAt, {user = {id = id, username = username, displayName = displayName, createdAt = createdAt}})
+            return 1
             """####
         ),
         RedisScript(
@@ -202,6 +318,19 @@ public enum LuaScripts {
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
             local function uint(s)
               if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
+            end
+            -- Event stream (optional): KEYS[5] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 5 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
             end
             
             if #KEYS ~= 4 then return err("INVALID", "delete expects 4 keys") end
@@ -244,6 +373,7 @@ public enum LuaScripts {
               if (origin or "") ~= "" then ev.origin = origin end
               redis.call("PUBLISH", channel, cjson.encode(ev))
             end
+            emit("message.deleted", ts, {message = msg, by = userId})
             return json
             """####
         ),
@@ -266,6 +396,19 @@ public enum LuaScripts {
             --   FORBIDDEN (not the owner, or a direct conversation: those have no owner
             --   and are only left by each side, see remove_member.lua).
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+            -- Event stream (optional): KEYS[8] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 8 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
+            end
             
             if #KEYS ~= 7 then return err("INVALID", "delete_conversation expects 7 keys") end
             local convId, actorId = ARGV[1], ARGV[2]
@@ -278,8 +421,48 @@ public enum LuaScripts {
             end
             if role ~= "owner" then return err("FORBIDDEN", "only the owner may delete the conversation") end
             local members = redis.call("HKEYS", KEYS[2])
+            local gone = redis.call("HMGET", KEYS[1], "kind", "name")
+            emit("conversation.deleted", nil, {conversation = {id = convId, kind = gone[1], name = gone[2]}, by = actorId})
             redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
             return members
+            """####
+        ),
+        RedisScript(
+            name: "delete_user",
+            source: ####"""
+            -- delete_user.lua: delete a user's own keys (their messages stay, still
+            -- carrying their id) and emit user.deleted.
+            -- KEYS[1] user hash             sb:user:{U}
+            -- KEYS[2] conversations set     sb:user:{U}:convs
+            -- KEYS[3] sessions hash         sb:user:{U}:sessions
+            -- KEYS[4] notifications list    sb:notifications:{U}
+            -- ARGV[1] user id   ARGV[2] now, ms
+            -- Returns: the username as typed (to release its claim and search entry),
+            --   or false when the user did not exist (nothing emitted).
+            -- Errors: INVALID (bad ARGV / key count).
+            -- Event stream (optional): KEYS[5] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 5 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
+            end
+            
+            local user, now = ARGV[1], tonumber(ARGV[2] or "")
+            if #KEYS ~= 4 or (user or "") == "" or not now then
+              return redis.error_reply("INVALID delete_user expects 4 keys and user, now")
+            end
+            local username = redis.call("HGET", KEYS[1], "username")
+            if not username then return false end
+            redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+            emit("user.deleted", now, {user = {id = user, username = username}})
+            return username
             """####
         ),
         RedisScript(
@@ -327,6 +510,19 @@ public enum LuaScripts {
             local function uint(s)
               if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
             end
+            -- Event stream (optional): KEYS[5] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 5 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
+            end
             
             if #KEYS ~= 4 then return err("INVALID", "edit expects 4 keys") end
             local convId, userId, msgId, text, channel, origin = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[6], ARGV[7]
@@ -361,6 +557,7 @@ public enum LuaScripts {
               if (origin or "") ~= "" then ev.origin = origin end
               redis.call("PUBLISH", channel, cjson.encode(ev))
             end
+            emit("message.edited", ts, {message = msg, by = userId})
             return json
             """####
         ),
@@ -372,9 +569,43 @@ public enum LuaScripts {
             -- KEYS[1] user hash             sb:user:{U}
             -- ARGV[1] user id   ARGV[2] username   ARGV[3] createdAt, ms
             -- Returns: 1 when created, 0 when the user already existed.
+            -- Event stream (optional): KEYS[2] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 2 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
+            end
             if redis.call("EXISTS", KEYS[1]) == 1 then return 0 end
             redis.call("HSET", KEYS[1], "id", ARGV[1], "username", ARGV[2], "displayName", ARGV[2],
               "createdAt", ARGV[3], "external", "1")
+            emit("user.created", tonumber(ARGV[3]), {user = {id = ARGV[1], username = ARGV[2], displayName = ARGV[2], createdAt = tonumber(ARGV[3])}})
+            return 1
+            """####
+        ),
+        RedisScript(
+            name: "lease",
+            source: ####"""
+            -- lease.lua: take or renew a lease held by one owner at a time (the node
+            -- that delivers webhooks). Released with release_claim.lua.
+            -- KEYS[1] lease string          sb:events:webhook-lease
+            -- ARGV[1] owner (node id)   ARGV[2] lease time, ms
+            -- Returns: 1 when the caller holds the lease now (taken or renewed), 0 when
+            --   another owner holds it.
+            -- Errors: INVALID (bad ARGV / key count).
+            local owner, ttl = ARGV[1], tonumber(ARGV[2] or "")
+            if #KEYS ~= 1 or (owner or "") == "" or not ttl or ttl <= 0 then
+              return redis.error_reply("INVALID lease expects 1 key and owner, ttl ms")
+            end
+            local holder = redis.call("GET", KEYS[1])
+            if holder and holder ~= owner then return 0 end
+            redis.call("SET", KEYS[1], owner, "PX", math.floor(ttl))
             return 1
             """####
         ),
@@ -452,6 +683,19 @@ public enum LuaScripts {
             --   When the user was offline: PUBLISH {"ev":"presence","user","status","lastSeen"}.
             -- Returns: the user's status.
             -- Errors: INVALID (bad ARGV).
+            -- Event stream (optional): KEYS[4] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 4 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
+            end
             local now, expiry, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
             if #KEYS ~= 3 or (ARGV[1] or "") == "" or not now or not expiry or not ttl or ttl <= 0 or (ARGV[6] or "") == "" then
               return redis.error_reply("INVALID presence_connect expects 3 keys and member, now, expiry, ttl, channel, user")
@@ -468,6 +712,7 @@ public enum LuaScripts {
               redis.call("PUBLISH", ARGV[5], cjson.encode({ev = "presence", user = ARGV[6], status = status,
                 lastSeen = lastSeen or cjson.null}))
             end
+            if not wasOnline then emit("presence.online", now, {user = ARGV[6], status = status}) end
             return status
             """####
         ),
@@ -487,6 +732,19 @@ public enum LuaScripts {
             --   (in "node" mode always: the dead node's keys may have expired already).
             -- Returns: the number of live connections left.
             -- Errors: INVALID (bad ARGV).
+            -- Event stream (optional): KEYS[4] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 4 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
+            end
             local now = tonumber(ARGV[1])
             if #KEYS ~= 3 or not now or (ARGV[3] or "") == "" or (ARGV[4] ~= "member" and ARGV[4] ~= "node") or (ARGV[5] or "") == "" then
               return redis.error_reply("INVALID presence_disconnect expects 3 keys and now, channel, user, mode, member")
@@ -508,6 +766,7 @@ public enum LuaScripts {
             if (wasOnline or ARGV[4] == "node") and ARGV[2] ~= "" then
               redis.call("PUBLISH", ARGV[2], cjson.encode({ev = "presence", user = ARGV[3], status = "offline", lastSeen = now}))
             end
+            if wasOnline or ARGV[4] == "node" then emit("presence.offline", now, {user = ARGV[3], lastSeen = now}) end
             return 0
             """####
         ),
@@ -639,6 +898,19 @@ public enum LuaScripts {
             -- Errors: INVALID (bad ARGV / key count), NOT_FOUND (no conversation),
             --         NOT_MEMBER.
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+            -- Event stream (optional): KEYS[4] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 4 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
+            end
             
             if #KEYS ~= 3 then return err("INVALID", "read expects 3 keys") end
             local convId, userId, seqArg, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -661,6 +933,7 @@ public enum LuaScripts {
               if channel ~= "" then
                 redis.call("PUBLISH", channel, cjson.encode({ev = "read", conv = convId, user = userId, seq = pointer}))
               end
+              emit("read.updated", nil, {conv = convId, user = userId, seq = pointer})
             end
             return {math.max(convSeq - pointer, 0), pointer}
             """####
@@ -720,6 +993,19 @@ public enum LuaScripts {
             --   target is not a member), NOT_MEMBER (actor is not a member),
             --   FORBIDDEN (rules above).
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+            -- Event stream (optional): KEYS[8] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 8 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
+            end
             
             if #KEYS ~= 7 then return err("INVALID", "remove_member expects 7 keys") end
             local convId, actorId, targetId = ARGV[1], ARGV[2], ARGV[3]
@@ -738,11 +1024,14 @@ public enum LuaScripts {
               if targetRole == "admin" and actorRole ~= "owner" then return err("FORBIDDEN", "only the owner may remove an admin") end
             end
             
+            emit("member.removed", nil, {conv = convId, user = targetId, by = actorId})
             redis.call("HDEL", KEYS[2], targetId)
             redis.call("ZREM", KEYS[3], targetId)
             redis.call("HDEL", KEYS[4], targetId)
             redis.call("SREM", KEYS[7], targetId)
             if redis.call("HLEN", KEYS[2]) == 0 then
+              local gone = redis.call("HMGET", KEYS[1], "kind", "name")
+              emit("conversation.deleted", nil, {conversation = {id = convId, kind = gone[1], name = gone[2]}, by = actorId})
               redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
               return {"deleted", ""}
             end
@@ -762,7 +1051,9 @@ public enum LuaScripts {
               start = start + 100
             end
             best = best or first or redis.call("HKEYS", KEYS[2])[1] -- last resort: zset out of step
+            local previous = redis.call("HGET", KEYS[2], best)
             redis.call("HSET", KEYS[2], best, "owner")
+            emit("member.role_changed", nil, {conv = convId, user = best, role = "owner", previous = previous, by = actorId})
             return {"removed", best}
             """####
         ),
@@ -800,6 +1091,19 @@ public enum LuaScripts {
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
             local function uint(s) -- non-negative integer string (<= 14 digits, exact in JSON) or nil
               if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
+            end
+            -- Event stream (optional): KEYS[7] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 7 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
             end
             
             if #KEYS ~= 6 then return err("INVALID", "send expects 6 keys") end
@@ -843,12 +1147,72 @@ public enum LuaScripts {
               -- these bytes (everything but the origin) instead of parsing the JSON.
               redis.call("PUBLISH", channel, '{"ev":"message","message":' .. json .. ',"origin":' .. quoted .. '}')
             end
+            emit("message.sent", ts, '{"message":' .. json .. '}')
             local offline = {}
             if kind ~= "room" then
               for _, id in ipairs(redis.call("SMEMBERS", KEYS[6])) do
                 if id ~= userId then offline[#offline + 1] = id end
               end
             end
+            return {1, json, kind, offline}
+            """####
+        ),
+        RedisScript(
+            name: "send_system",
+            source: ####"""
+            -- send_system.lua: append a system message (from "system", kind "system",
+            -- sent by the app's backend through the server API) to a conversation; it is
+            -- stored, counted and delivered like any other message.
+            -- KEYS[1] conv hash             sb:conv:{C}
+            -- KEYS[2] messages stream       sb:conv:{C}:msgs
+            -- KEYS[3] offline set           sb:conv:{C}:offline
+            -- ARGV[1] convId   ARGV[2] text (non-empty)   ARGV[3] ts, ms integer
+            -- ARGV[4] maxlen: stream retention (XADD MAXLEN ~ n), 0 = never trim
+            -- ARGV[5] channel to PUBLISH on (sb:live:conv:{C}), "" = do not publish
+            -- Effects: as send.lua, without membership, nonce or read pointer: HINCRBY
+            --   seq; XADD {seq, from=system, kind=system, text, ts}; lastTs,
+            --   lastMessage; PUBLISH {"ev":"message","message":<msg>,"origin":""} in
+            --   this order; emits message.sent.
+            -- Returns: {1, messageJSON, kind, offline} (offline: every member in the
+            --   offline set, who get a notification).
+            -- Errors: INVALID (bad ARGV / key count), NOT_FOUND (no conversation).
+            -- Event stream (optional): KEYS[4] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 4 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
+            end
+            local function uint(s)
+              if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
+            end
+            
+            local convId, text, ts, maxlen, channel = ARGV[1], ARGV[2], uint(ARGV[3]), uint(ARGV[4]), ARGV[5]
+            if #KEYS ~= 3 or (convId or "") == "" or (text or "") == "" or not ts or not maxlen or channel == nil then
+              return redis.error_reply("INVALID send_system expects 3 keys and convId, text, ts, maxlen, channel")
+            end
+            local kind = redis.call("HGET", KEYS[1], "kind")
+            if not kind then return redis.error_reply("NOT_FOUND conversation not found") end
+            local seq = redis.call("HINCRBY", KEYS[1], "seq", 1)
+            local fields = {"seq", seq, "from", "system", "kind", "system", "text", text, "ts", ts}
+            local id
+            if maxlen > 0 then id = redis.call("XADD", KEYS[2], "MAXLEN", "~", maxlen, "*", unpack(fields))
+            else id = redis.call("XADD", KEYS[2], "*", unpack(fields)) end
+            local json = cjson.encode({id = id, conv = convId, seq = seq, from = "system", kind = "system", text = text, ts = ts})
+            local lastTs = tonumber(redis.call("HGET", KEYS[1], "lastTs")) or 0
+            redis.call("HSET", KEYS[1], "lastTs", math.max(lastTs, ts), "lastMessage", json)
+            if channel ~= "" then
+              redis.call("PUBLISH", channel, '{"ev":"message","message":' .. json .. ',"origin":""}')
+            end
+            emit("message.sent", ts, '{"message":' .. json .. '}')
+            local offline = {}
+            if kind ~= "room" then offline = redis.call("SMEMBERS", KEYS[3]) end
             return {1, json, kind, offline}
             """####
         ),
@@ -867,6 +1231,19 @@ public enum LuaScripts {
             --   target is not a member), NOT_MEMBER (actor), FORBIDDEN (actor is not the
             --   owner, or a direct conversation: no roles there), CONFLICT (the owner tries to demote themself: transfer instead).
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+            -- Event stream (optional): KEYS[3] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 3 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
+            end
             
             if #KEYS ~= 2 then return err("INVALID", "set_role expects 2 keys") end
             local convId, actorId, targetId, role = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -885,6 +1262,10 @@ public enum LuaScripts {
             if targetId == actorId then return err("CONFLICT", "the owner cannot demote themself; transfer ownership instead") end
             if role == "owner" then redis.call("HSET", KEYS[2], actorId, "admin") end
             redis.call("HSET", KEYS[2], targetId, role)
+            emit("member.role_changed", nil, {conv = convId, user = targetId, role = role, previous = targetRole, by = actorId})
+            if role == "owner" then
+              emit("member.role_changed", nil, {conv = convId, user = actorId, role = "admin", previous = "owner", by = actorId})
+            end
             return role
             """####
         ),
@@ -904,6 +1285,19 @@ public enum LuaScripts {
             --   NOT_MEMBER, FORBIDDEN (not owner/admin; a direct conversation, which
             --   neither side renames for the other).
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+            -- Event stream (optional): KEYS[3] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 3 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
+            end
             
             if #KEYS ~= 2 then return err("INVALID", "update_conversation expects 2 keys") end
             local convId, actorId = ARGV[1], ARGV[2]
@@ -924,7 +1318,9 @@ public enum LuaScripts {
             c.public = c.public == "1"
             c.createdAt, c.seq, c.lastTs = tonumber(c.createdAt), tonumber(c.seq), tonumber(c.lastTs)
             if c.lastMessage then c.lastMessage = cjson.decode(c.lastMessage) end
-            return cjson.encode(c)
+            local json = cjson.encode(c)
+            emit("conversation.updated", nil, '{"conversation":' .. json .. ',"by":' .. cjson.encode(actorId) .. '}')
+            return json
             """####
         ),
         RedisScript(
@@ -935,6 +1331,19 @@ public enum LuaScripts {
             -- ARGV[1..] field, value pairs (displayName, bio, avatar)
             -- Returns: 1 when updated, 0 when the user does not exist.
             -- Errors: INVALID (odd number of arguments or an unknown field).
+            -- Event stream (optional): KEYS[2] = sb:events, and then the last ARGV is
+            -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
+            -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local EVENTS, EVENTS_MAXLEN = nil, 0
+            if #KEYS == 2 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            local function emit(etype, ts, data) -- data: a table, or JSON text of an object
+              if not EVENTS then return end
+              if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
+              local entry = type(data) == "string" and ('{"type":"' .. etype .. '","ts":' .. ts .. ',"data":' .. data .. '}')
+                or cjson.encode({type = etype, ts = ts, data = data})
+              if EVENTS_MAXLEN > 0 then redis.call("XADD", EVENTS, "MAXLEN", "~", EVENTS_MAXLEN, "*", "event", entry)
+              else redis.call("XADD", EVENTS, "*", "event", entry) end
+            end
             if #ARGV == 0 or #ARGV % 2 ~= 0 then return redis.error_reply("INVALID expected field/value pairs") end
             local allowed = { displayName = true, bio = true, avatar = true }
             for i = 1, #ARGV, 2 do
@@ -942,6 +1351,13 @@ public enum LuaScripts {
             end
             if redis.call("EXISTS", KEYS[1]) == 0 then return 0 end
             redis.call("HSET", KEYS[1], unpack(ARGV))
+            if EVENTS then
+              local h = redis.call("HMGET", KEYS[1], "id", "username", "displayName", "bio", "avatar", "createdAt")
+              local user = {id = h[1], username = h[2], displayName = h[3], createdAt = tonumber(h[6])}
+              if (h[4] or "") ~= "" then user.bio = h[4] end
+              if (h[5] or "") ~= "" then user.avatar = h[5] end
+              emit("user.updated", nil, {user = user})
+            end
             return 1
             """####
         ),

@@ -11,6 +11,7 @@ public struct PresenceService: Sendable {
     let keys: KeyLayout
     let clock: WallClock
     let configuration: LiveConfiguration
+    let events: EventStream
 
     var ttlSeconds: Int { max(1, Int(configuration.presenceTTL.rounded(.up))) }
     var ttlMilliseconds: Int { Int(configuration.presenceTTL * 1000) }
@@ -33,7 +34,7 @@ public struct PresenceService: Sendable {
         let status = try await mapRedis {
             try await scripts.evaluate(
                 "presence_connect", keys: userKeys(user),
-                arguments: [member, now, now + ttlMilliseconds, ttlSeconds, keys.presenceChannel(user), user])
+                arguments: [member, now, now + ttlMilliseconds, ttlSeconds, keys.presenceChannel(user), user], events: events)
         }.string ?? "online"
         _ = try await mapRedis { try await indexed.get() }
         return status
@@ -46,7 +47,7 @@ public struct PresenceService: Sendable {
         let left = try await mapRedis {
             try await scripts.evaluate(
                 "presence_disconnect", keys: userKeys(user),
-                arguments: [clock.milliseconds, keys.presenceChannel(user), user, "member", member])
+                arguments: [clock.milliseconds, keys.presenceChannel(user), user, "member", member], events: events)
         }.int ?? 0
         if left == 0 { try await markOffline([user]) }
         return left
@@ -64,7 +65,7 @@ public struct PresenceService: Sendable {
         let calls = users.map { user in
             RedisScriptRegistry.Call(
                 "presence_disconnect", keys: userKeys(user),
-                arguments: [now, keys.presenceChannel(user), user, "node", node])
+                arguments: [now, keys.presenceChannel(user), user, "node", node], events: events)
         }
         let left = try await mapRedis { try await scripts.pipeline(calls) }
         try await markOffline(zip(users, left).filter { $0.1.int == 0 }.map(\.0))
@@ -135,10 +136,15 @@ public struct PresenceService: Sendable {
     // MARK: Nodes
 
     /// Refreshes this node's key, its entry among live nodes and its user list.
-    public func nodeHeartbeat(node: String, address: String, started: Int, connections: Int, users: [String]) async throws(SwitchboardError) {
+    public func nodeHeartbeat(
+        node: String, address: String, started: Int, connections: Int, users: [String], messagesPerSecond: Double = 0
+    ) async throws(SwitchboardError) {
         let now = clock.milliseconds
         var commands = [
-            RedisCommand("HSET", [keys.node(node), "id", node, "address", address, "started", started, "connections", connections, "heartbeat", now]),
+            RedisCommand("HSET", [
+                keys.node(node), "id", node, "address", address, "started", started, "connections", connections, "heartbeat", now,
+                "messagesPerSecond", (messagesPerSecond * 100).rounded() / 100,
+            ]),
             RedisCommand("EXPIRE", [keys.node(node), ttlSeconds]),
             RedisCommand("ZADD", [keys.nodes, now, node]),
         ]

@@ -17,6 +17,11 @@ public struct KeyLayout: Sendable, Hashable {
     public func refreshToken(_ hash: String) -> String { "\(prefix)refresh:\(hash)" }
     public func refreshFamily(_ family: String) -> String { "\(prefix)refresh-family:\(family)" }
     public var jwtSigningKey: String { "\(prefix)jwt:key" }
+    /// Hash of the user's sessions: refresh-token family → `SessionInfo` JSON (extension).
+    public func sessions(_ id: String) -> String { "\(prefix)user:{\(id)}:sessions" }
+    /// Set when a user ends a session (password change, `DELETE /auth/sessions/{id}`): its
+    /// access tokens (`sid`) are refused while they could still be valid (extension).
+    public func endedSession(_ family: String) -> String { "\(prefix)session-ended:\(family)" }
     public func rateLimit(_ bucket: String) -> String { "\(prefix)ratelimit:{\(bucket)}" }
 
     // Conversations
@@ -48,6 +53,14 @@ public struct KeyLayout: Sendable, Hashable {
     public func nodeUsers(_ id: String) -> String { "\(prefix)node:\(id):users" }
     /// Claimed by the one node that cleans up after a dead node (extension).
     public func nodeSweep(_ id: String) -> String { "\(prefix)node:\(id):sweep" }
+
+    // Events
+    /// The event stream of every state change, for the app's backend (extension).
+    public var events: String { "\(prefix)events" }
+    /// Events a webhook could not deliver after every attempt (extension).
+    public var deadEvents: String { "\(prefix)events:dead" }
+    /// Held by the one node that delivers webhooks now (extension).
+    public var webhookLease: String { "\(prefix)events:webhook-lease" }
 
     // Channels
     public func conversationChannel(_ id: String) -> String { "\(prefix)live:conv:{\(id)}" }

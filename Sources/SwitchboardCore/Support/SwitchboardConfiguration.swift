@@ -47,6 +47,44 @@ public struct SwitchboardConfiguration: Sendable {
     public var trustedProxies: [String] = []
     /// The header those proxies write the client address to.
     public var forwardedHeader: ForwardedHeader = .xForwardedFor
+    /// The event stream for the app's backend (`sb:events`).
+    public var events = EventsConfiguration()
+    /// Delivery of the event stream to the app's backend over HTTP.
+    public var webhook = WebhookConfiguration()
+
+    public init() {}
+}
+
+/// Webhooks: the nodes deliver every event of the stream to one URL (see `WebhookService`).
+public struct WebhookConfiguration: Sendable {
+    /// Where events are POSTed; nil: no webhooks.
+    public var url: String?
+    /// Key of the `X-Switchboard-Signature` HMAC-SHA256.
+    public var secret: String = ""
+    /// Attempts per event before it moves to `<prefix>events:dead`.
+    public var maxAttempts: Int = 10
+    /// Seconds before the first retry; doubled after each failure, with jitter.
+    public var initialBackoff: Double = 1
+    /// Seconds between retries at most.
+    public var maxBackoff: Double = 60
+    /// Seconds one request may take.
+    public var timeout: Double = 10
+    /// The consumer group of the stream that tracks deliveries.
+    public var group: String = "webhooks"
+    /// Seconds the delivering node holds its lease without renewing it; another node takes over after.
+    public var leaseTTL: Double = 15
+
+    public init() {}
+}
+
+/// The event stream every state change appends to (see `EventStream`).
+public struct EventsConfiguration: Sendable {
+    /// Off: the scripts append nothing, at no cost.
+    public var enabled: Bool = true
+    /// Entries kept (`XADD MAXLEN ~`); 0 keeps all.
+    public var maxLength: Int = 1_000_000
+    /// Also append `read.updated` (one per read pointer move: high volume).
+    public var includeRead: Bool = false
 
     public init() {}
 }
@@ -89,6 +127,8 @@ public struct AuthConfiguration: Sendable {
     public var externalIssuer: String?
     /// The `aud` required of external tokens (nil: not checked).
     public var externalAudience: String?
+    /// Keys of the server API (`/api/v1/server/*`) for the app's backend; empty: the server API refuses everything.
+    public var serverAPIKeys: [String] = []
 
     public init() {}
 }

@@ -22,6 +22,15 @@ struct AuthController {
         var refreshToken: String
     }
 
+    struct PasswordBody: Decodable {
+        var current: String
+        var new: String
+    }
+
+    struct SessionsAnswer: Encodable {
+        var sessions: [SessionInfo]
+    }
+
     struct AuthAnswer: Encodable {
         var user: User
         var accessToken: String
@@ -38,7 +47,7 @@ struct AuthController {
             try await switchboard.rateLimiter.enforce("register:\(address)", rule: .perMinute(limits.registrationsPerMinute))
             let user = try await switchboard.accounts.register(
                 username: body.username, password: body.password, displayName: body.displayName)
-            let tokens = try await switchboard.tokens.issue(for: user.id)
+            let tokens = try await switchboard.tokens.issue(for: user.id, userAgent: request.headers[.userAgent])
             return try JSONCoding.response(answer(user, tokens), status: .created)
         }
         group.post("auth/login") { request, context in
@@ -54,12 +63,17 @@ struct AuthController {
             try await switchboard.rateLimiter.enforce(
                 "login:\(body.username.lowercased()):\(address)", rule: .perMinute(limits.loginPerMinute))
             let user = try await switchboard.accounts.login(username: body.username, password: body.password)
-            let tokens = try await switchboard.tokens.issue(for: user.id)
+            try await switchboard.accounts.requireNotBanned(user.id)
+            let tokens = try await switchboard.tokens.issue(for: user.id, userAgent: request.headers[.userAgent])
             return try JSONCoding.response(answer(user, tokens))
         }
         group.post("auth/refresh") { request, _ in
             var request = request
             let body = try await request.decodeJSON(RefreshBody.self, limit: limits.httpBodySize)
+            // A banned user's refresh token is refused without being used up (it works again after an unban).
+            if let owner = try await switchboard.tokens.owner(of: body.refreshToken) {
+                try await switchboard.accounts.requireNotBanned(owner)
+            }
             let (userID, tokens) = try await switchboard.tokens.refresh(body.refreshToken)
             guard let user = try await switchboard.accounts.user(id: userID) else {
                 throw SwitchboardError(.unauthorized, "the user of this token no longer exists")
@@ -70,6 +84,23 @@ struct AuthController {
             var request = request
             let body = try await request.decodeJSON(RefreshBody.self, limit: limits.httpBodySize)
             try await switchboard.tokens.logout(body.refreshToken)
+            return Response(status: .noContent)
+        }
+        let authenticator = Authenticator(switchboard: switchboard)
+        group.post("auth/password") { request, _ in
+            let (user, session) = try await authenticator.session(request)
+            var request = request
+            let body = try await request.decodeJSON(PasswordBody.self, limit: limits.httpBodySize)
+            try await switchboard.changePassword(user: user, session: session, current: body.current, new: body.new)
+            return Response(status: .noContent)
+        }
+        group.get("auth/sessions") { request, _ in
+            let (user, session) = try await authenticator.session(request)
+            return try JSONCoding.response(SessionsAnswer(sessions: try await switchboard.tokens.sessions(of: user, current: session)))
+        }
+        group.delete("auth/sessions/:id") { request, context in
+            let (user, _) = try await authenticator.session(request)
+            try await switchboard.tokens.endSession(try context.parameters.require("id"), of: user)
             return Response(status: .noContent)
         }
     }

@@ -24,11 +24,21 @@ struct Authenticator: Sendable {
         return claims.subject
     }
 
-    /// The authenticated user of a request, or 401.
+    /// The authenticated user of a request, or 401 (also for an ended session; 403 `banned` for a banned user).
     func userID(_ request: Request) async throws(SwitchboardError) -> String {
+        try await session(request).user
+    }
+
+    /// The authenticated user and the session (`sid`) of their token.
+    func session(_ request: Request) async throws(SwitchboardError) -> (user: String, session: String?) {
         guard let token = Self.bearerToken(request.headers[.authorization]) else {
             throw SwitchboardError(.unauthorized, "missing bearer token")
         }
-        return try await userID(token: token)
+        let claims = try await switchboard.tokens.verify(token)
+        if switchboard.tokens.isExternal(claims) {
+            _ = try await switchboard.accounts.ensureExternalUser(id: claims.subject)
+        }
+        try await switchboard.accounts.requireNotBanned(claims.subject, session: claims.sessionID)
+        return (claims.subject, claims.sessionID)
     }
 }

@@ -12,6 +12,10 @@ struct UserController {
         var avatar: String?
     }
 
+    struct DeleteBody: Decodable {
+        var password: String
+    }
+
     struct UserAnswer: Encodable {
         var user: User
     }
@@ -39,6 +43,13 @@ struct UserController {
             let user = try await switchboard.accounts.update(
                 id: id, .init(displayName: body.displayName, bio: body.bio, avatar: body.avatar))
             return try JSONCoding.response(UserAnswer(user: user))
+        }
+        group.delete("users/me") { request, _ in
+            let id = try await authenticator.userID(request)
+            var request = request
+            let body = try await request.decodeJSON(DeleteBody.self, limit: limits.httpBodySize)
+            try await switchboard.deleteAccount(user: id, password: body.password)
+            return Response(status: .noContent)
         }
         group.get("users/:id") { request, context in
             _ = try await authenticator.userID(request)

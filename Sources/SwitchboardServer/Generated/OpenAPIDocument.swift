@@ -3,7 +3,7 @@
 /// docs/openapi.yaml as JSON, embedded at build time and served at `GET /api/v1/openapi.json`.
 enum OpenAPIDocument {
     /// SHA-256 (hex) of the docs/openapi.yaml this was generated from; a test compares it with the file.
-    static let sourceSHA256 = "82995a9dc345e8c2e7583309036f4b3e999959874a75286b0e05a12207404ed8"
+    static let sourceSHA256 = "1422a79a3e01d3ab1b2439521ace147387d375c09b66ab27ee85386ecd5630c5"
 
     /// The document as JSON text.
     static let json = ####"""
@@ -54,6 +54,10 @@ enum OpenAPIDocument {
         {
           "name": "node",
           "description": "Health, readiness, metrics, the WebSocket entry and this document."
+        },
+        {
+          "name": "server",
+          "description": "The server API for the app's own backend (docs/integration.md), with a\nserver API key (`--server-api-key`) instead of a user token.\n"
         }
       ],
       "paths": {
@@ -254,7 +258,142 @@ enum OpenAPIDocument {
             }
           }
         },
+        "/api/v1/auth/password": {
+          "post": {
+            "tags": [
+              "auth"
+            ],
+            "operationId": "changePassword",
+            "summary": "Change the password and end every other session.",
+            "description": "Needs the current password (401 `unauthorized` when wrong; 403\n`forbidden` for a user without one). Every other session ends: its\nrefresh tokens and its access tokens (their `sid`) answer 401. The\nsession of this request continues.\n",
+            "requestBody": {
+              "required": true,
+              "content": {
+                "application/json": {
+                  "schema": {
+                    "$ref": "#/components/schemas/ChangePasswordRequest"
+                  }
+                }
+              }
+            },
+            "responses": {
+              "204": {
+                "description": "Changed."
+              },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "403": {
+                "$ref": "#/components/responses/Forbidden"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/api/v1/auth/sessions": {
+          "get": {
+            "tags": [
+              "auth"
+            ],
+            "operationId": "listSessions",
+            "summary": "The signed-in user's sessions (refresh-token families).",
+            "description": "Sessions that can still refresh, oldest first; `current` marks the one of this request.",
+            "responses": {
+              "200": {
+                "description": "The sessions.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/SessionsAnswer"
+                    }
+                  }
+                }
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/api/v1/auth/sessions/{id}": {
+          "parameters": [
+            {
+              "name": "id",
+              "in": "path",
+              "required": true,
+              "description": "The session id (from the listing).",
+              "schema": {
+                "type": "string"
+              }
+            }
+          ],
+          "delete": {
+            "tags": [
+              "auth"
+            ],
+            "operationId": "endSession",
+            "summary": "End one of the user's sessions.",
+            "description": "Its refresh and access tokens answer 401 from now on; 404 for an id that is not one of the user's sessions.",
+            "responses": {
+              "204": {
+                "description": "Ended."
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
         "/api/v1/users/me": {
+          "delete": {
+            "tags": [
+              "users"
+            ],
+            "operationId": "deleteMe",
+            "summary": "Delete the signed-in user's account.",
+            "description": "Needs the password (401 when wrong; 403 `forbidden` for a user\nwithout one). The user leaves every conversation (an owner's leaving\nhands ownership over), every session ends, the user's keys are\nremoved, the username is free again and their sockets close (4003).\nMessages stay, still `from` the user's id: `GET /users/{id}` answers\n404, so clients show them as from a deleted user. Emits\n`user.deleted`.\n",
+            "requestBody": {
+              "required": true,
+              "content": {
+                "application/json": {
+                  "schema": {
+                    "$ref": "#/components/schemas/DeleteAccountRequest"
+                  }
+                }
+              }
+            },
+            "responses": {
+              "204": {
+                "description": "Deleted."
+              },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "403": {
+                "$ref": "#/components/responses/Forbidden"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          },
           "get": {
             "tags": [
               "users"
@@ -1208,6 +1347,462 @@ enum OpenAPIDocument {
             }
           }
         },
+        "/api/v1/server/users": {
+          "post": {
+            "tags": [
+              "server"
+            ],
+            "operationId": "serverCreateUser",
+            "summary": "Create a user without a password (the app signs its users in itself).",
+            "description": "The user is stored as external (no password, `POST /auth/login` never\nsucceeds for it); get tokens for it with `POST /server/users/{id}/tokens`.\nEmits `user.created`.\n",
+            "security": [
+              {
+                "serverKey": []
+              }
+            ],
+            "requestBody": {
+              "required": true,
+              "content": {
+                "application/json": {
+                  "schema": {
+                    "$ref": "#/components/schemas/ServerCreateUserRequest"
+                  }
+                }
+              }
+            },
+            "responses": {
+              "201": {
+                "description": "The new user.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/UserAnswer"
+                    }
+                  }
+                }
+              },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "401": {
+                "$ref": "#/components/responses/ServerUnauthorized"
+              },
+              "409": {
+                "$ref": "#/components/responses/Conflict"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/api/v1/server/users/{id}/tokens": {
+          "parameters": [
+            {
+              "$ref": "#/components/parameters/UserID"
+            }
+          ],
+          "post": {
+            "tags": [
+              "server"
+            ],
+            "operationId": "serverIssueTokens",
+            "summary": "Issue an access and refresh token pair for a user.",
+            "description": "A new session (refresh-token family) of the user; 403 `banned` for a banned user.",
+            "security": [
+              {
+                "serverKey": []
+              }
+            ],
+            "responses": {
+              "200": {
+                "description": "The token pair.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/ServerTokens"
+                    }
+                  }
+                }
+              },
+              "401": {
+                "$ref": "#/components/responses/ServerUnauthorized"
+              },
+              "403": {
+                "$ref": "#/components/responses/Banned"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/api/v1/server/users/{id}/disconnect": {
+          "parameters": [
+            {
+              "$ref": "#/components/parameters/UserID"
+            }
+          ],
+          "post": {
+            "tags": [
+              "server"
+            ],
+            "operationId": "serverDisconnectUser",
+            "summary": "Close every WebSocket of the user, on every node (close code 4003).",
+            "description": "Published on the user's channel; each node closes that user's sockets\nat once. Tokens stay valid: the client may reconnect (ban the user to\nkeep them out).\n",
+            "security": [
+              {
+                "serverKey": []
+              }
+            ],
+            "responses": {
+              "204": {
+                "description": "Published to every node."
+              },
+              "401": {
+                "$ref": "#/components/responses/ServerUnauthorized"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/api/v1/server/users/{id}/ban": {
+          "parameters": [
+            {
+              "$ref": "#/components/parameters/UserID"
+            }
+          ],
+          "put": {
+            "tags": [
+              "server"
+            ],
+            "operationId": "serverBanUser",
+            "summary": "Ban a user; their sockets close (4003) and their tokens are refused.",
+            "description": "Until lifted, or until `until`: access tokens, refresh tokens, logins\nand new WebSocket authentications of the user answer 403 `banned`\n(WebSocket: the error reply, then close 4003). A refused refresh token\nis not used up. Emits `user.banned`. The body may be left out.\n",
+            "security": [
+              {
+                "serverKey": []
+              }
+            ],
+            "requestBody": {
+              "required": false,
+              "content": {
+                "application/json": {
+                  "schema": {
+                    "$ref": "#/components/schemas/BanRequest"
+                  }
+                }
+              }
+            },
+            "responses": {
+              "204": {
+                "description": "Banned."
+              },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "401": {
+                "$ref": "#/components/responses/ServerUnauthorized"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          },
+          "delete": {
+            "tags": [
+              "server"
+            ],
+            "operationId": "serverUnbanUser",
+            "summary": "Lift a ban.",
+            "description": "Emits `user.unbanned` when the user was banned; otherwise changes nothing.",
+            "security": [
+              {
+                "serverKey": []
+              }
+            ],
+            "responses": {
+              "204": {
+                "description": "Not banned (any more)."
+              },
+              "401": {
+                "$ref": "#/components/responses/ServerUnauthorized"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/api/v1/server/conversations": {
+          "post": {
+            "tags": [
+              "server"
+            ],
+            "operationId": "serverCreateConversation",
+            "summary": "Create a conversation of any kind with any members.",
+            "description": "The first member becomes owner, the others members. A direct\nconversation takes exactly two members and is created once per pair\n(asking again answers 200 with it). Public rooms are listed in\n`GET /rooms`. Members get the `conversation` `added` event.\n",
+            "security": [
+              {
+                "serverKey": []
+              }
+            ],
+            "requestBody": {
+              "required": true,
+              "content": {
+                "application/json": {
+                  "schema": {
+                    "$ref": "#/components/schemas/ServerCreateConversationRequest"
+                  }
+                }
+              }
+            },
+            "responses": {
+              "200": {
+                "description": "The existing direct conversation of the pair.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/ConversationAnswer"
+                    }
+                  }
+                }
+              },
+              "201": {
+                "description": "Created, with `members`.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/ConversationAnswer"
+                    }
+                  }
+                }
+              },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "401": {
+                "$ref": "#/components/responses/ServerUnauthorized"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/api/v1/server/conversations/{id}/members": {
+          "parameters": [
+            {
+              "$ref": "#/components/parameters/ConversationID"
+            }
+          ],
+          "post": {
+            "tags": [
+              "server"
+            ],
+            "operationId": "serverAddMembers",
+            "summary": "Add members to a group or room (role `member`).",
+            "description": "Users already members are skipped; nobody is added to a direct conversation (403).",
+            "security": [
+              {
+                "serverKey": []
+              }
+            ],
+            "requestBody": {
+              "required": true,
+              "content": {
+                "application/json": {
+                  "schema": {
+                    "$ref": "#/components/schemas/AddMembersRequest"
+                  }
+                }
+              }
+            },
+            "responses": {
+              "200": {
+                "description": "The conversation after the change, with `members`.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/ConversationAnswer"
+                    }
+                  }
+                }
+              },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "401": {
+                "$ref": "#/components/responses/ServerUnauthorized"
+              },
+              "403": {
+                "$ref": "#/components/responses/Forbidden"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/api/v1/server/conversations/{id}/members/{user}": {
+          "parameters": [
+            {
+              "$ref": "#/components/parameters/ConversationID"
+            },
+            {
+              "name": "user",
+              "in": "path",
+              "required": true,
+              "description": "The member to remove.",
+              "schema": {
+                "type": "string"
+              }
+            }
+          ],
+          "delete": {
+            "tags": [
+              "server"
+            ],
+            "operationId": "serverRemoveMember",
+            "summary": "Remove a member, whatever their role.",
+            "description": "As if the member left: an owner's removal hands ownership to the\nlongest-standing admin (else member); removing the last member\ndeletes the conversation.\n",
+            "security": [
+              {
+                "serverKey": []
+              }
+            ],
+            "responses": {
+              "204": {
+                "description": "Removed."
+              },
+              "401": {
+                "$ref": "#/components/responses/ServerUnauthorized"
+              },
+              "403": {
+                "$ref": "#/components/responses/Forbidden"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/api/v1/server/conversations/{id}/messages": {
+          "parameters": [
+            {
+              "$ref": "#/components/parameters/ConversationID"
+            }
+          ],
+          "post": {
+            "tags": [
+              "server"
+            ],
+            "operationId": "serverSendMessage",
+            "summary": "Send a message as a member, or a system message.",
+            "description": "With `from` (a member's id; 403 `not_member` otherwise) the message is\nsent as that user. Without it, a system message: `from: \"system\"`,\n`kind: \"system\"`, in any conversation. Either way it is stored,\ndelivered live and notified like any other message.\n",
+            "security": [
+              {
+                "serverKey": []
+              }
+            ],
+            "requestBody": {
+              "required": true,
+              "content": {
+                "application/json": {
+                  "schema": {
+                    "$ref": "#/components/schemas/ServerSendMessageRequest"
+                  }
+                }
+              }
+            },
+            "responses": {
+              "201": {
+                "description": "The stored message.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/MessageAnswer"
+                    }
+                  }
+                }
+              },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "401": {
+                "$ref": "#/components/responses/ServerUnauthorized"
+              },
+              "403": {
+                "$ref": "#/components/responses/NotMember"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
+              },
+              "413": {
+                "$ref": "#/components/responses/TooLarge"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/api/v1/server/stats": {
+          "get": {
+            "tags": [
+              "server"
+            ],
+            "operationId": "serverStats",
+            "summary": "Nodes, connections, users online, conversations, messages per second.",
+            "description": "Read from what Redis holds: the live nodes' heartbeat hashes, their\nuser lists, a SCAN for conversation hashes (admin use: it walks the\nkeyspace) and the event stream's length.\n",
+            "security": [
+              {
+                "serverKey": []
+              }
+            ],
+            "responses": {
+              "200": {
+                "description": "The numbers.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/ServerStats"
+                    }
+                  }
+                }
+              },
+              "401": {
+                "$ref": "#/components/responses/ServerUnauthorized"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
         "/health": {
           "get": {
             "tags": [
@@ -1310,6 +1905,11 @@ enum OpenAPIDocument {
             "scheme": "bearer",
             "bearerFormat": "JWT",
             "description": "An access token from register, login or refresh (JWT HS256, `sub` =\nuser id), or one minted by the app's own backend when the node is\nconfigured for it. Expired: 401 `token_expired`; missing or invalid:\n401 `unauthorized`.\n"
+          },
+          "serverKey": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A server API key (`--server-api-key`, repeatable; env\n`SWITCHBOARD_SERVER_API_KEYS`), compared in constant time. Only for\n`/api/v1/server/*`, which never accepts user tokens. Missing or wrong:\n401 `unauthorized`.\n"
           }
         },
         "parameters": {
@@ -1372,6 +1972,38 @@ enum OpenAPIDocument {
               "application/json": {
                 "schema": {
                   "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          },
+          "ServerUnauthorized": {
+            "description": "`unauthorized`: no server API key, or a wrong one (user tokens are never accepted here).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                },
+                "example": {
+                  "error": {
+                    "code": "unauthorized",
+                    "message": "a valid server API key is required (Authorization: Bearer <key>)"
+                  }
+                }
+              }
+            }
+          },
+          "Banned": {
+            "description": "`banned`: the user is banned (server API).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                },
+                "example": {
+                  "error": {
+                    "code": "banned",
+                    "message": "this account is banned: spam"
+                  }
                 }
               }
             }
@@ -1487,6 +2119,7 @@ enum OpenAPIDocument {
                       "rate_limited",
                       "unavailable",
                       "unknown_op",
+                      "banned",
                       "internal"
                     ]
                   },
@@ -1691,13 +2324,15 @@ enum OpenAPIDocument {
               },
               "from": {
                 "type": "string",
-                "description": "The sender's user id."
+                "description": "The sender's user id, or `system`. A deleted user's messages keep their id (GET /users/{id} answers 404)."
               },
               "kind": {
                 "type": "string",
                 "enum": [
-                  "text"
-                ]
+                  "text",
+                  "system"
+                ],
+                "description": "`system`: sent through the server API, `from: \"system\"`."
               },
               "text": {
                 "type": "string",
@@ -2146,6 +2781,241 @@ enum OpenAPIDocument {
                 "description": "Newest first.",
                 "items": {
                   "$ref": "#/components/schemas/Notification"
+                }
+              }
+            }
+          },
+          "ServerCreateUserRequest": {
+            "type": "object",
+            "required": [
+              "username"
+            ],
+            "properties": {
+              "username": {
+                "type": "string",
+                "minLength": 3,
+                "maxLength": 32,
+                "description": "A-Z a-z 0-9 _ . -; unique, case-insensitive."
+              },
+              "displayName": {
+                "type": "string",
+                "maxLength": 64,
+                "description": "Defaults to the username."
+              }
+            }
+          },
+          "ServerTokens": {
+            "type": "object",
+            "required": [
+              "accessToken",
+              "refreshToken",
+              "expiresIn"
+            ],
+            "properties": {
+              "accessToken": {
+                "type": "string",
+                "description": "JWT HS256."
+              },
+              "refreshToken": {
+                "type": "string",
+                "description": "Opaque; single use (rotated by refresh)."
+              },
+              "expiresIn": {
+                "type": "integer",
+                "description": "Seconds until the access token expires."
+              }
+            }
+          },
+          "BanRequest": {
+            "type": "object",
+            "properties": {
+              "until": {
+                "$ref": "#/components/schemas/Timestamp"
+              },
+              "reason": {
+                "type": "string",
+                "maxLength": 500,
+                "description": "Shown in the `banned` error message."
+              }
+            }
+          },
+          "ServerCreateConversationRequest": {
+            "type": "object",
+            "required": [
+              "kind",
+              "members"
+            ],
+            "properties": {
+              "kind": {
+                "type": "string",
+                "enum": [
+                  "direct",
+                  "group",
+                  "room"
+                ]
+              },
+              "name": {
+                "type": "string",
+                "maxLength": 100,
+                "description": "Required for groups and rooms."
+              },
+              "members": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 1000,
+                "description": "User ids; the first becomes owner. Direct: exactly two.",
+                "items": {
+                  "type": "string"
+                }
+              },
+              "public": {
+                "type": "boolean",
+                "default": true,
+                "description": "Rooms only."
+              }
+            }
+          },
+          "ServerSendMessageRequest": {
+            "type": "object",
+            "required": [
+              "text"
+            ],
+            "properties": {
+              "text": {
+                "type": "string",
+                "maxLength": 4096
+              },
+              "from": {
+                "type": "string",
+                "description": "A member's id; left out",
+                "a system message.": null
+              }
+            }
+          },
+          "ServerStats": {
+            "type": "object",
+            "required": [
+              "nodes",
+              "usersOnline",
+              "conversations",
+              "messagesPerSecond",
+              "events"
+            ],
+            "properties": {
+              "nodes": {
+                "type": "array",
+                "items": {
+                  "type": "object",
+                  "required": [
+                    "id",
+                    "connections",
+                    "messagesPerSecond"
+                  ],
+                  "properties": {
+                    "id": {
+                      "type": "string"
+                    },
+                    "address": {
+                      "type": "string"
+                    },
+                    "connections": {
+                      "type": "integer",
+                      "description": "Authenticated WebSocket connections at its last heartbeat."
+                    },
+                    "messagesPerSecond": {
+                      "type": "number",
+                      "description": "Between its last two heartbeats."
+                    },
+                    "started": {
+                      "$ref": "#/components/schemas/Timestamp"
+                    },
+                    "heartbeat": {
+                      "$ref": "#/components/schemas/Timestamp"
+                    }
+                  }
+                }
+              },
+              "usersOnline": {
+                "type": "integer"
+              },
+              "conversations": {
+                "type": "integer"
+              },
+              "messagesPerSecond": {
+                "type": "number"
+              },
+              "events": {
+                "type": "integer",
+                "description": "Entries in the event stream."
+              }
+            }
+          },
+          "ChangePasswordRequest": {
+            "type": "object",
+            "required": [
+              "current",
+              "new"
+            ],
+            "properties": {
+              "current": {
+                "type": "string"
+              },
+              "new": {
+                "type": "string",
+                "minLength": 8,
+                "maxLength": 1024,
+                "description": "8 to 1024 bytes."
+              }
+            }
+          },
+          "DeleteAccountRequest": {
+            "type": "object",
+            "required": [
+              "password"
+            ],
+            "properties": {
+              "password": {
+                "type": "string"
+              }
+            }
+          },
+          "Session": {
+            "type": "object",
+            "required": [
+              "id",
+              "created"
+            ],
+            "properties": {
+              "id": {
+                "type": "string",
+                "description": "The refresh-token family; also the `sid` claim of its access tokens."
+              },
+              "created": {
+                "$ref": "#/components/schemas/Timestamp"
+              },
+              "lastUsed": {
+                "$ref": "#/components/schemas/Timestamp"
+              },
+              "userAgent": {
+                "type": "string",
+                "description": "The User-Agent of the request that began it."
+              },
+              "current": {
+                "type": "boolean",
+                "description": "This request's session."
+              }
+            }
+          },
+          "SessionsAnswer": {
+            "type": "object",
+            "required": [
+              "sessions"
+            ],
+            "properties": {
+              "sessions": {
+                "type": "array",
+                "items": {
+                  "$ref": "#/components/schemas/Session"
                 }
               }
             }

@@ -10,7 +10,7 @@ extension SwitchboardError.Code {
         switch self {
         case .invalidRequest, .unknownOp: return .badRequest
         case .unauthorized, .tokenExpired: return .unauthorized
-        case .forbidden, .notMember: return .forbidden
+        case .forbidden, .notMember, .banned: return .forbidden
         case .notFound: return .notFound
         case .conflict, .usernameTaken: return .conflict
         case .tooLarge: return .contentTooLarge

@@ -233,6 +233,15 @@ final class FanoutHub: Sendable {
     }
 
     private func userEvent(_ user: String, _ event: PublishedEvent) {
+        if event.event == "disconnect" {
+            // Server API (disconnect, ban): every socket of the user closes; nothing is forwarded.
+            forEachLoop { hub in
+                for session in hub.sessions(ofUser: user) {
+                    session.close(code: .forbidden, reason: "disconnected by the server")
+                }
+            }
+            return
+        }
         let frame = event.frame
         var found: (String, String)?
         if event.event == "conversation", let kind = event.object["change"] as? String,

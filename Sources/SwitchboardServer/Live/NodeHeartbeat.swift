@@ -50,7 +50,8 @@ final class NodeHeartbeat: Service {
             try await switchboard.presence.refresh(connections)
             try await switchboard.presence.nodeHeartbeat(
                 node: node, address: address, started: started,
-                connections: connections.values.reduce(0) { $0 + $1.count }, users: Array(connections.keys))
+                connections: connections.values.reduce(0) { $0 + $1.count }, users: Array(connections.keys),
+                messagesPerSecond: live.followUp.tally.rate(now: switchboard.clock.milliseconds))
             let swept = try await switchboard.presence.sweepDeadNodes(except: node)
             for dead in swept { live.logger.notice("cleaned up after a dead node", metadata: ["dead": "\(dead)"]) }
         } catch {

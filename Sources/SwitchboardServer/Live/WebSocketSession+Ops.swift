@@ -92,7 +92,7 @@ extension WebSocketSession {
                 }
                 return (claims, user, [])
             }
-            guard let (user, conversations) = try await switchboard.accounts.userWithConversations(id: claims.subject) else {
+            guard let (user, conversations) = try await switchboard.accounts.userWithConversations(id: claims.subject, session: claims.sessionID) else {
                 throw SwitchboardError(.unauthorized, "the token's user does not exist")
             }
             _ = try await switchboard.presence.connect(user: user.id, member: member, conversations: conversations)

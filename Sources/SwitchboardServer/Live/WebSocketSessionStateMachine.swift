@@ -284,6 +284,7 @@ struct WebSocketSessionStateMachine {
         switch error.code {
         case .unauthorized: code = .unauthorized
         case .tokenExpired: code = .tokenExpired
+        case .banned: code = .forbidden
         default: return  // e.g. Redis unavailable: the client may try again before the deadline
         }
         phase = .authenticating(deadline: deadline, rejected: PendingClose(code: code, reason: error.message))
