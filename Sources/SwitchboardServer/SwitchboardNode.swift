@@ -57,6 +57,8 @@ public struct SwitchboardNode: Sendable {
         UserController(switchboard: switchboard, authenticator: authenticator).register(on: api)
         ConversationController(switchboard: switchboard, authenticator: authenticator, followUp: live.followUp).register(on: api)
         NotificationController(switchboard: switchboard, authenticator: authenticator).register(on: api)
+        PostController(switchboard: switchboard, authenticator: authenticator, background: live.background).register(on: api)
+        FollowController(switchboard: switchboard, authenticator: authenticator).register(on: api)
         OpenAPIController().register(on: api)
         return router
     }

@@ -66,6 +66,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Sends per second per user, refill of the burst (env SWITCHBOARD_SEND_RATE).")
     var sendRate: Double = env("SWITCHBOARD_SEND_RATE").flatMap { Double($0) } ?? 50
 
+    @Option(help: "Authors with more followers than this get their posts merged into feeds at read time instead of written into each follower's feed (env SWITCHBOARD_FEED_FANOUT_MAX).")
+    var feedFanoutMax: Int = env("SWITCHBOARD_FEED_FANOUT_MAX").flatMap { Int($0) } ?? 10_000
+
     @Option(help: "glibc malloc arenas at most, 0 = glibc's default of 8 per core (env SWITCHBOARD_MALLOC_ARENAS).")
     var mallocArenas: Int = env("SWITCHBOARD_MALLOC_ARENAS").flatMap { Int($0) } ?? 2
 
@@ -103,6 +106,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard scryptN >= 2, scryptN & (scryptN - 1) == 0, scryptN <= 1 << 20 else {
             throw ValidationError("--scrypt-n must be a power of two between 2 and 2^20")
         }
+        guard feedFanoutMax >= 0 else { throw ValidationError("--feed-fanout-max must be 0 or more") }
         guard presenceTTL > 0 else { throw ValidationError("--presence-ttl must be positive") }
         guard mallocArenas >= 0 else { throw ValidationError("--malloc-arenas must be 0 or more") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
@@ -136,6 +140,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.limits.sendRefillPerSecond = sendRate
         configuration.live.presenceTTL = presenceTTL
         configuration.live.mallocTrim = mallocTrim
+        configuration.posts.feedFanoutMax = feedFanoutMax
         configuration.auth.scryptN = scryptN
 
         var services: [any Service] = []
