@@ -384,5 +384,8 @@ checkerr "rl cost > capacity" INVALID "$(rl u3 3 1 1000 4)"
 checkerr "rl bad cost" INVALID "$(rl u3 3 1 1000 x)"
 check "rl invalid wrote nothing" 0 "$(cli EXISTS "${P}ratelimit:{u3}")"
 
+# shellcheck source=scripts/lua-test-posts.sh
+[[ -f scripts/lua-test-posts.sh ]] && source scripts/lua-test-posts.sh
+
 echo "$pass passed, $fail failed"
 ((fail == 0))
