@@ -82,3 +82,11 @@ check "delete" 1000 "$(run post_delete 4 "$(PK p_1)" "$(PK p_1):likes" "$(PK p_1
 check "delete removed keys" 0 "$(cli EXISTS "$(PK p_1)" "$(PK p_1):likes" "$(PK p_1):comments")"
 check "delete unindexed" "" "$(cli ZSCORE "$(UK ua):posts" p_1)"
 checkerr "delete twice" NOT_FOUND "$(run post_delete 4 "$(PK p_1)" "$(PK p_1):likes" "$(PK p_1):comments" "$(UK ua):posts" ua p_1)"
+
+echo "== post_share"
+pcreate p_5 ua shared 1000 >/dev/null
+check "share" '[1,"ua"]' "$(run post_share 1 "$(PK p_5)" 1 | jq -c .)"
+check "unshare" '[0,"ua"]' "$(run post_share 1 "$(PK p_5)" -1 | jq -c .)"
+check "unshare never below 0" '[0,"ua"]' "$(run post_share 1 "$(PK p_5)" -1 | jq -c .)"
+checkerr "share unknown" NOT_FOUND "$(run post_share 1 "$(PK p_9)" 1)"
+check "share unknown wrote nothing" 0 "$(cli EXISTS "$(PK p_9)")"

@@ -316,3 +316,34 @@ struct PostTests {
         await node.stop()
     }
 }
+
+/// The pieces of sharing a post into a chat that exist so far (the `send`
+/// path does not take `post` yet): snapshot, share count, notification, deleted marker.
+@Suite("Sharing posts: the pieces before the send path", .serialized)
+struct PostSharingPiecesTests {
+    @Test func snapshotShareCountNotificationAndDeletedMarker() async throws {
+        let node = try await TestNode.start()
+        let alice = try await node.register()
+        let bob = try await node.register()
+        let carol = try await node.register()
+        let long = String(repeating: "ab€", count: 200)  // 1,000 bytes
+        let id = try await node.createPost(long, as: alice)["id"] as! String
+        let posts = node.switchboard.posts
+        let snapshot = try await posts.snapshot(of: id)
+        #expect(snapshot.author == alice.id)
+        #expect(snapshot.text.utf8.count <= 500 && long.hasPrefix(snapshot.text) && snapshot.text.utf8.count > 490)
+        #expect(try await posts.shared(id, actor: bob.id) == 1)
+        #expect(try await posts.shared(id, actor: carol.id) == 2)
+        let fetched = try await node.request("GET", "/api/v1/posts/\(id)", token: bob.accessToken).json["post"] as? [String: Any]
+        #expect(fetched?["shares"] as? Int == 2)
+        let items = try await node.notification(of: alice) { $0["type"] as? String == "post.shared" }
+        #expect(items.filter { $0["type"] as? String == "post.shared" }.map { $0["text"] as? String } == ["2 people shared your post"])
+
+        #expect(try await node.request("DELETE", "/api/v1/posts/\(id)", token: alice.accessToken).status == 204)
+        let marked = try await posts.markDeleted([snapshot])
+        #expect(marked.first?.deleted == true && marked.first?.text == "")
+        await #expect(throws: SwitchboardError.self) { try await posts.snapshot(of: id) }
+        await #expect(throws: SwitchboardError.self) { try await posts.shared(id, actor: bob.id) }
+        await node.stop()
+    }
+}
