@@ -15,9 +15,10 @@
 -- stays readable). Existing members are skipped untouched. lastTs unchanged.
 -- Returns: Redis array of the ids actually added (possibly empty).
 -- Errors: INVALID (bad ARGV / key count), NOT_FOUND (no conversation),
---   NOT_MEMBER (admin mode, actor not a member), FORBIDDEN (admin mode: actor
---   not owner/admin, or direct conversation; self mode: not a public room or
---   another user's id).
+--   NOT_MEMBER (the actor is not a member: admin mode, or self mode on
+--   anything but a public room), FORBIDDEN (admin mode: actor not
+--   owner/admin, or direct conversation; self mode: another user's id).
+--   Self mode by someone already a member adds nothing.
 local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
 local function uint(s)
   if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
@@ -39,7 +40,12 @@ local conv = redis.call("HMGET", KEYS[1], "kind", "public", "seq")
 local kind, public, seq = conv[1], conv[2], conv[3] or "0"
 if mode == "self" then
   if #ARGV ~= 5 or ARGV[5] ~= actorId then return err("FORBIDDEN", "self mode adds only the actor") end
-  if kind ~= "room" or public ~= "1" then return err("FORBIDDEN", "only public rooms can be joined freely") end
+  if kind ~= "room" or public ~= "1" then
+    if not redis.call("HGET", KEYS[2], actorId) then
+      return err("NOT_MEMBER", "not a member of this conversation (only public rooms can be joined freely)")
+    end
+    return {}
+  end
 else
   local role = redis.call("HGET", KEYS[2], actorId)
   if not role then return err("NOT_MEMBER", "not a member of this conversation") end

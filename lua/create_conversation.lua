@@ -12,6 +12,8 @@
 -- ARGV[6] createdAt, ms integer (also the join time of the members)
 -- ARGV[7..] member ids; ARGV[7] must equal createdBy and becomes owner, the
 --   others become members (duplicates ignored; direct: at most 2 distinct).
+--   In a direct conversation both sides are equal: every member is "member",
+--   the creator included (nobody has owner powers over the other).
 -- New conv hash: id, kind, name, description "", public, createdBy,
 --   createdAt, seq 0, lastTs = createdAt. Read pointers start at 0.
 -- Returns: {created, convJSON, addedIds}
@@ -85,7 +87,7 @@ end
 redis.call("HSET", KEYS[1], "id", convId, "kind", kind, "name", name, "description", "",
   "public", public, "createdBy", createdBy, "createdAt", createdAt, "seq", 0, "lastTs", createdAt)
 for i, id in ipairs(ids) do
-  redis.call("HSET", KEYS[2], id, i == 1 and "owner" or "member")
+  redis.call("HSET", KEYS[2], id, (i == 1 and kind ~= "direct") and "owner" or "member")
   redis.call("ZADD", KEYS[3], createdAt, id)
   redis.call("HSET", KEYS[4], id, 0)
   if kind ~= "room" then redis.call("SADD", KEYS[5], id) end

@@ -1,5 +1,7 @@
 -- delete.lua: delete a message (soft: it keeps its id and seq); allowed for
--- its author and for the conversation's admins and owner.
+-- its author and for the conversation's admins and owner. In a direct
+-- conversation only for its author, whatever the roles say (both sides are
+-- equal; direct conversations created before this rule still have an owner).
 -- KEYS[1] conv hash          sb:conv:{C}
 -- KEYS[2] members hash       sb:conv:{C}:members
 -- KEYS[3] messages stream    sb:conv:{C}:msgs
@@ -41,8 +43,13 @@ local f = {}
 for i = 1, #entry[2], 2 do f[entry[2][i]] = entry[2][i + 1] end
 local prev = redis.call("HGET", KEYS[4], msgId)
 if prev and cjson.decode(prev).deleted then return err("NOT_FOUND", "message was already deleted") end
-if f.from ~= userId and role ~= "admin" and role ~= "owner" then
-  return err("FORBIDDEN", "only the author or an admin may delete a message")
+if f.from ~= userId then
+  if redis.call("HGET", KEYS[1], "kind") == "direct" then
+    return err("FORBIDDEN", "in a direct conversation only the author may delete a message")
+  end
+  if role ~= "admin" and role ~= "owner" then
+    return err("FORBIDDEN", "only the author or an admin may delete a message")
+  end
 end
 
 redis.call("HSET", KEYS[4], msgId, cjson.encode({deleted = true, deletedAt = ts}))

@@ -11,7 +11,8 @@
 -- Returns: Redis array of the ids that were members (so the caller can update
 --   each user's conversation index and notify them).
 -- Errors: INVALID (bad ARGV / key count), NOT_FOUND, NOT_MEMBER,
---   FORBIDDEN (not the owner).
+--   FORBIDDEN (not the owner, or a direct conversation: those have no owner
+--   and are only left by each side, see remove_member.lua).
 local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
 
 if #KEYS ~= 7 then return err("INVALID", "delete_conversation expects 7 keys") end
@@ -20,6 +21,9 @@ if (convId or "") == "" or (actorId or "") == "" then return err("INVALID", "con
 if redis.call("EXISTS", KEYS[1]) == 0 then return err("NOT_FOUND", "conversation not found") end
 local role = redis.call("HGET", KEYS[2], actorId)
 if not role then return err("NOT_MEMBER", "not a member of this conversation") end
+if redis.call("HGET", KEYS[1], "kind") == "direct" then
+  return err("FORBIDDEN", "a direct conversation is left by each side, not deleted")
+end
 if role ~= "owner" then return err("FORBIDDEN", "only the owner may delete the conversation") end
 local members = redis.call("HKEYS", KEYS[2])
 redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])

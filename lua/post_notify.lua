@@ -1,6 +1,7 @@
 -- post_notify.lua: a coalesced notification for a post's author
 -- ("3 people liked your post": one entry per post and type).
--- KEYS[1] notifications list   sb:notifications:{U}
+-- KEYS[1] notifications zset   sb:notifs:{U}   (members "<seq, 20 digits>|<json>",
+--         score = time; post entries use seq 0 and score = now)
 -- KEYS[2] sockets zset         sb:sockets:{U}
 -- KEYS[3] user hash            sb:user:{U}
 -- ARGV[1] type (post.liked, post.commented, post.shared)   ARGV[2] postId
@@ -8,9 +9,9 @@
 -- ARGV[7] channel to PUBLISH on when the user is connected (sb:live:user:{U})
 -- ARGV[8] count to show ("" = one more per new actor; likes pass the post's
 --   like count, kept when higher than the entry's)
--- Effects: removes the entry of the same type and post (if any), LPUSHes
+-- Effects: removes the entry of the same type and post (if any), ZADDs
 --   {"id":"<post>/<type>/<now>","type","post","count","actors" (newest 5),
---   "text","ts"}, LTRIM, EXPIRE. When the user has a live socket the entry is
+--   "text","ts"} at score now, drops all but the newest ARGV[5], EXPIRE. When the user has a live socket the entry is
 --   also published as {"ev":"notification",…} and marked pushed
 --   (`pushedNotification` in the user hash), so the next connect skips it.
 -- Returns: the count.
@@ -23,12 +24,12 @@ if (kind or "") == "" or (post or "") == "" or (actor or "") == "" or not now or
   return err("INVALID", "post_notify expects type, postId, actor, now, keep, ttl, channel")
 end
 local count, actors = 0, {}
-for _, raw in ipairs(redis.call("LRANGE", KEYS[1], 0, -1)) do
-  local ok, item = pcall(cjson.decode, raw)
+for _, member in ipairs(redis.call("ZRANGE", KEYS[1], 0, -1)) do
+  local ok, item = pcall(cjson.decode, string.sub(member, 22))
   if ok and type(item) == "table" and item.type == kind and item.post == post then
     count = tonumber(item.count) or 0
     if type(item.actors) == "table" then actors = item.actors end
-    redis.call("LREM", KEYS[1], 1, raw)
+    redis.call("ZREM", KEYS[1], member)
     break
   end
 end
@@ -47,8 +48,8 @@ local verbs = { ["post.liked"] = "liked", ["post.commented"] = "commented on", [
 local who = count == 1 and "1 person " or (count .. " people ")
 local entry = cjson.encode({ id = post .. "/" .. kind .. "/" .. now, type = kind, post = post, count = count,
   actors = actors, text = who .. (verbs[kind] or kind) .. " your post", ts = now })
-redis.call("LPUSH", KEYS[1], entry)
-redis.call("LTRIM", KEYS[1], 0, keep - 1)
+redis.call("ZADD", KEYS[1], now, string.rep("0", 20) .. "|" .. entry)
+redis.call("ZREMRANGEBYRANK", KEYS[1], 0, -(keep + 1))
 redis.call("EXPIRE", KEYS[1], ttl)
 if channel ~= "" and redis.call("ZCOUNT", KEYS[2], "(" .. now, "+inf") > 0 then
   redis.call("PUBLISH", channel, '{"ev":"notification","notification":' .. entry .. '}')

@@ -11,7 +11,9 @@
 --   owner or admin, the target must not be the owner, only the owner may
 --   remove an admin, and nobody is removed from a direct conversation.
 -- When the owner leaves, the longest-standing admin becomes owner, else the
--- longest-standing member (join time from the joined zset, ties by id).
+-- longest-standing member (join time from the joined zset, ties by id); not
+-- in a direct conversation, which has no owner (leaving one hides it for the
+-- leaver only: the other side keeps it and its history).
 -- When the last member leaves, all seven keys are deleted (nonce keys expire
 -- by themselves).
 -- Returns: Redis array {status, newOwner}: status "removed" or "deleted";
@@ -46,7 +48,7 @@ if redis.call("HLEN", KEYS[2]) == 0 then
   redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
   return {"deleted", ""}
 end
-if targetRole ~= "owner" then return {"removed", ""} end
+if targetRole ~= "owner" or redis.call("HGET", KEYS[1], "kind") == "direct" then return {"removed", ""} end
 
 -- hand-over: walk the joined zset in (join time, id) order; the first admin
 -- wins, else the first member.

@@ -8,7 +8,7 @@
 -- Returns: the target's new role (string).
 -- Errors: INVALID (bad ARGV / key count), NOT_FOUND (no conversation, or the
 --   target is not a member), NOT_MEMBER (actor), FORBIDDEN (actor is not the
---   owner), CONFLICT (the owner tries to demote themself: transfer instead).
+--   owner, or a direct conversation: no roles there), CONFLICT (the owner tries to demote themself: transfer instead).
 local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
 
 if #KEYS ~= 2 then return err("INVALID", "set_role expects 2 keys") end
@@ -20,6 +20,7 @@ if role ~= "admin" and role ~= "member" and role ~= "owner" then return err("INV
 if redis.call("EXISTS", KEYS[1]) == 0 then return err("NOT_FOUND", "conversation not found") end
 local actorRole = redis.call("HGET", KEYS[2], actorId)
 if not actorRole then return err("NOT_MEMBER", "not a member of this conversation") end
+if redis.call("HGET", KEYS[1], "kind") == "direct" then return err("FORBIDDEN", "a direct conversation has no roles") end
 if actorRole ~= "owner" then return err("FORBIDDEN", "only the owner may change roles") end
 local targetRole = redis.call("HGET", KEYS[2], targetId)
 if not targetRole then return err("NOT_FOUND", "user is not a member of this conversation") end

@@ -8,7 +8,8 @@
 --   "description","public":bool,"createdBy","createdAt","seq","lastTs",
 --   "lastMessage"?:{message}} (no members).
 -- Errors: INVALID (bad ARGV / key count / unknown field), NOT_FOUND,
---   NOT_MEMBER, FORBIDDEN (not owner/admin).
+--   NOT_MEMBER, FORBIDDEN (not owner/admin; a direct conversation, which
+--   neither side renames for the other).
 local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
 
 if #KEYS ~= 2 then return err("INVALID", "update_conversation expects 2 keys") end
@@ -21,6 +22,7 @@ end
 if redis.call("EXISTS", KEYS[1]) == 0 then return err("NOT_FOUND", "conversation not found") end
 local role = redis.call("HGET", KEYS[2], actorId)
 if not role then return err("NOT_MEMBER", "not a member of this conversation") end
+if redis.call("HGET", KEYS[1], "kind") == "direct" then return err("FORBIDDEN", "a direct conversation cannot be renamed or described") end
 if role ~= "owner" and role ~= "admin" then return err("FORBIDDEN", "only the owner or an admin may update the conversation") end
 
 redis.call("HSET", KEYS[1], unpack(ARGV, 3))

@@ -13,7 +13,7 @@ fanout() { # MODE POST SCORE KEEP NOW USERS...
     run post_fanout "${#keys[@]}" "${keys[@]}" "$mode" "$post" "$score" "$keep" "$now" '{"ev":"post"}' "${channels[@]}"
 }
 pnotify() { # USER TYPE POST ACTOR NOW [COUNT]
-    run post_notify 3 "${P}notifications:{$1}" "${P}sockets:{$1}" "$(UK "$1")" "$2" "$3" "$4" "$5" 100 3600 "${P}live:user:{$1}" "${6:-}"
+    run post_notify 3 "${P}notifs:{$1}" "${P}sockets:{$1}" "$(UK "$1")" "$2" "$3" "$4" "$5" 100 3600 "${P}live:user:{$1}" "${6:-}"
 }
 
 echo "== post_create, post_update, post_delete"
@@ -61,8 +61,8 @@ check "notify 2" 2 "$(pnotify ua post.liked p_1 uc 4002)"
 check "notify other type" 1 "$(pnotify ua post.commented p_1 uc 4003)"
 check "notify given count" 7 "$(pnotify ua post.liked p_1 ud 4004 7)"
 check "notify given lower keeps" 7 "$(pnotify ua post.liked p_1 ue 4005 3)"
-check "notify one entry per type" 2 "$(cli LLEN "${P}notifications:{ua}")"
-check "notify text" "7 people liked your post" "$(cli LINDEX "${P}notifications:{ua}" 0 | jq -r .text)"
+check "notify one entry per type" 2 "$(cli ZCARD "${P}notifs:{ua}")"
+check "notify text" "7 people liked your post" "$(cli ZREVRANGE "${P}notifs:{ua}" 0 0 | cut -c22- | jq -r .text)"
 check "notify offline: not marked pushed" "" "$(cli HGET "$(UK ua)" pushedNotification)"
 cli ZADD "${P}sockets:{ua}" 9999 node/1 >/dev/null
 pnotify ua post.shared p_1 ub 5000 >/dev/null

@@ -271,7 +271,7 @@ checkerr "add by non-member" NOT_MEMBER "$(add g1 zed $((T + 40)) admin dave)"
 checkerr "add bad mode" INVALID "$(add g1 alice $((T + 40)) root dave)"
 checkerr "add bad ts" INVALID "$(add g1 alice x admin dave)"
 checkerr "add no ids" INVALID "$(add g1 alice $((T + 40)) admin)"
-checkerr "add self to group" FORBIDDEN "$(add g1 dave $((T + 40)) self dave)"
+checkerr "add self to group" NOT_MEMBER "$(add g1 dave $((T + 40)) self dave)"
 out=$(add g1 bob $((T + 40)) admin dave carol erin)
 check "add skips members" '["dave","erin"]' "$(jq -c . <<<"$out")"
 check "add role" member "$(role g1 dave)"
@@ -285,13 +285,16 @@ check "self join again" '[]' "$(jq -c . <<<"$(add r1 eve $((T + 51)) self eve)")
 checkerr "self join others" FORBIDDEN "$(add r1 eve $((T + 52)) self zed)"
 checkerr "self join two ids" FORBIDDEN "$(add r1 zed $((T + 52)) self zed eve)"
 create r2 room "Secret" 0 alice $T alice >/dev/null
-checkerr "self join private room" FORBIDDEN "$(add r2 eve $((T + 52)) self eve)"
+checkerr "self join private room" NOT_MEMBER "$(add r2 eve $((T + 52)) self eve)"
+check "self join as a member adds nothing" "[]" "$(jq -c . <<<"$(add r2 alice $((T + 52)) self alice)")"
 
 echo "== direct conversations"
 out=$(create d1 direct "" 0 alice $T alice bob)
-check "direct created" "1 alice:owner,bob:member" "$(j '"\(.[0]) \(.[1]|fromjson|.members|map(.id+":"+.role)|join(","))"' "$out")"
+check "direct created (no owner)" "1 alice:member,bob:member" "$(j '"\(.[0]) \(.[1]|fromjson|.members|map(.id+":"+.role)|join(","))"' "$out")"
 checkerr "direct add" FORBIDDEN "$(add d1 alice $((T + 1)) admin carol)"
 checkerr "direct remove other" FORBIDDEN "$(remove d1 alice bob)"
+checkerr "direct set_role" FORBIDDEN "$(setrole d1 alice bob owner)"
+checkerr "direct update" FORBIDDEN "$(update d1 alice name x)"
 send d1 alice "dm" $((T + 2)) >/dev/null
 check "direct leave" '["removed",""]' "$(jq -c . <<<"$(remove d1 bob bob)")"
 out=$(create d1 direct "" 0 alice $((T + 3)) alice bob)

@@ -17,10 +17,13 @@ public struct SwitchboardNode: Sendable {
     let background: BackgroundWork
     let liveService: LiveService
     let heartbeat: NodeHeartbeat
+    let clientAddress: ClientAddressResolver
 
     /// Builds a node against the Redis at `configuration.redisURL`.
     public init(configuration: SwitchboardConfiguration, logger: Logger = Logger(label: "switchboard")) throws {
         SwitchboardMetrics.bootstrap()
+        try configuration.validate()
+        self.clientAddress = try ClientAddressResolver(configuration: configuration)
         var logger = logger
         logger[metadataKey: "node"] = .string(configuration.nodeID)
         var redisConfiguration = try RedisConfiguration(url: configuration.redisURL ?? "redis://127.0.0.1:6379")
@@ -53,7 +56,7 @@ public struct SwitchboardNode: Sendable {
         }
         let api = router.group("api/v1")
         let authenticator = Authenticator(switchboard: switchboard)
-        AuthController(switchboard: switchboard).register(on: api)
+        AuthController(switchboard: switchboard, clientAddress: clientAddress).register(on: api)
         UserController(switchboard: switchboard, authenticator: authenticator).register(on: api)
         ConversationController(switchboard: switchboard, authenticator: authenticator, followUp: live.followUp).register(on: api)
         NotificationController(switchboard: switchboard, authenticator: authenticator).register(on: api)

@@ -5,17 +5,23 @@ import ServiceLifecycle
 import SwitchboardCore
 import SwitchboardServer
 
+/// The defaults of every option: the configuration's own (one place holds each value).
+private let defaults = SwitchboardConfiguration()
+
 /// `switchboard serve`: runs one node until SIGTERM/SIGINT.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run a Switchboard node.")
 
     @Option(help: "Address to bind (env SWITCHBOARD_HOST).")
-    var host: String = env("SWITCHBOARD_HOST") ?? "127.0.0.1"
+    var host: String = env("SWITCHBOARD_HOST") ?? defaults.host
 
     @Option(help: "Port to bind, 0 for any free port (env SWITCHBOARD_PORT).")
-    var port: Int = env("SWITCHBOARD_PORT").flatMap { Int($0) } ?? 8080
+    var port: Int = env("SWITCHBOARD_PORT").flatMap { Int($0) } ?? defaults.port
 
-    @Option(help: "Redis URL, redis://[user:password@]host:port[/db] or unix:///path (env SWITCHBOARD_REDIS_URL). Without one, an embedded redis-server is started.")
+    @Option(
+        help:
+            "Redis URL, redis://[user:password@]host:port[/db] or unix:///path (env SWITCHBOARD_REDIS_URL). Without one, an embedded redis-server is started."
+    )
     var redisURL: String? = env("SWITCHBOARD_REDIS_URL")
 
     @Option(help: "Folder of the embedded redis-server's data (env SWITCHBOARD_DATA_DIR).")
@@ -25,19 +31,19 @@ struct ServeCommand: AsyncParsableCommand {
     var nodeID: String? = env("SWITCHBOARD_NODE_ID")
 
     @Option(help: "Prefix of every Redis key and channel (env SWITCHBOARD_PREFIX).")
-    var prefix: String = env("SWITCHBOARD_PREFIX") ?? "sb:"
+    var prefix: String = env("SWITCHBOARD_PREFIX") ?? defaults.prefix
 
     @Option(help: "Command connections to Redis (env SWITCHBOARD_REDIS_POOL).")
-    var redisPool: Int = env("SWITCHBOARD_REDIS_POOL").flatMap { Int($0) } ?? 4
+    var redisPool: Int = env("SWITCHBOARD_REDIS_POOL").flatMap { Int($0) } ?? defaults.redisPoolSize
 
     @Option(help: "HS256 signing secret, at least 32 bytes (env SWITCHBOARD_JWT_SECRET; default: generated once and shared through Redis).")
     var jwtSecret: String? = env("SWITCHBOARD_JWT_SECRET")
 
     @Option(help: "Access token lifetime in seconds (env SWITCHBOARD_ACCESS_TTL).")
-    var accessTTL: Int = env("SWITCHBOARD_ACCESS_TTL").flatMap { Int($0) } ?? 900
+    var accessTTL: Int = env("SWITCHBOARD_ACCESS_TTL").flatMap { Int($0) } ?? defaults.auth.accessTokenTTL
 
     @Option(help: "Refresh token lifetime in seconds (env SWITCHBOARD_REFRESH_TTL).")
-    var refreshTTL: Int = env("SWITCHBOARD_REFRESH_TTL").flatMap { Int($0) } ?? 604_800
+    var refreshTTL: Int = env("SWITCHBOARD_REFRESH_TTL").flatMap { Int($0) } ?? defaults.auth.refreshTokenTTL
 
     @Option(help: "HS256 secret of tokens minted by your own backend (env SWITCHBOARD_EXTERNAL_JWT_SECRET).")
     var externalJWTSecret: String? = env("SWITCHBOARD_EXTERNAL_JWT_SECRET")
@@ -49,37 +55,59 @@ struct ServeCommand: AsyncParsableCommand {
     var externalJWTAudience: String? = env("SWITCHBOARD_EXTERNAL_JWT_AUDIENCE")
 
     @Option(help: "Login attempts per username and address per minute (env SWITCHBOARD_LOGIN_LIMIT).")
-    var loginLimit: Int = env("SWITCHBOARD_LOGIN_LIMIT").flatMap { Int($0) } ?? 10
+    var loginLimit: Int = env("SWITCHBOARD_LOGIN_LIMIT").flatMap { Int($0) } ?? defaults.limits.loginPerMinute
+
+    @Option(help: "Login attempts per address per minute, across usernames (env SWITCHBOARD_LOGIN_ADDRESS_LIMIT).")
+    var loginAddressLimit: Int = env("SWITCHBOARD_LOGIN_ADDRESS_LIMIT").flatMap { Int($0) } ?? defaults.limits.loginPerAddressPerMinute
 
     @Option(help: "Registrations per address per minute (env SWITCHBOARD_REGISTER_LIMIT).")
-    var registerLimit: Int = env("SWITCHBOARD_REGISTER_LIMIT").flatMap { Int($0) } ?? 30
+    var registerLimit: Int = env("SWITCHBOARD_REGISTER_LIMIT").flatMap { Int($0) } ?? defaults.limits.registrationsPerMinute
+
+    @Option(
+        help: """
+            Comma-separated CIDR ranges of proxies whose forwarding header gives the client address of rate limits \
+            (env SWITCHBOARD_TRUSTED_PROXIES; default none: the TCP peer is the client).
+            """)
+    var trustedProxies: String? = env("SWITCHBOARD_TRUSTED_PROXIES")
+
+    @Option(help: "Header the trusted proxies write: x-forwarded-for or forwarded (env SWITCHBOARD_FORWARDED_HEADER).")
+    var forwardedHeader: String = env("SWITCHBOARD_FORWARDED_HEADER") ?? defaults.forwardedHeader.rawValue
 
     @Option(help: "Messages kept per conversation, 0 = all (env SWITCHBOARD_RETENTION).")
-    var retention: Int = env("SWITCHBOARD_RETENTION").flatMap { Int($0) } ?? 100_000
+    var retention: Int = env("SWITCHBOARD_RETENTION").flatMap { Int($0) } ?? defaults.retention
 
     @Option(help: "Seconds presence, socket and node entries live without a heartbeat (env SWITCHBOARD_PRESENCE_TTL).")
-    var presenceTTL: Double = env("SWITCHBOARD_PRESENCE_TTL").flatMap { Double($0) } ?? 30
+    var presenceTTL: Double = env("SWITCHBOARD_PRESENCE_TTL").flatMap { Double($0) } ?? defaults.live.presenceTTL
 
     @Option(help: "Send burst per user (env SWITCHBOARD_SEND_BURST).")
-    var sendBurst: Int = env("SWITCHBOARD_SEND_BURST").flatMap { Int($0) } ?? 200
+    var sendBurst: Int = env("SWITCHBOARD_SEND_BURST").flatMap { Int($0) } ?? defaults.limits.sendBurst
 
     @Option(help: "Sends per second per user, refill of the burst (env SWITCHBOARD_SEND_RATE).")
-    var sendRate: Double = env("SWITCHBOARD_SEND_RATE").flatMap { Double($0) } ?? 50
+    var sendRate: Double = env("SWITCHBOARD_SEND_RATE").flatMap { Double($0) } ?? defaults.limits.sendRefillPerSecond
 
-    @Option(help: "Authors with more followers than this get their posts merged into feeds at read time instead of written into each follower's feed (env SWITCHBOARD_FEED_FANOUT_MAX).")
-    var feedFanoutMax: Int = env("SWITCHBOARD_FEED_FANOUT_MAX").flatMap { Int($0) } ?? 10_000
+    @Option(
+        help: """
+            Authors with more followers than this get their posts merged into feeds at read time instead of written into \
+            each follower's feed (env SWITCHBOARD_FEED_FANOUT_MAX).
+            """)
+    var feedFanoutMax: Int = env("SWITCHBOARD_FEED_FANOUT_MAX").flatMap { Int($0) } ?? defaults.posts.feedFanoutMax
 
     @Option(help: "glibc malloc arenas at most, 0 = glibc's default of 8 per core (env SWITCHBOARD_MALLOC_ARENAS).")
     var mallocArenas: Int = env("SWITCHBOARD_MALLOC_ARENAS").flatMap { Int($0) } ?? 2
 
     @Flag(inversion: .prefixedNo, help: "Hand freed heap memory back to the kernel at every heartbeat (env SWITCHBOARD_MALLOC_TRIM=0 turns it off).")
-    var mallocTrim: Bool = env("SWITCHBOARD_MALLOC_TRIM") != "0"
+    var mallocTrim: Bool = env("SWITCHBOARD_MALLOC_TRIM").map { $0 != "0" } ?? defaults.live.mallocTrim
 
-    @Flag(inversion: .prefixedNo, help: "Serve the browser app at / and the JavaScript SDK at /sdk/switchboard.js (env SWITCHBOARD_WEB=0 turns it off).")
-    var web: Bool = env("SWITCHBOARD_WEB").map { !["0", "false", "no", "off"].contains($0.lowercased()) } ?? true
+    @Flag(
+        inversion: .prefixedNo, help: "Serve the browser app at / and the JavaScript SDK at /sdk/switchboard.js (env SWITCHBOARD_WEB=0 turns it off)."
+    )
+    var web: Bool = env("SWITCHBOARD_WEB").map { !["0", "false", "no", "off"].contains($0.lowercased()) } ?? defaults.web
 
     @Option(help: "scrypt cost N for new password hashes, a power of two (env SWITCHBOARD_SCRYPT_N); lower only for tests.")
-    var scryptN: UInt64 = env("SWITCHBOARD_SCRYPT_N").flatMap { UInt64($0) } ?? 32768
+    var scryptN: UInt64 = env("SWITCHBOARD_SCRYPT_N").flatMap { UInt64($0) } ?? defaults.auth.scryptN
+
+    @Option(help: "scrypt parallelism p for new password hashes, 1 to 16 (env SWITCHBOARD_SCRYPT_P).")
+    var scryptP: UInt64 = env("SWITCHBOARD_SCRYPT_P").flatMap { UInt64($0) } ?? defaults.auth.scryptP
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error (env SWITCHBOARD_LOG_LEVEL).")
     var logLevel: String = env("SWITCHBOARD_LOG_LEVEL") ?? "info"
@@ -94,18 +122,33 @@ struct ServeCommand: AsyncParsableCommand {
         if let jwtSecret, jwtSecret.utf8.count < 32 {
             throw ValidationError("--jwt-secret must be at least 32 bytes")
         }
+        if let externalJWTSecret, externalJWTSecret.utf8.count < 32 {
+            throw ValidationError("--external-jwt-secret must be at least 32 bytes")
+        }
         if (externalJWTSecret == nil) != (externalJWTIssuer == nil) {
             throw ValidationError("--external-jwt-secret and --external-jwt-issuer go together")
         }
         if let externalJWTIssuer, externalJWTIssuer == "switchboard" {
             throw ValidationError("--external-jwt-issuer must differ from the hub's own issuer (switchboard)")
         }
-        if let nodeID, nodeID.isEmpty || nodeID.count > 64 || !nodeID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }) {
+        if let nodeID, nodeID.isEmpty || nodeID.count > 64 || !nodeID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) })
+        {
             throw ValidationError("--node-id: 1 to 64 characters of A-Z a-z 0-9 _ . -")
         }
         guard scryptN >= 2, scryptN & (scryptN - 1) == 0, scryptN <= 1 << 20 else {
             throw ValidationError("--scrypt-n must be a power of two between 2 and 2^20")
         }
+        if let trustedProxies {
+            do {
+                _ = try CIDR.list(trustedProxies)
+            } catch {
+                throw ValidationError("--trusted-proxies: \(error.message)")
+            }
+        }
+        guard ForwardedHeader(rawValue: forwardedHeader.lowercased()) != nil else {
+            throw ValidationError("--forwarded-header must be x-forwarded-for or forwarded")
+        }
+        guard (1...16).contains(scryptP) else { throw ValidationError("--scrypt-p must be between 1 and 16") }
         guard feedFanoutMax >= 0 else { throw ValidationError("--feed-fanout-max must be 0 or more") }
         guard presenceTTL > 0 else { throw ValidationError("--presence-ttl must be positive") }
         guard mallocArenas >= 0 else { throw ValidationError("--malloc-arenas must be 0 or more") }
@@ -127,6 +170,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.redisPoolSize = redisPool
         configuration.retention = retention
         configuration.web = web
+        configuration.trustedProxies = try trustedProxies.map { try CIDR.list($0).map(\.description) } ?? []
+        configuration.forwardedHeader = ForwardedHeader(rawValue: forwardedHeader.lowercased()) ?? .xForwardedFor
         if let nodeID { configuration.nodeID = nodeID }
         configuration.auth.jwtSecret = jwtSecret
         configuration.auth.accessTokenTTL = accessTTL
@@ -135,6 +180,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.auth.externalIssuer = externalJWTIssuer
         configuration.auth.externalAudience = externalJWTAudience
         configuration.limits.loginPerMinute = loginLimit
+        configuration.limits.loginPerAddressPerMinute = loginAddressLimit
         configuration.limits.registrationsPerMinute = registerLimit
         configuration.limits.sendBurst = sendBurst
         configuration.limits.sendRefillPerSecond = sendRate
@@ -142,6 +188,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.live.mallocTrim = mallocTrim
         configuration.posts.feedFanoutMax = feedFanoutMax
         configuration.auth.scryptN = scryptN
+        configuration.auth.scryptP = scryptP
 
         var services: [any Service] = []
         if let redisURL {

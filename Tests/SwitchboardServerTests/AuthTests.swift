@@ -100,14 +100,14 @@ struct AuthTests {
                 // Different letter cases: uniqueness ignores case.
                 let variant = index % 2 == 0 ? name : name.uppercased()
                 group.addTask {
-                    try await node.request("POST", "/api/v1/auth/register", json: ["username": variant, "password": "password\(index)"]).status
+                    try await node.request("POST", "/api/v1/auth/register", json: ["username": variant, "password": "race-pass-\(index)"]).status
                 }
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
         #expect(statuses.filter { $0 == 201 }.count == 1)
         #expect(statuses.filter { $0 == 409 }.count == 9)
-        let duplicate = try await node.request("POST", "/api/v1/auth/register", json: ["username": name, "password": "password"])
+        let duplicate = try await node.request("POST", "/api/v1/auth/register", json: ["username": name, "password": "race-pass-x"])
         #expect(duplicate.errorCode == "username_taken")
         await node.stop()
     }
@@ -217,7 +217,8 @@ struct AuthTests {
         let external = try Python.run(["mint", "backend-secret-backend-secret-backend-secret", "crm-4711", "my-backend", "-", "600"])
         let me = try await node.request("GET", "/api/v1/users/me", token: external)
         #expect(me.status == 200)
-        #expect((me.json["user"] as? [String: Any])?["id"] as? String == "crm-4711")
+        // Its id is namespaced: `x_` + sub (issue 12, item 10).
+        #expect((me.json["user"] as? [String: Any])?["id"] as? String == "x_crm-4711")
         // Signed with the wrong secret, it is refused.
         let forged = try Python.run(["mint", "not-the-backend-secret-not-the-backend", "crm-4711", "my-backend", "-", "600"])
         #expect(try await node.request("GET", "/api/v1/users/me", token: forged).status == 401)

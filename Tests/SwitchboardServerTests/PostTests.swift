@@ -97,9 +97,10 @@ struct PostTests {
         let newestFirst = Array(ids.reversed())
         #expect(try await b.feed(of: bob, until: { $0.count == 5 }) == newestFirst)
         #expect(try await b.feed(of: alice, until: { $0.count == 5 }) == newestFirst)  // her own
-        #expect(try await b.allPages("/api/v1/feed", key: "posts", limit: 2, as: bob) == [
-            Array(newestFirst[0..<2]), Array(newestFirst[2..<4]), [newestFirst[4]],
-        ])
+        #expect(
+            try await b.allPages("/api/v1/feed", key: "posts", limit: 2, as: bob) == [
+                Array(newestFirst[0..<2]), Array(newestFirst[2..<4]), [newestFirst[4]],
+            ])
         #expect(try await a.allPages("/api/v1/users/\(alice.id)/posts", key: "posts", limit: 3, as: carol).flatMap { $0 } == newestFirst)
 
         // Read, edit (author only), limits, delete.

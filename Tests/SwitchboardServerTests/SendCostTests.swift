@@ -68,7 +68,7 @@ struct SendCostTests {
         try await waitUntil { try await node.redis.send("SCARD", node.keys.offline(group)).int == 1 }
         let beforeOffline = try await commandStats(node.redis)
         for index in 0..<5 { _ = try await sender.command(["op": "send", "conv": group, "text": "away \(index)"]) }
-        try await waitUntil { try await node.redis.send("LLEN", node.keys.notifications(bob.id)).int == 5 }
+        try await waitUntil { try await node.redis.send("ZCARD", node.keys.notifications(bob.id)).int == 5 }
         try await Task.sleep(nanoseconds: 200_000_000)
         let offline = delta(beforeOffline, try await commandStats(node.redis))
         #expect(offline["evalsha"] == 10, "\(offline)")  // 5 sends + 5 notify

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import SwitchboardServer
+@testable import SwitchboardServer
 import Testing
 
 @Suite("Structured logs")
@@ -23,5 +23,23 @@ struct LogFormatTests {
         #expect(object?["msg"] == "serving\nnow")
         #expect(object?["node"] == "n1")
         #expect(object?["level"] == "info")
+    }
+
+    /// Issue 12, item 14: no value can break a logfmt line or hide text on a terminal.
+    @Test func logfmtEscapesEveryControlCharacterAndTheSeparators() {
+        let hostile = "a\rb\nc\td\u{1B}[31me\u{0}f\u{7F}g\u{85}h\u{2028}i\u{2029}j \"k\" \\l"
+        let line = StructuredLogHandler.render(
+            format: .logfmt, timestamp: time, level: .info, message: hostile, label: "switchboard", metadata: ["user": "\(hostile)"])
+        for scalar in line.unicodeScalars {
+            #expect(!StructuredLogHandler.mustEscape(scalar), "raw U+\(String(scalar.value, radix: 16)) in \(line)")
+        }
+        let expected = #""a\rb\nc\td\u001b[31me\u0000f\u007fg\u0085h\u2028i\u2029j \"k\" \\l""#
+        #expect(line.contains("msg=" + expected), "\(line)")
+        #expect(line.contains("user=" + expected), "\(line)")
+        #expect(StructuredLogHandler.logfmtValue("plain") == "plain")
+        #expect(StructuredLogHandler.logfmtValue("x\u{2028}") == #""x\u2028""#)
+        let json = StructuredLogHandler.render(
+            format: .json, timestamp: time, level: .info, message: hostile, label: "switchboard", metadata: [:])
+        #expect(!json.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x2028 || $0.value == 0x2029 })
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import RedisClient
+import Synchronization
 
 /// Users in Redis: registration with a race-free username claim, login,
 /// profiles and prefix search.
@@ -9,29 +10,43 @@ public struct AccountService: Sendable {
     let keys: KeyLayout
     let clock: WallClock
     let hasher: PasswordHasher
+    let limits: Limits
 
-    /// Validates and normalises a username: 3–32 of `A-Z a-z 0-9 _ . -`.
-    public static func validateUsername(_ username: String) throws(SwitchboardError) {
+    /// Checks a username: 3 to `limits.usernameBytes` of `A-Z a-z 0-9 _ . -`.
+    /// Runs before any Redis key is built from the name.
+    public func validateUsername(_ username: String) throws(SwitchboardError) {
+        try limits.check(username, .username)
         let allowed = username.utf8.allSatisfy {
             ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 95 || $0 == 46 || $0 == 45
         }
-        guard (3...32).contains(username.utf8.count), allowed else {
-            throw .invalid("username: 3 to 32 characters of A-Z a-z 0-9 _ . -")
+        guard username.utf8.count >= 3, allowed else {
+            throw .invalid("username: 3 to \(limits.usernameBytes) characters of A-Z a-z 0-9 _ . -")
         }
     }
 
-    /// Passwords are 8–1024 bytes.
-    public static func validatePassword(_ password: String) throws(SwitchboardError) {
-        guard (8...1024).contains(password.utf8.count) else { throw .invalid("password: 8 to 1024 bytes") }
+    /// Checks a password's size: 8 to `limits.passwordBytes` bytes.
+    public func validatePasswordSize(_ password: String) throws(SwitchboardError) {
+        try limits.check(password, .password)
+        guard password.utf8.count >= 8 else { throw .invalid("password: 8 to \(limits.passwordBytes) bytes") }
+    }
+
+    /// Checks a password a user chooses (registration, and any future change
+    /// route): its size, and that it is not one of the common passwords.
+    public static func validateNewPassword(_ password: String, limits: Limits) throws(SwitchboardError) {
+        try limits.check(password, .password)
+        guard password.utf8.count >= 8 else { throw .invalid("password: 8 to \(limits.passwordBytes) bytes") }
+        if CommonPasswords.contains(password) {
+            throw .invalid("password: this is one of the most common passwords (easy to guess); choose another")
+        }
     }
 
     /// Creates a user. The lowercase name is claimed first with `SET NX`, so
     /// exactly one of many concurrent registrations wins; if writing the user
     /// fails afterwards the claim is released.
     public func register(username: String, password: String, displayName: String?) async throws(SwitchboardError) -> User {
-        try Self.validateUsername(username)
-        try Self.validatePassword(password)
-        let displayName = try Self.validateDisplayName(displayName) ?? username
+        try validateUsername(username)
+        try Self.validateNewPassword(password, limits: limits)
+        let displayName = try validateDisplayName(displayName) ?? username
         let id = "u_" + RandomID.make(length: 12)
         let lower = username.lowercased()
         let claimed = try await mapRedis {
@@ -64,10 +79,11 @@ public struct AccountService: Sendable {
         }
     }
 
-    static func validateDisplayName(_ name: String?) throws(SwitchboardError) -> String? {
+    func validateDisplayName(_ name: String?) throws(SwitchboardError) -> String? {
         guard let name else { return nil }
+        try limits.check(name, .displayName)
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty, trimmed.count <= 64 else { throw .invalid("displayName: 1 to 64 characters") }
+        guard !trimmed.isEmpty else { throw .invalid("displayName: 1 to \(limits.displayNameLength) characters") }
         return trimmed
     }
 
@@ -77,7 +93,7 @@ public struct AccountService: Sendable {
         let id = try await mapRedis { try await redis.send("GET", keys.username(username.lowercased())) }.string
         guard let id else {
             // Spend the same time as a real check so names cannot be probed by timing.
-            _ = await Self.offLoop { hasher.verify(password, against: Self.dummyHash) }
+            _ = await Self.offLoop { hasher.verify(password, against: Self.dummyHash(for: hasher)) }
             throw failure
         }
         let hash = try await mapRedis { try await redis.send("HGETALL", keys.user(id)) }.stringPairs ?? [:]
@@ -87,18 +103,28 @@ public struct AccountService: Sendable {
         return user
     }
 
-    private static let dummyHash = PasswordHasher().hash("dummy password for timing")
+    private static let dummyHashes = Mutex<[String: String]>([:])
+
+    /// A hash made with the configured parameters (not the defaults), so an
+    /// unknown name costs exactly what a real check costs.
+    static func dummyHash(for hasher: PasswordHasher) -> String {
+        let parameters = "\(hasher.n)/\(hasher.r)/\(hasher.p)"
+        if let hash = dummyHashes.withLock({ $0[parameters] }) { return hash }
+        let hash = hasher.hash("dummy password for timing")
+        dummyHashes.withLock { $0[parameters] = hash }
+        return hash
+    }
 
     /// A user by id, or nil.
     public func user(id: String) async throws(SwitchboardError) -> User? {
-        guard !id.isEmpty, id.count <= 128 else { return nil }
+        guard !id.isEmpty, id.utf8.count <= Self.maxUserIDBytes else { return nil }
         let hash = try await mapRedis { try await redis.send("HGETALL", keys.user(id)) }.stringPairs ?? [:]
         return User(hash: hash)
     }
 
     /// A user and the ids of their conversations, in one round trip (a connection's authentication).
     public func userWithConversations(id: String) async throws(SwitchboardError) -> (User, [String])? {
-        guard !id.isEmpty, id.count <= 128 else { return nil }
+        guard !id.isEmpty, id.utf8.count <= Self.maxUserIDBytes else { return nil }
         let replies = try await mapRedis {
             try await redis.pipeline([
                 RedisCommand("HGETALL", [keys.user(id)]), RedisCommand("SMEMBERS", [keys.userConversations(id)]),
@@ -132,13 +158,13 @@ public struct AccountService: Sendable {
     /// Updates the profile and returns the user as stored.
     public func update(id: String, _ update: ProfileUpdate) async throws(SwitchboardError) -> User {
         var fields: [any RedisArgumentConvertible] = []
-        if let name = try Self.validateDisplayName(update.displayName) { fields += ["displayName", name] }
+        if let name = try validateDisplayName(update.displayName) { fields += ["displayName", name] }
         if let bio = update.bio {
-            guard bio.count <= 1000 else { throw .invalid("bio: at most 1000 characters") }
+            try limits.check(bio, .bio)
             fields += ["bio", bio]
         }
         if let avatar = update.avatar {
-            guard avatar.count <= 2048 else { throw .invalid("avatar: at most 2048 characters") }
+            try limits.check(avatar, .avatar)
             fields += ["avatar", avatar]
         }
         if !fields.isEmpty {
@@ -162,10 +188,14 @@ public struct AccountService: Sendable {
         return ids.compactMap { users[$0] }
     }
 
-    /// Creates the minimal user record for an externally issued token's subject, once.
+    /// Bytes of a user id at most: native `u_` ids are 14, external ones `x_` + up to 128.
+    public static let maxUserIDBytes = 130
+
+    /// Creates the minimal user record for an external user (`x_` + the token's sub), once.
     public func ensureExternalUser(id: String) async throws(SwitchboardError) -> User {
-        guard !id.isEmpty, id.utf8.count <= 128, !id.contains("{"), !id.contains("}") else {
-            throw SwitchboardError(.unauthorized, "the token's sub is not a usable user id (1-128 characters, no braces)")
+        guard id.hasPrefix(TokenService.externalIDPrefix), id.utf8.count <= Self.maxUserIDBytes, !id.contains("{"), !id.contains("}")
+        else {
+            throw SwitchboardError(.unauthorized, "not an external user id")
         }
         if let user = try await user(id: id) { return user }
         let username = "ext_" + Base64.hex(Crypto.sha256(Array(id.utf8))).prefix(16)

@@ -6,7 +6,7 @@ public struct PasswordHasher: Sendable {
     public var p: UInt64
     static let hashLength = 32
 
-    public init(n: UInt64 = 1 << 15, r: UInt64 = 8, p: UInt64 = 1) {
+    public init(n: UInt64 = 1 << 15, r: UInt64 = 8, p: UInt64 = 3) {
         self.n = n
         self.r = r
         self.p = p

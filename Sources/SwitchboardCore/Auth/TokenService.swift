@@ -13,17 +13,19 @@ public struct TokenPair: Sendable, Hashable {
 ///
 /// Refresh tokens are 32 random bytes, base64url; Redis stores only their
 /// SHA-256, in `sb:refresh:<hex>` (TTL) with user and family. Refreshing marks
-/// the old token used (an atomic `HINCRBY`); presenting a used token again
+/// the old token used (`refresh_use.lua`: read and `HINCRBY` in one step); presenting a used token again
 /// revokes its whole family (`sb:refresh-family:<id>`).
 public final class TokenService: Sendable {
     let redis: RedisClient
+    let scripts: RedisScriptRegistry
     let keys: KeyLayout
     let clock: WallClock
     let configuration: AuthConfiguration
     private let signingKey = Mutex<[UInt8]?>(nil)
 
-    init(redis: RedisClient, keys: KeyLayout, clock: WallClock, configuration: AuthConfiguration) {
+    init(redis: RedisClient, scripts: RedisScriptRegistry, keys: KeyLayout, clock: WallClock, configuration: AuthConfiguration) {
         self.redis = redis
+        self.scripts = scripts
         self.keys = keys
         self.clock = clock
         self.configuration = configuration
@@ -67,13 +69,28 @@ public final class TokenService: Sendable {
         if let externalSecret = configuration.externalSecret, let externalIssuer = configuration.externalIssuer,
             JWT.unverifiedIssuer(token) == externalIssuer
         {
-            return try JWT.verify(
+            var claims = try JWT.verify(
                 token, key: Array(externalSecret.utf8), issuer: externalIssuer,
                 audience: configuration.externalAudience, now: now, leeway: configuration.leeway)
+            claims.subject = try Self.externalUserID(subject: claims.subject)
+            return claims
         }
         return try JWT.verify(
             token, key: try await key(), issuer: configuration.issuer, audience: configuration.audience, now: now,
             leeway: configuration.leeway)
+    }
+
+    /// Prefix of the ids of users from external tokens. Native ids start
+    /// with `u_`, so no external `sub` can name a native user.
+    public static let externalIDPrefix = "x_"
+
+    /// The user id of an external token's `sub`: `x_` + sub. The sub must be
+    /// 1–128 bytes without `{` or `}` (the id becomes a hash tag).
+    public static func externalUserID(subject: String) throws(SwitchboardError) -> String {
+        guard !subject.isEmpty, subject.utf8.count <= 128, !subject.contains("{"), !subject.contains("}") else {
+            throw SwitchboardError(.unauthorized, "the token's sub is not a usable user id (1-128 bytes, no braces)")
+        }
+        return externalIDPrefix + subject
     }
 
     /// Whether a verified token came from the app's own backend.
@@ -111,11 +128,14 @@ public final class TokenService: Sendable {
         let invalid = SwitchboardError(.unauthorized, "invalid refresh token")
         guard !token.isEmpty, token.utf8.count <= 256 else { throw invalid }
         let key = keys.refreshToken(Self.digest(token))
-        let entry = try await mapRedis { try await redis.send("HGETALL", key) }.stringPairs ?? [:]
-        guard let userID = entry["user"], let family = entry["family"] else { throw invalid }
+        // Read and mark used in one script: a key that expires between a read
+        // and a separate HINCRBY would come back without a TTL.
+        let entry = try await mapRedis { try await scripts.evaluate("refresh_use", keys: [key], arguments: []) }.array ?? []
+        guard entry.count == 3, let userID = entry[0].string, let family = entry[1].string, let uses = entry[2].int else {
+            throw invalid
+        }
         let revoked = try await mapRedis { try await redis.send("EXISTS", keys.refreshFamily(family)) }.int == 1
         if revoked { throw invalid }
-        let uses = try await mapRedis { try await redis.send("HINCRBY", key, "used", 1) }.int ?? 0
         if uses != 1 {
             // A rotated token came back: someone holds a stolen copy. Revoke the family.
             try await revoke(family: family)

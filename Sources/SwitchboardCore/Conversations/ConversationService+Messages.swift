@@ -21,18 +21,22 @@ public struct SendResult: Sendable, Hashable {
 }
 
 extension ConversationService {
-    /// Checks what a send carries: the text (see `validateText`) and the nonce (1 to 128 bytes).
+    /// Checks what a send carries: the text (see `validateText`) and the nonce
+    /// (1 to `limits.nonceBytes` bytes).
     func validateSend(text: String, nonce: String?) throws(SwitchboardError) {
         try validateText(text)
-        if let nonce, nonce.isEmpty || nonce.utf8.count > 128 { throw .invalid("nonce: 1 to 128 bytes") }
+        if let nonce {
+            try configuration.limits.check(nonce, .nonce)
+            if nonce.isEmpty { throw .invalid("nonce: 1 to \(configuration.limits.nonceBytes) bytes") }
+        }
     }
 
-    /// Checks a message text: not blank, at most the configured characters.
+    /// Checks a message text: at most the configured bytes and characters
+    /// (`too_large`), not blank. REST and the WebSocket `send`/`edit` ops all
+    /// come through here.
     func validateText(_ text: String) throws(SwitchboardError) {
+        try configuration.limits.check(text, .messageText)
         guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw .invalid("text must not be empty") }
-        guard text.count <= configuration.limits.messageLength else {
-            throw SwitchboardError(.tooLarge, "text: at most \(configuration.limits.messageLength) characters")
-        }
     }
 
     /// `sendRaw` with the message decoded (for callers that need it as a value, like REST).
@@ -80,9 +84,23 @@ extension ConversationService {
         return try Message.decode(reply.string ?? "")
     }
 
-    static func isStreamID(_ text: String) -> Bool {
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        return parts.count == 2 && parts.allSatisfy { !$0.isEmpty && $0.count <= 20 && $0.allSatisfy(\.isNumber) }
+    /// Whether `text` is a stream id Redis accepts: `<ms>-<seq>`, each 1–20
+    /// ASCII digits within UInt64 (`Character.isNumber` would let `½` and
+    /// `٣` through, and 20 nines overflow: Redis then fails the command).
+    static func isStreamID(_ text: String) -> Bool { streamID(text) != nil }
+
+    /// The two parts of a stream id, or nil (see `isStreamID`).
+    static func streamID(_ text: String) -> (ms: UInt64, seq: UInt64)? {
+        let parts = text.utf8.split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false)
+        guard parts.count == 2 else { return nil }
+        var numbers: [UInt64] = []
+        for part in parts {
+            guard !part.isEmpty, part.count <= 20, part.allSatisfy({ $0 >= 48 && $0 <= 57 }),
+                let number = UInt64(String(decoding: part, as: UTF8.self))
+            else { return nil }
+            numbers.append(number)
+        }
+        return (numbers[0], numbers[1])
     }
 
     /// A page of history, oldest first: the newest `limit` without a cursor,
@@ -97,8 +115,17 @@ extension ConversationService {
 
     /// History without an access check (the caller checked it).
     public func page(_ id: String, before: String?, after: String?, limit: Int) async throws(SwitchboardError) -> MessagePage {
-        if let before, !Self.isStreamID(before) { throw .invalid("before must be a message id") }
-        if let after, !Self.isStreamID(after) { throw .invalid("after must be a message id") }
+        let beforeID = try before.map { text throws(SwitchboardError) in
+            guard let id = Self.streamID(text) else { throw .invalid("before must be a message id") }
+            return id
+        }
+        let afterID = try after.map { text throws(SwitchboardError) in
+            guard let id = Self.streamID(text) else { throw .invalid("after must be a message id") }
+            return id
+        }
+        // Nothing lies after the largest id or before 0-0 (Redis refuses those exclusive bounds).
+        if let afterID, afterID == (UInt64.max, UInt64.max) { return MessagePage(messages: [], more: false) }
+        if afterID == nil, let beforeID, beforeID == (0, 0) { return MessagePage(messages: [], more: false) }
         let command: RedisCommand
         let newestFirst: Bool
         if let after {

@@ -32,7 +32,7 @@ public struct ConversationService: Sendable {
 
     /// Creates a group with the creator as owner and `members` as members.
     public func createGroup(actor: String, name: String, members: [String]) async throws(SwitchboardError) -> Conversation {
-        let name = try Self.validateName(name)
+        let name = try validateName(name)
         let others = Array(Set(members.filter { $0 != actor }))
         guard others.count <= 1000 else { throw .invalid("members: at most 1000 at once") }
         try await requireUsers(others)
@@ -44,7 +44,7 @@ public struct ConversationService: Sendable {
 
     /// Creates a room; a public one is listed in `GET /rooms` and joinable by anyone.
     public func createRoom(actor: String, name: String, public: Bool) async throws(SwitchboardError) -> Conversation {
-        let name = try Self.validateName(name)
+        let name = try validateName(name)
         let conversation = try await create(
             id: "r_" + RandomID.make(length: 12), kind: .room, name: name, public: `public`, actor: actor, members: [actor]
         ).0
@@ -56,9 +56,10 @@ public struct ConversationService: Sendable {
 
     static func indexEntry(_ name: String, _ id: String) -> String { name.lowercased() + "\u{1F}" + id }
 
-    static func validateName(_ name: String) throws(SwitchboardError) -> String {
+    func validateName(_ name: String) throws(SwitchboardError) -> String {
+        try configuration.limits.check(name, .conversationName)
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty, trimmed.count <= 100 else { throw .invalid("name: 1 to 100 characters") }
+        guard !trimmed.isEmpty else { throw .invalid("name: 1 to \(configuration.limits.conversationNameLength) characters") }
         return trimmed
     }
 
@@ -86,7 +87,7 @@ public struct ConversationService: Sendable {
 
     private func requireUsers(_ ids: [String]) async throws(SwitchboardError) {
         guard !ids.isEmpty else { return }
-        for id in ids where id.isEmpty || id.count > 128 { throw .invalid("unknown user id: \(id)") }
+        for id in ids where id.isEmpty || id.utf8.count > AccountService.maxUserIDBytes { throw .invalid("unknown user id: \(id)") }
         let replies = try await mapRedis { try await redis.pipeline(ids.map { RedisCommand("EXISTS", [keys.user($0)]) }) }
         for (id, reply) in zip(ids, replies) where reply.int != 1 {
             throw .notFound("no user with id \(id)")
@@ -98,6 +99,13 @@ public struct ConversationService: Sendable {
         commands += removed.map { RedisCommand("SREM", [keys.userConversations($0), conversation]) }
         guard !commands.isEmpty else { return }
         _ = try await mapRedis { try await redis.pipeline(commands) }
+    }
+
+    /// Removes the users' notifications of a conversation they no longer see
+    /// (best effort: they expire with their TTL anyway).
+    private func dropNotifications(_ id: String, users: [String]) async {
+        guard !users.isEmpty else { return }
+        _ = try? await scripts.pipeline(NotificationService.dropCalls(keys: keys, conversation: id, users: users))
     }
 
     private func publish(_ channel: String, _ payload: String) async {
@@ -236,9 +244,9 @@ public struct ConversationService: Sendable {
         guard Self.isValidID(id) else { throw .notFound("conversation not found") }
         var fields: [any RedisArgumentConvertible] = []
         let before = try await access(id, user: actor).0
-        if let name { fields += ["name", try Self.validateName(name)] }
+        if let name { fields += ["name", try validateName(name)] }
         if let description {
-            guard description.count <= 1000 else { throw .invalid("description: at most 1000 characters") }
+            try configuration.limits.check(description, .description)
             fields += ["description", description]
         }
         guard !fields.isEmpty else { throw .invalid("nothing to change: give name or description") }
@@ -258,10 +266,18 @@ public struct ConversationService: Sendable {
         return conversation
     }
 
-    /// Deletes a conversation and everything in it (owner only).
+    /// Deletes a conversation and everything in it (owner only), with every
+    /// member's notifications of it. A direct conversation has no owner:
+    /// "deleting" one hides it for the caller only (they leave it: their
+    /// index entry, read pointer and notifications go); the other side keeps
+    /// it and its history. Asking for the pair again brings it back.
     public func delete(_ id: String, actor: String) async throws(SwitchboardError) {
         guard Self.isValidID(id) else { throw .notFound("conversation not found") }
         let (conversation, _) = try await access(id, user: actor)
+        if conversation.kind == .direct {
+            try await removeMember(id, actor: actor, target: actor)
+            return
+        }
         let reply = try await mapRedis {
             try await scripts.evaluate(
                 "delete_conversation",
@@ -273,6 +289,7 @@ public struct ConversationService: Sendable {
         }
         let members = reply.array?.compactMap(\.string) ?? []
         try await indexMembers(id, removed: members)
+        await dropNotifications(id, users: members)
         if conversation.kind == .room {
             _ = try? await redis.send("ZREM", keys.roomIndex, Self.indexEntry(conversation.name ?? "", id))
         }
@@ -323,6 +340,7 @@ public struct ConversationService: Sendable {
         }
         let status = reply.array?.first?.string
         try await indexMembers(id, removed: [target])
+        await dropNotifications(id, users: [target])
         await publish(keys.userChannel(target), LiveEvent.conversation(conversation, change: "removed"))
         if status == "deleted" {
             if conversation.kind == .room {

@@ -25,9 +25,10 @@ public enum LuaScripts {
             -- stays readable). Existing members are skipped untouched. lastTs unchanged.
             -- Returns: Redis array of the ids actually added (possibly empty).
             -- Errors: INVALID (bad ARGV / key count), NOT_FOUND (no conversation),
-            --   NOT_MEMBER (admin mode, actor not a member), FORBIDDEN (admin mode: actor
-            --   not owner/admin, or direct conversation; self mode: not a public room or
-            --   another user's id).
+            --   NOT_MEMBER (the actor is not a member: admin mode, or self mode on
+            --   anything but a public room), FORBIDDEN (admin mode: actor not
+            --   owner/admin, or direct conversation; self mode: another user's id).
+            --   Self mode by someone already a member adds nothing.
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
             local function uint(s)
               if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
@@ -49,7 +50,12 @@ public enum LuaScripts {
             local kind, public, seq = conv[1], conv[2], conv[3] or "0"
             if mode == "self" then
               if #ARGV ~= 5 or ARGV[5] ~= actorId then return err("FORBIDDEN", "self mode adds only the actor") end
-              if kind ~= "room" or public ~= "1" then return err("FORBIDDEN", "only public rooms can be joined freely") end
+              if kind ~= "room" or public ~= "1" then
+                if not redis.call("HGET", KEYS[2], actorId) then
+                  return err("NOT_MEMBER", "not a member of this conversation (only public rooms can be joined freely)")
+                end
+                return {}
+              end
             else
               local role = redis.call("HGET", KEYS[2], actorId)
               if not role then return err("NOT_MEMBER", "not a member of this conversation") end
@@ -87,6 +93,8 @@ public enum LuaScripts {
             -- ARGV[6] createdAt, ms integer (also the join time of the members)
             -- ARGV[7..] member ids; ARGV[7] must equal createdBy and becomes owner, the
             --   others become members (duplicates ignored; direct: at most 2 distinct).
+            --   In a direct conversation both sides are equal: every member is "member",
+            --   the creator included (nobody has owner powers over the other).
             -- New conv hash: id, kind, name, description "", public, createdBy,
             --   createdAt, seq 0, lastTs = createdAt. Read pointers start at 0.
             -- Returns: {created, convJSON, addedIds}
@@ -160,7 +168,7 @@ public enum LuaScripts {
             redis.call("HSET", KEYS[1], "id", convId, "kind", kind, "name", name, "description", "",
               "public", public, "createdBy", createdBy, "createdAt", createdAt, "seq", 0, "lastTs", createdAt)
             for i, id in ipairs(ids) do
-              redis.call("HSET", KEYS[2], id, i == 1 and "owner" or "member")
+              redis.call("HSET", KEYS[2], id, (i == 1 and kind ~= "direct") and "owner" or "member")
               redis.call("ZADD", KEYS[3], createdAt, id)
               redis.call("HSET", KEYS[4], id, 0)
               if kind ~= "room" then redis.call("SADD", KEYS[5], id) end
@@ -172,7 +180,9 @@ public enum LuaScripts {
             name: "delete",
             source: ####"""
             -- delete.lua: delete a message (soft: it keeps its id and seq); allowed for
-            -- its author and for the conversation's admins and owner.
+            -- its author and for the conversation's admins and owner. In a direct
+            -- conversation only for its author, whatever the roles say (both sides are
+            -- equal; direct conversations created before this rule still have an owner).
             -- KEYS[1] conv hash          sb:conv:{C}
             -- KEYS[2] members hash       sb:conv:{C}:members
             -- KEYS[3] messages stream    sb:conv:{C}:msgs
@@ -214,8 +224,13 @@ public enum LuaScripts {
             for i = 1, #entry[2], 2 do f[entry[2][i]] = entry[2][i + 1] end
             local prev = redis.call("HGET", KEYS[4], msgId)
             if prev and cjson.decode(prev).deleted then return err("NOT_FOUND", "message was already deleted") end
-            if f.from ~= userId and role ~= "admin" and role ~= "owner" then
-              return err("FORBIDDEN", "only the author or an admin may delete a message")
+            if f.from ~= userId then
+              if redis.call("HGET", KEYS[1], "kind") == "direct" then
+                return err("FORBIDDEN", "in a direct conversation only the author may delete a message")
+              end
+              if role ~= "admin" and role ~= "owner" then
+                return err("FORBIDDEN", "only the author or an admin may delete a message")
+              end
             end
             
             redis.call("HSET", KEYS[4], msgId, cjson.encode({deleted = true, deletedAt = ts}))
@@ -248,7 +263,8 @@ public enum LuaScripts {
             -- Returns: Redis array of the ids that were members (so the caller can update
             --   each user's conversation index and notify them).
             -- Errors: INVALID (bad ARGV / key count), NOT_FOUND, NOT_MEMBER,
-            --   FORBIDDEN (not the owner).
+            --   FORBIDDEN (not the owner, or a direct conversation: those have no owner
+            --   and are only left by each side, see remove_member.lua).
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
             
             if #KEYS ~= 7 then return err("INVALID", "delete_conversation expects 7 keys") end
@@ -257,10 +273,35 @@ public enum LuaScripts {
             if redis.call("EXISTS", KEYS[1]) == 0 then return err("NOT_FOUND", "conversation not found") end
             local role = redis.call("HGET", KEYS[2], actorId)
             if not role then return err("NOT_MEMBER", "not a member of this conversation") end
+            if redis.call("HGET", KEYS[1], "kind") == "direct" then
+              return err("FORBIDDEN", "a direct conversation is left by each side, not deleted")
+            end
             if role ~= "owner" then return err("FORBIDDEN", "only the owner may delete the conversation") end
             local members = redis.call("HKEYS", KEYS[2])
             redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
             return members
+            """####
+        ),
+        RedisScript(
+            name: "drop_notifications",
+            source: ####"""
+            -- drop_notifications.lua: remove a user's notifications of one conversation
+            -- (it was deleted, or the user left it).
+            -- KEYS[1] notifications zset   sb:notifs:{U}   (members "<seq, 20 digits>|<json>")
+            -- ARGV[1] convId
+            -- Returns: the number of notifications removed.
+            -- Errors: INVALID (bad ARGV / key count).
+            if #KEYS ~= 1 or (ARGV[1] or "") == "" then
+              return redis.error_reply("INVALID drop_notifications expects 1 key and a convId")
+            end
+            local removed = 0
+            for _, member in ipairs(redis.call("ZRANGE", KEYS[1], 0, -1)) do
+              local ok, item = pcall(cjson.decode, string.sub(member, 22))
+              if not ok or type(item) ~= "table" or item.conv == ARGV[1] then
+                removed = removed + redis.call("ZREM", KEYS[1], member)
+              end
+            end
+            return removed
             """####
         ),
         RedisScript(
@@ -363,20 +404,32 @@ public enum LuaScripts {
             name: "notify",
             source: ####"""
             -- notify.lua: store a notification for a user who has no open connection.
-            -- KEYS[1] notifications list   sb:notifications:{U}
+            -- KEYS[1] notifications zset   sb:notifs:{U}
             -- KEYS[2] sockets zset         sb:sockets:{U}
             -- ARGV[1] notification JSON   ARGV[2] now, ms   ARGV[3] keep at most (100)   ARGV[4] TTL, seconds (86400)
-            -- Effects: only when the user has no live connection: LPUSH, LTRIM to the
-            --   newest ARGV[3], EXPIRE ARGV[4].
+            -- ARGV[5] the message's time: the ms part of its stream id (score)
+            -- ARGV[6] the message's seq
+            -- Order by construction: the score is the message's stream time and the
+            --   member starts with its seq, zero-padded to 20 digits, then "|" and the
+            --   JSON. Notification jobs run concurrently and may arrive in any order;
+            --   ZREVRANGE still lists them newest first in message order (ties of one
+            --   ms: by seq).
+            -- Effects: only when the user has no live connection: ZADD, drop all but
+            --   the newest ARGV[3], EXPIRE ARGV[4].
             -- Returns: 1 when stored, 0 when the user is connected.
             -- Errors: INVALID (bad ARGV).
-            local now, keep, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-            if #KEYS ~= 2 or (ARGV[1] or "") == "" or not now or not keep or keep < 1 or not ttl or ttl <= 0 then
-              return redis.error_reply("INVALID notify expects 2 keys and json, now, keep, ttl")
+            local function uint(s)
+              if type(s) == "string" and #s <= 20 and s:match("^%d+$") then return tonumber(s) end
+            end
+            local now, keep, ttl, score = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), uint(ARGV[5])
+            local seq = ARGV[6]
+            if #KEYS ~= 2 or (ARGV[1] or "") == "" or not now or not keep or keep < 1 or not ttl or ttl <= 0 or not score
+              or type(seq) ~= "string" or #seq > 20 or not seq:match("^%d+$") then
+              return redis.error_reply("INVALID notify expects 2 keys and json, now, keep, ttl, time, seq")
             end
             if redis.call("ZCOUNT", KEYS[2], "(" .. now, "+inf") > 0 then return 0 end
-            redis.call("LPUSH", KEYS[1], ARGV[1])
-            redis.call("LTRIM", KEYS[1], 0, keep - 1)
+            redis.call("ZADD", KEYS[1], score, string.rep("0", 20 - #seq) .. seq .. "|" .. ARGV[1])
+            redis.call("ZREMRANGEBYRANK", KEYS[1], 0, -(keep + 1))
             redis.call("EXPIRE", KEYS[1], ttl)
             return 1
             """####
@@ -583,7 +636,8 @@ public enum LuaScripts {
             source: ####"""
             -- post_notify.lua: a coalesced notification for a post's author
             -- ("3 people liked your post": one entry per post and type).
-            -- KEYS[1] notifications list   sb:notifications:{U}
+            -- KEYS[1] notifications zset   sb:notifs:{U}   (members "<seq, 20 digits>|<json>",
+            --         score = time; post entries use seq 0 and score = now)
             -- KEYS[2] sockets zset         sb:sockets:{U}
             -- KEYS[3] user hash            sb:user:{U}
             -- ARGV[1] type (post.liked, post.commented, post.shared)   ARGV[2] postId
@@ -591,9 +645,9 @@ public enum LuaScripts {
             -- ARGV[7] channel to PUBLISH on when the user is connected (sb:live:user:{U})
             -- ARGV[8] count to show ("" = one more per new actor; likes pass the post's
             --   like count, kept when higher than the entry's)
-            -- Effects: removes the entry of the same type and post (if any), LPUSHes
+            -- Effects: removes the entry of the same type and post (if any), ZADDs
             --   {"id":"<post>/<type>/<now>","type","post","count","actors" (newest 5),
-            --   "text","ts"}, LTRIM, EXPIRE. When the user has a live socket the entry is
+            --   "text","ts"} at score now, drops all but the newest ARGV[5], EXPIRE. When the user has a live socket the entry is
             --   also published as {"ev":"notification",…} and marked pushed
             --   (`pushedNotification` in the user hash), so the next connect skips it.
             -- Returns: the count.
@@ -606,12 +660,12 @@ public enum LuaScripts {
               return err("INVALID", "post_notify expects type, postId, actor, now, keep, ttl, channel")
             end
             local count, actors = 0, {}
-            for _, raw in ipairs(redis.call("LRANGE", KEYS[1], 0, -1)) do
-              local ok, item = pcall(cjson.decode, raw)
+            for _, member in ipairs(redis.call("ZRANGE", KEYS[1], 0, -1)) do
+              local ok, item = pcall(cjson.decode, string.sub(member, 22))
               if ok and type(item) == "table" and item.type == kind and item.post == post then
                 count = tonumber(item.count) or 0
                 if type(item.actors) == "table" then actors = item.actors end
-                redis.call("LREM", KEYS[1], 1, raw)
+                redis.call("ZREM", KEYS[1], member)
                 break
               end
             end
@@ -630,8 +684,8 @@ public enum LuaScripts {
             local who = count == 1 and "1 person " or (count .. " people ")
             local entry = cjson.encode({ id = post .. "/" .. kind .. "/" .. now, type = kind, post = post, count = count,
               actors = actors, text = who .. (verbs[kind] or kind) .. " your post", ts = now })
-            redis.call("LPUSH", KEYS[1], entry)
-            redis.call("LTRIM", KEYS[1], 0, keep - 1)
+            redis.call("ZADD", KEYS[1], now, string.rep("0", 20) .. "|" .. entry)
+            redis.call("ZREMRANGEBYRANK", KEYS[1], 0, -(keep + 1))
             redis.call("EXPIRE", KEYS[1], ttl)
             if channel ~= "" and redis.call("ZCOUNT", KEYS[2], "(" .. now, "+inf") > 0 then
               redis.call("PUBLISH", channel, '{"ev":"notification","notification":' .. entry .. '}')
@@ -911,6 +965,22 @@ public enum LuaScripts {
             """####
         ),
         RedisScript(
+            name: "refresh_use",
+            source: ####"""
+            -- refresh_use.lua: read a refresh token and mark it used, in one step.
+            -- KEYS[1] refresh token hash   sb:refresh:<sha256 hex>   fields user, family, used
+            -- Effects: HINCRBY used 1, only when the token exists (so an expired key is
+            --   never recreated, without a TTL, by the increment).
+            -- Returns: {user, family, uses after this call}, or an empty array when the
+            --   token is unknown or expired.
+            -- Errors: INVALID (key count).
+            if #KEYS ~= 1 then return redis.error_reply("INVALID refresh_use expects 1 key") end
+            local h = redis.call("HMGET", KEYS[1], "user", "family")
+            if not h[1] or not h[2] then return {} end
+            return {h[1], h[2], redis.call("HINCRBY", KEYS[1], "used", 1)}
+            """####
+        ),
+        RedisScript(
             name: "release_claim",
             source: ####"""
             -- release_claim.lua: delete a key only if it still holds the expected value
@@ -938,7 +1008,9 @@ public enum LuaScripts {
             --   owner or admin, the target must not be the owner, only the owner may
             --   remove an admin, and nobody is removed from a direct conversation.
             -- When the owner leaves, the longest-standing admin becomes owner, else the
-            -- longest-standing member (join time from the joined zset, ties by id).
+            -- longest-standing member (join time from the joined zset, ties by id); not
+            -- in a direct conversation, which has no owner (leaving one hides it for the
+            -- leaver only: the other side keeps it and its history).
             -- When the last member leaves, all seven keys are deleted (nonce keys expire
             -- by themselves).
             -- Returns: Redis array {status, newOwner}: status "removed" or "deleted";
@@ -973,7 +1045,7 @@ public enum LuaScripts {
               redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
               return {"deleted", ""}
             end
-            if targetRole ~= "owner" then return {"removed", ""} end
+            if targetRole ~= "owner" or redis.call("HGET", KEYS[1], "kind") == "direct" then return {"removed", ""} end
             
             -- hand-over: walk the joined zset in (join time, id) order; the first admin
             -- wins, else the first member.
@@ -1092,7 +1164,7 @@ public enum LuaScripts {
             -- Returns: the target's new role (string).
             -- Errors: INVALID (bad ARGV / key count), NOT_FOUND (no conversation, or the
             --   target is not a member), NOT_MEMBER (actor), FORBIDDEN (actor is not the
-            --   owner), CONFLICT (the owner tries to demote themself: transfer instead).
+            --   owner, or a direct conversation: no roles there), CONFLICT (the owner tries to demote themself: transfer instead).
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
             
             if #KEYS ~= 2 then return err("INVALID", "set_role expects 2 keys") end
@@ -1104,6 +1176,7 @@ public enum LuaScripts {
             if redis.call("EXISTS", KEYS[1]) == 0 then return err("NOT_FOUND", "conversation not found") end
             local actorRole = redis.call("HGET", KEYS[2], actorId)
             if not actorRole then return err("NOT_MEMBER", "not a member of this conversation") end
+            if redis.call("HGET", KEYS[1], "kind") == "direct" then return err("FORBIDDEN", "a direct conversation has no roles") end
             if actorRole ~= "owner" then return err("FORBIDDEN", "only the owner may change roles") end
             local targetRole = redis.call("HGET", KEYS[2], targetId)
             if not targetRole then return err("NOT_FOUND", "user is not a member of this conversation") end
@@ -1127,7 +1200,8 @@ public enum LuaScripts {
             --   "description","public":bool,"createdBy","createdAt","seq","lastTs",
             --   "lastMessage"?:{message}} (no members).
             -- Errors: INVALID (bad ARGV / key count / unknown field), NOT_FOUND,
-            --   NOT_MEMBER, FORBIDDEN (not owner/admin).
+            --   NOT_MEMBER, FORBIDDEN (not owner/admin; a direct conversation, which
+            --   neither side renames for the other).
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
             
             if #KEYS ~= 2 then return err("INVALID", "update_conversation expects 2 keys") end
@@ -1140,6 +1214,7 @@ public enum LuaScripts {
             if redis.call("EXISTS", KEYS[1]) == 0 then return err("NOT_FOUND", "conversation not found") end
             local role = redis.call("HGET", KEYS[2], actorId)
             if not role then return err("NOT_MEMBER", "not a member of this conversation") end
+            if redis.call("HGET", KEYS[1], "kind") == "direct" then return err("FORBIDDEN", "a direct conversation cannot be renamed or described") end
             if role ~= "owner" and role ~= "admin" then return err("FORBIDDEN", "only the owner or an admin may update the conversation") end
             
             redis.call("HSET", KEYS[1], unpack(ARGV, 3))

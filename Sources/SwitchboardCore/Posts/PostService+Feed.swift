@@ -53,9 +53,10 @@ extension PostService {
         let size = max(1, configuration.fanoutBatch)
         var start = 0
         while true {
-            let users = try await mapRedis {
-                try await redis.send("ZRANGE", keys.followers(author), start, start + size - 1)
-            }.array?.compactMap(\.string) ?? []
+            let users =
+                try await mapRedis {
+                    try await redis.send("ZRANGE", keys.followers(author), start, start + size - 1)
+                }.array?.compactMap(\.string) ?? []
             if users.isEmpty { return }
             try await body(users)
             if users.count < size { return }
@@ -80,9 +81,10 @@ extension PostService {
     /// authors. Ids whose post is gone (deleted) are skipped and dropped from the feed.
     public func feed(user: String, before: PageCursor?, limit: Int) async throws(SwitchboardError) -> Page<Post> {
         var candidates = try await page(of: keys.feed(user), before: before, limit: limit)
-        let pull = try await mapRedis {
-            try await redis.send("ZINTER", 2, keys.following(user), keys.pullAuthors)
-        }.array?.compactMap(\.string) ?? []
+        let pull =
+            try await mapRedis {
+                try await redis.send("ZINTER", 2, keys.following(user), keys.pullAuthors)
+            }.array?.compactMap(\.string) ?? []
         for author in pull.prefix(configuration.pullAuthorsPerRead) {
             candidates += try await page(of: keys.userPosts(author), before: before, limit: limit)
         }

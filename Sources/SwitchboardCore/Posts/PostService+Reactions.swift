@@ -51,7 +51,8 @@ extension PostService {
             guard let parts = entry.array, parts.count == 2, let commentID = parts[0].string, let fields = parts[1].stringPairs else {
                 return nil
             }
-            return PostComment(id: commentID, post: id, from: fields["from"] ?? "", text: fields["text"] ?? "", ts: fields["ts"].flatMap { Int($0) } ?? 0)
+            return PostComment(
+                id: commentID, post: id, from: fields["from"] ?? "", text: fields["text"] ?? "", ts: fields["ts"].flatMap { Int($0) } ?? 0)
         }
         let shown = Array(entries.prefix(limit))
         return (shown, entries.count > limit ? shown.last?.id : nil)

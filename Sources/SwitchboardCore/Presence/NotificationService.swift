@@ -30,8 +30,10 @@ public struct Notification: Codable, Sendable, Hashable {
     }
 }
 
-/// Notifications in `sb:notifications:{U}` (list, newest first, capped, TTL).
-/// Created after a send, off its path: the send is acknowledged first.
+/// Notifications in `sb:notifs:{U}` (sorted set by message time and seq,
+/// capped, TTL). Created after a send, off its path: the send is
+/// acknowledged first. The jobs of quick sends run concurrently and reach
+/// Redis in any order; the sorted set lists them in message order anyway.
 ///
 /// Who gets one is known without reading the members: each direct or group
 /// conversation keeps an offline set (`sb:conv:{C}:offline`) that nodes
@@ -80,10 +82,11 @@ public struct NotificationService: Sendable {
             id: message.conv + "/" + message.id, type: "message", conv: message.conv, message: message, ts: clock.milliseconds)
         let json = String(decoding: try JSONEncoder().encodeOrThrow(notification), as: UTF8.self)
         let now = clock.milliseconds
+        let time = message.id.split(separator: "-").first.map(String.init) ?? String(message.ts)
         let calls = recipients.map { user in
             RedisScriptRegistry.Call(
                 "notify", keys: [keys.notifications(user), keys.sockets(user)],
-                arguments: [json, now, configuration.notificationsKept, configuration.notificationTTL])
+                arguments: [json, now, configuration.notificationsKept, configuration.notificationTTL, time, message.seq])
         }
         _ = try await mapRedis { try await scripts.pipeline(calls) }
     }
@@ -109,10 +112,23 @@ public struct NotificationService: Sendable {
         return Array(Set(names)).sorted().prefix(20).map { $0 }
     }
 
-    /// The user's notifications, newest first.
+    /// The user's notifications, newest first (by message time, then seq).
     public func list(user: String) async throws(SwitchboardError) -> [Notification] {
-        let items = try await mapRedis { try await redis.send("LRANGE", keys.notifications(user), 0, -1) }.array ?? []
-        return items.compactMap { $0.string.flatMap { try? JSONDecoder().decode(Notification.self, from: Data($0.utf8)) } }
+        let items = try await mapRedis { try await redis.send("ZREVRANGE", keys.notifications(user), 0, -1) }.array ?? []
+        return items.compactMap { $0.string.flatMap(Self.json).flatMap { try? JSONDecoder().decode(Notification.self, from: Data($0.utf8)) } }
+    }
+
+    /// The JSON of a stored member `<seq, 20 digits>|<json>`.
+    static func json(_ member: String) -> String? {
+        let utf8 = member.utf8
+        guard utf8.count > 21, utf8[utf8.index(utf8.startIndex, offsetBy: 20)] == UInt8(ascii: "|") else { return nil }
+        return String(member.dropFirst(21))
+    }
+
+    /// Script calls that remove the notifications of `conversation` for `users`
+    /// (the conversation was deleted, or they left it).
+    static func dropCalls(keys: KeyLayout, conversation: String, users: [String]) -> [RedisScriptRegistry.Call] {
+        users.map { RedisScriptRegistry.Call("drop_notifications", keys: [keys.notifications($0)], arguments: [conversation]) }
     }
 
     /// Deletes all of the user's notifications.
@@ -126,13 +142,13 @@ public struct NotificationService: Sendable {
         let replies = try await mapRedis {
             try await redis.pipeline([
                 RedisCommand("HGET", [keys.user(user), "pushedNotification"]),
-                RedisCommand("LRANGE", [keys.notifications(user), 0, -1]),
+                RedisCommand("ZREVRANGE", [keys.notifications(user), 0, -1]),
             ])
         }
         let pushed = replies[0].string
         // Newest first: everything above the last pushed one is new. Find it
         // in the raw JSON first, so only the new ones are decoded.
-        let raw = (replies[1].array ?? []).compactMap(\.string)
+        let raw = (replies[1].array ?? []).compactMap { $0.string.flatMap(Self.json) }
         // (JSONEncoder may write "/" as "\/": look for both spellings.)
         let markers = pushed.map { id in
             [#""id":""# + id + "\"", #""id":""# + id.replacingOccurrences(of: "/", with: "\\/") + "\""]

@@ -38,7 +38,9 @@ public struct KeyLayout: Sendable, Hashable {
     // Live state
     public func presence(_ user: String) -> String { "\(prefix)presence:{\(user)}" }
     public func sockets(_ user: String) -> String { "\(prefix)sockets:{\(user)}" }
-    public func notifications(_ user: String) -> String { "\(prefix)notifications:{\(user)}" }
+    /// Sorted set of a user's notifications, by message time then seq (`notify.lua`).
+    /// (Was the list `notifications:{U}` before issue 12; those expire by their TTL.)
+    public func notifications(_ user: String) -> String { "\(prefix)notifs:{\(user)}" }
     public func node(_ id: String) -> String { "\(prefix)node:\(id)" }
     /// Sorted set of node ids by last heartbeat (ms), to find dead nodes (extension).
     public var nodes: String { "\(prefix)nodes" }

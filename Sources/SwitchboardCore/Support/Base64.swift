@@ -36,9 +36,10 @@ public enum Base64 {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Decodes unpadded base64url; nil for any other character, padding
-    /// included, or an impossible length. (Table-driven over the UTF-8 bytes:
-    /// it runs on every WebSocket authentication.)
+    /// Decodes unpadded base64url strictly: nil for any other character,
+    /// padding included, an impossible length, or set trailing bits (so every
+    /// byte string has exactly one accepted spelling; RFC 4648 §3.5).
+    /// (Table-driven over the UTF-8 bytes: it runs on every WebSocket authentication.)
     public static func urlDecode<S: StringProtocol>(_ text: S) -> [UInt8]? {
         let input = text.utf8
         let count = input.count
@@ -58,6 +59,8 @@ public enum Base64 {
                 accumulator &= (1 << UInt32(bits)) - 1
             }
         }
+        // The 2 or 4 bits left over belong to no byte: a canonical encoding leaves them zero.
+        guard accumulator == 0 else { return nil }
         return out
     }
 

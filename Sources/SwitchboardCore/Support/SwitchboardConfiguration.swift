@@ -26,8 +26,23 @@ public struct SwitchboardConfiguration: Sendable {
     /// Serve the browser app at `/` and the JavaScript SDK at `/sdk/switchboard.js`
     /// (the files of `web/`, embedded in the binary). Off: those paths answer 404.
     public var web: Bool = true
+    /// Peers (load balancers, reverse proxies) whose forwarding header is
+    /// believed for the client address of rate limits, as CIDR ranges
+    /// (`10.0.0.0/8`, `::1/128`). Empty: the TCP peer is the client.
+    public var trustedProxies: [String] = []
+    /// The header those proxies write the client address to.
+    public var forwardedHeader: ForwardedHeader = .xForwardedFor
 
     public init() {}
+}
+
+/// Which forwarding header trusted proxies write. Only one is read: a
+/// proxy passes the other one through from the client untouched.
+public enum ForwardedHeader: String, Sendable, CaseIterable {
+    /// `X-Forwarded-For: client, proxy1, proxy2`.
+    case xForwardedFor = "x-forwarded-for"
+    /// RFC 7239 `Forwarded: for=client;proto=https, for=proxy1`.
+    case forwarded
 }
 
 /// Tokens and passwords.
@@ -48,8 +63,10 @@ public struct AuthConfiguration: Sendable {
     public var scryptN: UInt64 = 1 << 15
     /// scrypt block size r.
     public var scryptR: UInt64 = 8
-    /// scrypt parallelism p.
-    public var scryptP: UInt64 = 1
+    /// scrypt parallelism p. 3 with N = 2^15: one of OWASP's equivalent
+    /// settings (as strong as N = 2^17, p = 1) at a quarter of the memory;
+    /// measured in docs/configuration.md#passwords.
+    public var scryptP: UInt64 = 3
     /// Tokens minted by the app's own backend: accepted when signed with this
     /// HS256 secret and carrying `externalIssuer` as `iss`.
     public var externalSecret: String?
@@ -62,9 +79,40 @@ public struct AuthConfiguration: Sendable {
 }
 
 /// Size and rate limits; the defaults are the contract's.
+///
+/// Every text limit is in UTF-8 bytes, and some also cap characters
+/// (grapheme clusters): one character can carry thousands of combining
+/// marks, so a character count alone bounds nothing. `check(_:_:)` is the
+/// one place that applies them, for REST and WebSocket alike.
 public struct Limits: Sendable {
     /// Characters of one message text.
     public var messageLength: Int = 4096
+    /// UTF-8 bytes of one message text.
+    public var messageBytes: Int = 16 * 1024
+    /// Characters of a display name.
+    public var displayNameLength: Int = 64
+    /// UTF-8 bytes of a display name.
+    public var displayNameBytes: Int = 256
+    /// Characters of a profile bio.
+    public var bioLength: Int = 1000
+    /// UTF-8 bytes of a profile bio.
+    public var bioBytes: Int = 4000
+    /// UTF-8 bytes of an avatar (a URL or a short data string).
+    public var avatarBytes: Int = 2048
+    /// Characters of a group or room name.
+    public var conversationNameLength: Int = 100
+    /// UTF-8 bytes of a group or room name.
+    public var conversationNameBytes: Int = 400
+    /// Characters of a conversation description.
+    public var descriptionLength: Int = 1000
+    /// UTF-8 bytes of a conversation description.
+    public var descriptionBytes: Int = 4000
+    /// UTF-8 bytes of a username (at least 3; only `A-Z a-z 0-9 _ . -`, so bytes are characters).
+    public var usernameBytes: Int = 32
+    /// UTF-8 bytes of a password (at least 8).
+    public var passwordBytes: Int = 1024
+    /// UTF-8 bytes of a send's `nonce` (at least 1).
+    public var nonceBytes: Int = 128
     /// Bytes of one WebSocket message.
     public var webSocketMessageSize: Int = 64 * 1024
     /// Bytes of one HTTP request body.
@@ -75,6 +123,8 @@ public struct Limits: Sendable {
     public var sendRefillPerSecond: Double = 50
     /// Login attempts per username and address, per minute.
     public var loginPerMinute: Int = 10
+    /// Login attempts per address across all usernames, per minute.
+    public var loginPerAddressPerMinute: Int = 30
     /// Registrations per address, per minute.
     public var registrationsPerMinute: Int = 30
 
@@ -113,4 +163,24 @@ public struct LiveConfiguration: Sendable {
     public var notificationTTL: Int = 86_400
 
     public init() {}
+}
+
+extension SwitchboardConfiguration {
+    /// Refuses settings a node must not run with: HMAC keys shorter than
+    /// 32 bytes (the signing key and the external secret alike), an external
+    /// secret without its issuer (or back), malformed trusted-proxy ranges.
+    public func validate() throws(SwitchboardError) {
+        if let secret = auth.jwtSecret, secret.utf8.count < 32 {
+            throw .invalid("auth.jwtSecret must be at least 32 bytes")
+        }
+        if let secret = auth.externalSecret, secret.utf8.count < 32 {
+            throw .invalid("auth.externalSecret must be at least 32 bytes")
+        }
+        if (auth.externalSecret == nil) != (auth.externalIssuer == nil) {
+            throw .invalid("auth.externalSecret and auth.externalIssuer go together")
+        }
+        for entry in trustedProxies where CIDR(entry) == nil {
+            throw .invalid("trustedProxies: not a CIDR range: \(entry)")
+        }
+    }
 }

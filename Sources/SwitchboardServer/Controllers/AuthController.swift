@@ -4,6 +4,8 @@ import SwitchboardCore
 /// `/api/v1/auth/*`: register, login, refresh, logout.
 struct AuthController {
     let switchboard: Switchboard
+    /// Where the client address of the rate limits comes from (the peer, or a trusted proxy's header).
+    let clientAddress: ClientAddressResolver
 
     struct RegisterBody: Decodable {
         var username: String
@@ -32,8 +34,8 @@ struct AuthController {
         group.post("auth/register") { request, context in
             var request = request
             let body = try await request.decodeJSON(RegisterBody.self, limit: limits.httpBodySize)
-            try await switchboard.rateLimiter.enforce(
-                "register:\(context.clientAddress)", rule: .perMinute(limits.registrationsPerMinute))
+            let address = clientAddress.resolve(peer: context.remoteAddress?.ipAddress, headers: request.headers)
+            try await switchboard.rateLimiter.enforce("register:\(address)", rule: .perMinute(limits.registrationsPerMinute))
             let user = try await switchboard.accounts.register(
                 username: body.username, password: body.password, displayName: body.displayName)
             let tokens = try await switchboard.tokens.issue(for: user.id)
@@ -42,8 +44,15 @@ struct AuthController {
         group.post("auth/login") { request, context in
             var request = request
             let body = try await request.decodeJSON(LoginBody.self, limit: limits.httpBodySize)
+            // The name goes into a Redis key below: check it first.
+            try switchboard.accounts.validateUsername(body.username)
+            try switchboard.accounts.validatePasswordSize(body.password)
+            let address = clientAddress.resolve(peer: context.remoteAddress?.ipAddress, headers: request.headers)
+            // Every attempt costs a full scrypt: one budget per address across
+            // usernames (spraying), then one per (username, address) (guessing).
+            try await switchboard.rateLimiter.enforce("login:\(address)", rule: .perMinute(limits.loginPerAddressPerMinute))
             try await switchboard.rateLimiter.enforce(
-                "login:\(body.username.lowercased()):\(context.clientAddress)", rule: .perMinute(limits.loginPerMinute))
+                "login:\(body.username.lowercased()):\(address)", rule: .perMinute(limits.loginPerMinute))
             let user = try await switchboard.accounts.login(username: body.username, password: body.password)
             let tokens = try await switchboard.tokens.issue(for: user.id)
             return try JSONCoding.response(answer(user, tokens))

@@ -12,6 +12,7 @@ public struct SwitchboardRequestContext: RequestContext, RemoteAddressRequestCon
         self.remoteAddress = source.channel.remoteAddress
     }
 
-    /// The client's IP address as text, for rate-limit buckets.
-    public var clientAddress: String { remoteAddress?.ipAddress ?? "unknown" }
+    /// The TCP peer's IP address as text. Rate limits use
+    /// `ClientAddressResolver`, which believes a trusted proxy's header.
+    public var peerAddress: String { remoteAddress?.ipAddress ?? "unknown" }
 }

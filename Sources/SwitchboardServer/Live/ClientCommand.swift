@@ -52,7 +52,7 @@ struct ClientCommand: @unchecked Sendable {
     func optionalString(_ name: String, maxLength: Int = 256) throws(SwitchboardError) -> String? {
         guard let value = fields[name], !(value is NSNull) else { return nil }
         guard let string = value as? String else { throw .invalid("wrong type for field \(name) (expected string)") }
-        guard string.utf8.count <= maxLength else { throw .invalid("field \(name) is too long") }
+        guard string.utf8.count <= maxLength else { throw SwitchboardError(.tooLarge, "field \(name) is too long") }
         return string
     }
 

@@ -1,0 +1,51 @@
+import Foundation
+import RedisClient
+import SwitchboardCore
+import Testing
+
+/// Issue 12, item 3: logins are limited per address across usernames, and a
+/// username is validated before any key is built from it.
+@Suite("Login limits")
+struct LoginLimitTests {
+    @Test func oneAddressSprayingManyUsernamesIsLimited() async throws {
+        // The default budget: 30 attempts per address per minute, whatever the names.
+        let node = try await TestNode.start()
+        #expect(node.switchboard.configuration.limits.loginPerAddressPerMinute == 30)
+        // 40 attempts at once: the budget is taken before the scrypt, so they
+        // all meet the bucket within far less than the 2 s one token takes to refill.
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<40 {
+                group.addTask {
+                    try await node.request(
+                        "POST", "/api/v1/auth/login",
+                        json: ["username": "spray\(index)_\(RandomID.make(length: 4))", "password": "guess-guess"]
+                    ).status
+                }
+            }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(Set(statuses) == [401, 429])
+        #expect(statuses.filter { $0 == 401 }.count < 35)
+        let limited = try await node.request("POST", "/api/v1/auth/login", json: ["username": "another", "password": "guess-guess"])
+        #expect(limited.errorCode == "rate_limited")
+        #expect(Int(limited.headers["retry-after"] ?? "") ?? 0 >= 1)
+        await node.stop()
+    }
+
+    @Test func usernamesAreValidatedBeforeAnyKeyIsBuilt() async throws {
+        let node = try await TestNode.start()
+        let huge = String(repeating: "a", count: 600_000)
+        let login = try await node.request("POST", "/api/v1/auth/login", json: ["username": huge, "password": "guess-guess"])
+        #expect(login.status == 413)
+        #expect(login.errorCode == "too_large")
+        let odd = try await node.request("POST", "/api/v1/auth/login", json: ["username": "{odd} name", "password": "guess-guess"])
+        #expect(odd.errorCode == "invalid_request")
+        let register = try await node.request("POST", "/api/v1/auth/register", json: ["username": huge, "password": "long-enough-1"])
+        #expect(register.errorCode == "too_large")
+        // No key of this node's prefix carries the name.
+        let keys = try await node.redis.send("KEYS", node.switchboard.configuration.prefix + "*").array?.compactMap(\.string) ?? []
+        #expect(keys.allSatisfy { $0.utf8.count < 200 }, "\(keys.map { $0.prefix(60) })")
+        #expect(!keys.contains { $0.contains("odd") })
+        await node.stop()
+    }
+}
