@@ -442,6 +442,8 @@ run ensure_user 1 "${P}user:{ev3}" ev3 ext $T >/dev/null
 check "ev no key: nothing" "$before" "$(cli XLEN "$E")"
 for i in $(seq 300); do run create_user 2 "${P}user:{evm$i}" "$E" "evm$i" n n $T "" 100 >/dev/null; done
 check "ev maxlen ~ trims" 1 "$(( $(cli XLEN "$E") < 300 ))"
+# shellcheck source=scripts/lua-test-posts.sh
+[[ -f scripts/lua-test-posts.sh ]] && source scripts/lua-test-posts.sh
 
 echo "$pass passed, $fail failed"
 ((fail == 0))

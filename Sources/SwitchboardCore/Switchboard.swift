@@ -19,6 +19,8 @@ public final class Switchboard: Sendable {
     public let conversations: ConversationService
     public let presence: PresenceService
     public let notifications: NotificationService
+    /// Posts, follows, feeds, likes and comments.
+    public let posts: PostService
 
     public init(
         configuration: SwitchboardConfiguration,
@@ -43,6 +45,9 @@ public final class Switchboard: Sendable {
             redis: redis, scripts: scripts, keys: keys, clock: clock, configuration: configuration.live, events: events)
         self.notifications = NotificationService(
             redis: redis, scripts: scripts, keys: keys, clock: clock, configuration: configuration.live)
+        self.posts = PostService(
+            redis: redis, scripts: scripts, keys: keys, clock: clock, configuration: configuration.posts,
+            live: configuration.live, accounts: accounts)
         self.conversations = ConversationService(
             redis: redis, scripts: scripts, keys: keys, clock: clock, configuration: configuration, accounts: accounts, events: events)
     }

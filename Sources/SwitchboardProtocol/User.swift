@@ -6,6 +6,10 @@ public struct User: Codable, Sendable, Hashable {
     public var bio: String?
     public var avatar: String?
     public var createdAt: Int
+    /// How many users follow this one (set by `GET /users/{id}`).
+    public var followers: Int?
+    /// How many users this one follows (set by `GET /users/{id}`).
+    public var following: Int?
 
     public init(id: String, username: String, displayName: String, bio: String? = nil, avatar: String? = nil, createdAt: Int) {
         self.id = id

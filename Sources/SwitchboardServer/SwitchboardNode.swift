@@ -65,6 +65,8 @@ public struct SwitchboardNode: Sendable {
             switchboard: switchboard, authenticator: ServerAPIAuthenticator(keys: configuration.auth.serverAPIKeys),
             followUp: live.followUp
         ).register(on: api)
+        PostController(switchboard: switchboard, authenticator: authenticator, background: live.background).register(on: api)
+        FollowController(switchboard: switchboard, authenticator: authenticator).register(on: api)
         OpenAPIController().register(on: api)
         return router
     }

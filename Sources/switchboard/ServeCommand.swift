@@ -131,13 +131,22 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Sends per second per user, refill of the burst (env SWITCHBOARD_SEND_RATE).")
     var sendRate: Double = env("SWITCHBOARD_SEND_RATE").flatMap { Double($0) } ?? defaults.limits.sendRefillPerSecond
 
+    @Option(
+        help: """
+            Authors with more followers than this get their posts merged into feeds at read time instead of written into \
+            each follower's feed (env SWITCHBOARD_FEED_FANOUT_MAX).
+            """)
+    var feedFanoutMax: Int = env("SWITCHBOARD_FEED_FANOUT_MAX").flatMap { Int($0) } ?? defaults.posts.feedFanoutMax
+
     @Option(help: "glibc malloc arenas at most, 0 = glibc's default of 8 per core (env SWITCHBOARD_MALLOC_ARENAS).")
     var mallocArenas: Int = env("SWITCHBOARD_MALLOC_ARENAS").flatMap { Int($0) } ?? 2
 
     @Flag(inversion: .prefixedNo, help: "Hand freed heap memory back to the kernel at every heartbeat (env SWITCHBOARD_MALLOC_TRIM=0 turns it off).")
     var mallocTrim: Bool = env("SWITCHBOARD_MALLOC_TRIM").map { $0 != "0" } ?? defaults.live.mallocTrim
 
-    @Flag(inversion: .prefixedNo, help: "Serve the browser app at / and the JavaScript SDK at /sdk/switchboard.js (env SWITCHBOARD_WEB=0 turns it off).")
+    @Flag(
+        inversion: .prefixedNo, help: "Serve the browser app at / and the JavaScript SDK at /sdk/switchboard.js (env SWITCHBOARD_WEB=0 turns it off)."
+    )
     var web: Bool = env("SWITCHBOARD_WEB").map { !["0", "false", "no", "off"].contains($0.lowercased()) } ?? defaults.web
 
     @Option(help: "scrypt cost N for new password hashes, a power of two (env SWITCHBOARD_SCRYPT_N); lower only for tests.")
@@ -168,7 +177,8 @@ struct ServeCommand: AsyncParsableCommand {
         if let externalJWTIssuer, externalJWTIssuer == "switchboard" {
             throw ValidationError("--external-jwt-issuer must differ from the hub's own issuer (switchboard)")
         }
-        if let nodeID, nodeID.isEmpty || nodeID.count > 64 || !nodeID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) }) {
+        if let nodeID, nodeID.isEmpty || nodeID.count > 64 || !nodeID.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "_.-".contains($0)) })
+        {
             throw ValidationError("--node-id: 1 to 64 characters of A-Z a-z 0-9 _ . -")
         }
         guard scryptN >= 2, scryptN & (scryptN - 1) == 0, scryptN <= 1 << 20 else {
@@ -201,6 +211,7 @@ struct ServeCommand: AsyncParsableCommand {
         for key in serverAPIKey where key.utf8.count < 16 {
             throw ValidationError("--server-api-key: each key at least 16 bytes (got one of \(key.utf8.count))")
         }
+        guard feedFanoutMax >= 0 else { throw ValidationError("--feed-fanout-max must be 0 or more") }
         guard presenceTTL > 0 else { throw ValidationError("--presence-ttl must be positive") }
         guard mallocArenas >= 0 else { throw ValidationError("--malloc-arenas must be 0 or more") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
@@ -268,6 +279,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.limits.sendRefillPerSecond = sendRate
         configuration.live.presenceTTL = presenceTTL
         configuration.live.mallocTrim = mallocTrim
+        configuration.posts.feedFanoutMax = feedFanoutMax
         configuration.auth.scryptN = scryptN
         configuration.auth.scryptP = scryptP
 

@@ -590,6 +590,28 @@ public enum LuaScripts {
             """####
         ),
         RedisScript(
+            name: "follow",
+            source: ####"""
+            -- follow.lua: follow or unfollow a user, on the followee's side.
+            -- KEYS[1] followee's user hash       sb:user:{U}
+            -- KEYS[2] followee's followers zset  sb:user:{U}:followers
+            -- ARGV[1] followerId   ARGV[2] "1" follow, "0" unfollow   ARGV[3] now, ms
+            -- Effects: ZADD NX followers now followerId, or ZREM. The follower's
+            --   following zset (sb:user:{F}:following, another slot) is updated by the
+            --   caller right after, with the result.
+            -- Returns: {changed (1|0), followers count}.
+            -- Errors: INVALID, NOT_FOUND (no such user).
+            local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+            if #KEYS ~= 2 then return err("INVALID", "follow expects 2 keys") end
+            local follower, mode, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
+            if (follower or "") == "" or (mode ~= "1" and mode ~= "0") or not now then return err("INVALID", "follow expects followerId, 1|0, now") end
+            if redis.call("EXISTS", KEYS[1]) == 0 then return err("NOT_FOUND", "user not found") end
+            local changed
+            if mode == "1" then changed = redis.call("ZADD", KEYS[2], "NX", now, follower) else changed = redis.call("ZREM", KEYS[2], follower) end
+            return {changed, redis.call("ZCARD", KEYS[2])}
+            """####
+        ),
+        RedisScript(
             name: "lease",
             source: ####"""
             -- lease.lua: take or renew a lease held by one owner at a time (the node
@@ -666,6 +688,283 @@ public enum LuaScripts {
             if not redis.call("HGET", KEYS[2], ARGV[1]) then return 0 end
             redis.call("SADD", KEYS[3], ARGV[1])
             return 1
+            """####
+        ),
+        RedisScript(
+            name: "post_comment",
+            source: ####"""
+            -- post_comment.lua: add a comment to a post.
+            -- KEYS[1] post hash        sb:post:{P}
+            -- KEYS[2] comments stream  sb:post:{P}:comments
+            -- ARGV[1] userId   ARGV[2] text (non-empty)   ARGV[3] ts, ms integer
+            -- Effects: XADD from, text, ts (the entry id is the comment id);
+            --   HINCRBY comments 1.
+            -- Returns: {commentId, comments, author of the post}.
+            -- Errors: INVALID, NOT_FOUND (no such post).
+            local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+            if #KEYS ~= 2 then return err("INVALID", "post_comment expects 2 keys") end
+            local user, text, ts = ARGV[1], ARGV[2], ARGV[3]
+            if (user or "") == "" or (text or "") == "" then return err("INVALID", "post_comment expects userId and text") end
+            if type(ts) ~= "string" or #ts > 14 or not ts:match("^%d+$") then return err("INVALID", "ts must be ms") end
+            local author = redis.call("HGET", KEYS[1], "author")
+            if not author then return err("NOT_FOUND", "post not found") end
+            local id = redis.call("XADD", KEYS[2], "*", "from", user, "text", text, "ts", ts)
+            local count = redis.call("HINCRBY", KEYS[1], "comments", 1)
+            return {id, count, author}
+            """####
+        ),
+        RedisScript(
+            name: "post_comment_delete",
+            source: ####"""
+            -- post_comment_delete.lua: delete a comment; its author or the post's author.
+            -- KEYS[1] post hash        sb:post:{P}
+            -- KEYS[2] comments stream  sb:post:{P}:comments
+            -- ARGV[1] userId (who deletes)   ARGV[2] commentId (stream id "ms-n")
+            -- Effects: XDEL the entry; HINCRBY comments -1.
+            -- Returns: the number of comments left.
+            -- Errors: INVALID, NOT_FOUND (no such post or comment), FORBIDDEN.
+            local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+            if #KEYS ~= 2 then return err("INVALID", "post_comment_delete expects 2 keys") end
+            local user, id = ARGV[1], ARGV[2]
+            if (user or "") == "" then return err("INVALID", "post_comment_delete expects userId") end
+            if type(id) ~= "string" or not id:match("^%d+%-%d+$") then return err("NOT_FOUND", "comment not found") end
+            local author = redis.call("HGET", KEYS[1], "author")
+            if not author then return err("NOT_FOUND", "post not found") end
+            local entry = redis.call("XRANGE", KEYS[2], id, id)
+            if #entry == 0 then return err("NOT_FOUND", "comment not found") end
+            local fields, from = entry[1][2], nil
+            for i = 1, #fields, 2 do if fields[i] == "from" then from = fields[i + 1] end end
+            if from ~= user and author ~= user then return err("FORBIDDEN", "only the comment's or the post's author may delete it") end
+            redis.call("XDEL", KEYS[2], id)
+            return redis.call("HINCRBY", KEYS[1], "comments", -1)
+            """####
+        ),
+        RedisScript(
+            name: "post_create",
+            source: ####"""
+            -- post_create.lua: store a new post and index it under its author.
+            -- KEYS[1] post hash            sb:post:{P}
+            -- KEYS[2] author's posts zset  sb:user:{U}:posts
+            -- ARGV[1] postId   ARGV[2] authorId   ARGV[3] text (non-empty)
+            -- ARGV[4] attachments JSON array ("[]")   ARGV[5] createdAt, ms integer
+            -- Effects: HSET id, author, text, attachments, createdAt, likes=0,
+            --   comments=0, shares=0; ZADD author's posts createdAt postId.
+            -- Returns: 1.
+            -- Errors: INVALID (bad ARGV / key count), CONFLICT (the id exists).
+            -- Touches two slots ({P} and {U}): single-server only (see redis-layout.md).
+            local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+            if #KEYS ~= 2 then return err("INVALID", "post_create expects 2 keys") end
+            local id, author, text, attachments = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+            local ts = ARGV[5]
+            if (id or "") == "" or (author or "") == "" then return err("INVALID", "post_create expects postId and authorId") end
+            if (text or "") == "" then return err("INVALID", "text must not be empty") end
+            if type(ts) ~= "string" or #ts > 14 or not ts:match("^%d+$") then return err("INVALID", "createdAt must be ms") end
+            if redis.call("EXISTS", KEYS[1]) == 1 then return err("CONFLICT", "post id exists") end
+            redis.call("HSET", KEYS[1], "id", id, "author", author, "text", text, "attachments", attachments or "[]",
+              "createdAt", ts, "likes", 0, "comments", 0, "shares", 0)
+            redis.call("ZADD", KEYS[2], tonumber(ts), id)
+            return 1
+            """####
+        ),
+        RedisScript(
+            name: "post_delete",
+            source: ####"""
+            -- post_delete.lua: delete a post with its likes and comments; author only.
+            -- KEYS[1] post hash            sb:post:{P}
+            -- KEYS[2] likes set            sb:post:{P}:likes
+            -- KEYS[3] comments stream      sb:post:{P}:comments
+            -- KEYS[4] author's posts zset  sb:user:{U}:posts
+            -- ARGV[1] userId (who deletes)   ARGV[2] postId
+            -- Effects: DEL KEYS[1..3]; ZREM author's posts postId. Feed entries are
+            --   removed afterwards by post_fanout (mode "remove"); readers skip ids
+            --   whose hash is gone, so a deleted post never shows meanwhile.
+            -- Returns: the post's createdAt (ms).
+            -- Errors: INVALID, NOT_FOUND, FORBIDDEN (not the author).
+            -- Touches two slots ({P} and {U}): single-server only (see redis-layout.md).
+            local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+            if #KEYS ~= 4 then return err("INVALID", "post_delete expects 4 keys") end
+            local user, id = ARGV[1], ARGV[2]
+            if (user or "") == "" or (id or "") == "" then return err("INVALID", "post_delete expects userId and postId") end
+            local h = redis.call("HMGET", KEYS[1], "author", "createdAt")
+            if not h[1] then return err("NOT_FOUND", "post not found") end
+            if h[1] ~= user then return err("FORBIDDEN", "only the author may delete a post") end
+            redis.call("DEL", KEYS[1], KEYS[2], KEYS[3])
+            redis.call("ZREM", KEYS[4], id)
+            return tonumber(h[2]) or 0
+            """####
+        ),
+        RedisScript(
+            name: "post_fanout",
+            source: ####"""
+            -- post_fanout.lua: one batch of followers of a post's author.
+            -- KEYS     pairs: feed zset sb:feed:{F}, sockets zset sb:sockets:{F}, per follower F
+            -- ARGV[1]  mode: "add" (into feeds, and live), "live" (live only, for authors
+            --          merged at read time) or "remove" (out of feeds)
+            -- ARGV[2]  postId   ARGV[3] score (createdAt, ms)   ARGV[4] keep (1000): feed cap
+            -- ARGV[5]  now, ms   ARGV[6] payload to PUBLISH ({"ev":"post","post":…}; "" = none)
+            -- ARGV[7…] the user channel of each follower (sb:live:user:{F}), in KEYS order
+            -- Effects: "add": ZADD feed score postId, then ZREMRANGEBYRANK to the newest
+            --   `keep`; "remove": ZREM feed postId; "add"/"live": PUBLISH the payload on
+            --   the channel of each follower with a live socket (score > now).
+            -- Returns: {feeds written, events published}.
+            -- Errors: INVALID (bad ARGV / key count).
+            -- Touches one slot per follower: single-server only (see redis-layout.md).
+            local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+            local mode, id, score, keep, now, payload = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+            local n = #KEYS / 2
+            if #KEYS % 2 ~= 0 or #ARGV ~= 6 + n then return err("INVALID", "post_fanout expects key pairs and one channel per pair") end
+            if mode ~= "add" and mode ~= "live" and mode ~= "remove" then return err("INVALID", "mode must be add, live or remove") end
+            if (id or "") == "" or not score or not keep or keep < 1 or not now then return err("INVALID", "bad postId, score, keep or now") end
+            local written, published = 0, 0
+            for i = 1, n do
+              local feed, sockets, channel = KEYS[2 * i - 1], KEYS[2 * i], ARGV[6 + i]
+              if mode == "remove" then
+                written = written + redis.call("ZREM", feed, id)
+              else
+                if mode == "add" then
+                  redis.call("ZADD", feed, score, id)
+                  redis.call("ZREMRANGEBYRANK", feed, 0, -(keep + 1))
+                  written = written + 1
+                end
+                if (payload or "") ~= "" and redis.call("ZCOUNT", sockets, "(" .. now, "+inf") > 0 then
+                  redis.call("PUBLISH", channel, payload)
+                  published = published + 1
+                end
+              end
+            end
+            return {written, published}
+            """####
+        ),
+        RedisScript(
+            name: "post_like",
+            source: ####"""
+            -- post_like.lua: like or unlike a post; one like per user, counted here.
+            -- KEYS[1] post hash   sb:post:{P}
+            -- KEYS[2] likes set   sb:post:{P}:likes
+            -- ARGV[1] userId   ARGV[2] "1" like, "0" unlike
+            -- Effects: SADD/SREM the user; HINCRBY likes +1/-1 only when that changed.
+            -- Returns: {changed (1|0), likes, author}.
+            -- Errors: INVALID, NOT_FOUND (no such post).
+            local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+            if #KEYS ~= 2 then return err("INVALID", "post_like expects 2 keys") end
+            local user, like = ARGV[1], ARGV[2]
+            if (user or "") == "" or (like ~= "1" and like ~= "0") then return err("INVALID", "post_like expects userId and 1|0") end
+            local author = redis.call("HGET", KEYS[1], "author")
+            if not author then return err("NOT_FOUND", "post not found") end
+            local changed
+            if like == "1" then changed = redis.call("SADD", KEYS[2], user) else changed = redis.call("SREM", KEYS[2], user) end
+            local likes
+            if changed == 1 then
+              likes = redis.call("HINCRBY", KEYS[1], "likes", like == "1" and 1 or -1)
+            else
+              likes = tonumber(redis.call("HGET", KEYS[1], "likes")) or 0
+            end
+            return {changed, likes, author}
+            """####
+        ),
+        RedisScript(
+            name: "post_notify",
+            source: ####"""
+            -- post_notify.lua: a coalesced notification for a post's author
+            -- ("3 people liked your post": one entry per post and type).
+            -- KEYS[1] notifications zset   sb:notifs:{U}   (members "<seq, 20 digits>|<json>",
+            --         score = time; post entries use seq 0 and score = now)
+            -- KEYS[2] sockets zset         sb:sockets:{U}
+            -- KEYS[3] user hash            sb:user:{U}
+            -- ARGV[1] type (post.liked, post.commented, post.shared)   ARGV[2] postId
+            -- ARGV[3] actor userId   ARGV[4] now, ms   ARGV[5] keep (100)   ARGV[6] TTL, s
+            -- ARGV[7] channel to PUBLISH on when the user is connected (sb:live:user:{U})
+            -- ARGV[8] count to show ("" = one more per new actor; likes pass the post's
+            --   like count, kept when higher than the entry's)
+            -- Effects: removes the entry of the same type and post (if any), ZADDs
+            --   {"id":"<post>/<type>/<now>","type","post","count","actors" (newest 5),
+            --   "text","ts"} at score now, drops all but the newest ARGV[5], EXPIRE. When the user has a live socket the entry is
+            --   also published as {"ev":"notification",…} and marked pushed
+            --   (`pushedNotification` in the user hash), so the next connect skips it.
+            -- Returns: the count.
+            -- Errors: INVALID.
+            local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+            if #KEYS ~= 3 then return err("INVALID", "post_notify expects 3 keys") end
+            local kind, post, actor, now, keep, ttl, channel = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
+            local given = tonumber(ARGV[8] or "")
+            if (kind or "") == "" or (post or "") == "" or (actor or "") == "" or not now or not keep or not ttl or channel == nil then
+              return err("INVALID", "post_notify expects type, postId, actor, now, keep, ttl, channel")
+            end
+            local count, actors = 0, {}
+            for _, member in ipairs(redis.call("ZRANGE", KEYS[1], 0, -1)) do
+              local ok, item = pcall(cjson.decode, string.sub(member, 22))
+              if ok and type(item) == "table" and item.type == kind and item.post == post then
+                count = tonumber(item.count) or 0
+                if type(item.actors) == "table" then actors = item.actors end
+                redis.call("ZREM", KEYS[1], member)
+                break
+              end
+            end
+            local known = false
+            for _, a in ipairs(actors) do if a == actor then known = true end end
+            if not known then
+              if not given then count = count + 1 end
+              table.insert(actors, 1, actor)
+              while #actors > 5 do table.remove(actors) end
+            end
+            -- A given count (the post's likes) only grows the entry: concurrent likes
+            -- may notify out of order.
+            if given and given > count then count = given end
+            if count < 1 then count = 1 end
+            local verbs = { ["post.liked"] = "liked", ["post.commented"] = "commented on", ["post.shared"] = "shared" }
+            local who = count == 1 and "1 person " or (count .. " people ")
+            local entry = cjson.encode({ id = post .. "/" .. kind .. "/" .. now, type = kind, post = post, count = count,
+              actors = actors, text = who .. (verbs[kind] or kind) .. " your post", ts = now })
+            redis.call("ZADD", KEYS[1], now, string.rep("0", 20) .. "|" .. entry)
+            redis.call("ZREMRANGEBYRANK", KEYS[1], 0, -(keep + 1))
+            redis.call("EXPIRE", KEYS[1], ttl)
+            if channel ~= "" and redis.call("ZCOUNT", KEYS[2], "(" .. now, "+inf") > 0 then
+              redis.call("PUBLISH", channel, '{"ev":"notification","notification":' .. entry .. '}')
+              redis.call("HSET", KEYS[3], "pushedNotification", post .. "/" .. kind .. "/" .. now)
+            end
+            return count
+            """####
+        ),
+        RedisScript(
+            name: "post_share",
+            source: ####"""
+            -- post_share.lua: count one share of a post into a chat (the follow-up of a
+            -- `send` with `post`; the message itself is stored by send.lua).
+            -- KEYS[1] post hash   sb:post:{P}
+            -- ARGV[1] delta: "1" (shared) or "-1" (undo, when the send failed)
+            -- Effects: HINCRBY shares delta (never below 0), only on an existing post.
+            -- Returns: {shares, author}.
+            -- Errors: INVALID, NOT_FOUND (no such post: deleted meanwhile).
+            local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+            if #KEYS ~= 1 then return err("INVALID", "post_share expects 1 key") end
+            local delta = ARGV[1]
+            if delta ~= "1" and delta ~= "-1" then return err("INVALID", "delta must be 1 or -1") end
+            local h = redis.call("HMGET", KEYS[1], "author", "shares")
+            if not h[1] then return err("NOT_FOUND", "post not found") end
+            local shares = tonumber(h[2]) or 0
+            if delta == "1" or shares > 0 then shares = redis.call("HINCRBY", KEYS[1], "shares", tonumber(delta)) end
+            return {shares, h[1]}
+            """####
+        ),
+        RedisScript(
+            name: "post_update",
+            source: ####"""
+            -- post_update.lua: replace a post's text; author only.
+            -- KEYS[1] post hash   sb:post:{P}
+            -- ARGV[1] userId (editor)   ARGV[2] new text (non-empty)   ARGV[3] editedAt, ms integer
+            -- Effects: HSET text, editedAt.
+            -- Returns: the post hash as a flat field/value array.
+            -- Errors: INVALID, NOT_FOUND (no such post), FORBIDDEN (not the author).
+            local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+            if #KEYS ~= 1 then return err("INVALID", "post_update expects 1 key") end
+            local user, text, ts = ARGV[1], ARGV[2], ARGV[3]
+            if (user or "") == "" or (text or "") == "" then return err("INVALID", "post_update expects userId and text") end
+            if type(ts) ~= "string" or #ts > 14 or not ts:match("^%d+$") then return err("INVALID", "editedAt must be ms") end
+            local author = redis.call("HGET", KEYS[1], "author")
+            if not author then return err("NOT_FOUND", "post not found") end
+            if author ~= user then return err("FORBIDDEN", "only the author may edit a post") end
+            redis.call("HSET", KEYS[1], "text", text, "editedAt", ts)
+            return redis.call("HGETALL", KEYS[1])
             """####
         ),
         RedisScript(

@@ -4,11 +4,30 @@ import RedisClient
 /// A notification for a user who was offline when something happened.
 public struct Notification: Codable, Sendable, Hashable {
     public var id: String
-    /// `message` (a direct or group message, or an @mention in a room).
+    /// `message` (a direct or group message, or an @mention in a room), or
+    /// activity on the user's post: `post.liked`, `post.commented`, `post.shared`.
     public var type: String
-    public var conv: String
-    public var message: Message
+    /// For `message`: the conversation.
+    public var conv: String?
+    /// For `message`: the message as sent.
+    public var message: Message?
     public var ts: Int
+    /// For `post.*`: the post id.
+    public var post: String?
+    /// For `post.*`: how many people did it (one entry per post and type, updated in place).
+    public var count: Int?
+    /// For `post.*`: the newest actors' user ids (at most 5).
+    public var actors: [String]?
+    /// For `post.*`: "3 people liked your post".
+    public var text: String?
+
+    public init(id: String, type: String, conv: String? = nil, message: Message? = nil, ts: Int) {
+        self.id = id
+        self.type = type
+        self.conv = conv
+        self.message = message
+        self.ts = ts
+    }
 }
 
 /// Notifications in `sb:notifs:{U}` (sorted set by message time and seq,
@@ -139,7 +158,9 @@ public struct NotificationService: Sendable {
         if let newest = fresh.first {
             _ = try await mapRedis { try await redis.send("HSET", keys.user(user), "pushedNotification", newest.id) }
         }
-        return fresh.sorted { ($0.message.ts, $0.conv, $0.message.seq) < ($1.message.ts, $1.conv, $1.message.seq) }
+        return fresh.sorted {
+            ($0.message?.ts ?? $0.ts, $0.conv ?? "", $0.message?.seq ?? 0) < ($1.message?.ts ?? $1.ts, $1.conv ?? "", $1.message?.seq ?? 0)
+        }
     }
 }
 

@@ -36,6 +36,8 @@ public struct SwitchboardConfiguration: Sendable {
     public var limits = Limits()
     /// WebSocket sessions and fan-out.
     public var live = LiveConfiguration()
+    /// Posts, follows and feeds.
+    public var posts = PostsConfiguration()
     /// Messages kept per conversation stream (`XADD MAXLEN ~`); 0 keeps all.
     public var retention: Int = 100_000
     /// Serve the browser app at `/` and the JavaScript SDK at `/sdk/switchboard.js`

@@ -54,7 +54,8 @@ struct UserController {
         group.get("users/:id") { request, context in
             _ = try await authenticator.userID(request)
             let id = try context.parameters.require("id")
-            guard let user = try await switchboard.accounts.user(id: id) else { throw SwitchboardError.notFound("user not found") }
+            guard let found = try await switchboard.accounts.user(id: id) else { throw SwitchboardError.notFound("user not found") }
+            let user = try await switchboard.posts.withCounts(found)
             let presence = try await switchboard.presence(of: id)
             return try JSONCoding.response(UserWithPresence(user: user, presence: presence))
         }

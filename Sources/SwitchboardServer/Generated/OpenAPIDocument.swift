@@ -3,7 +3,7 @@
 /// docs/openapi.yaml as JSON, embedded at build time and served at `GET /api/v1/openapi.json`.
 enum OpenAPIDocument {
     /// SHA-256 (hex) of the docs/openapi.yaml this was generated from; a test compares it with the file.
-    static let sourceSHA256 = "1422a79a3e01d3ab1b2439521ace147387d375c09b66ab27ee85386ecd5630c5"
+    static let sourceSHA256 = "3ff62237b299e04e1de5869e1e0f3b3391731ce617fc1e90032602a4be71a0f0"
 
     /// The document as JSON text.
     static let json = ####"""
@@ -50,6 +50,10 @@ enum OpenAPIDocument {
         {
           "name": "notifications",
           "description": "Notifications stored while a user had no open connection."
+        },
+        {
+          "name": "posts",
+          "description": "Posts, follows, the feed, likes and comments."
         },
         {
           "name": "node",
@@ -1297,6 +1301,652 @@ enum OpenAPIDocument {
             }
           }
         },
+        "/api/v1/posts": {
+          "post": {
+            "tags": [
+              "posts"
+            ],
+            "operationId": "createPost",
+            "summary": "Create a post.",
+            "description": "Text of 1 to 4,096 bytes. Answers at once; the post then reaches the\nfollowers' feeds (fan-out on write, or merged at read time for authors\nwith more than `--feed-fanout-max` followers) and online followers get\na `post` event. Rate limited per user (30 a minute by default).\n",
+            "requestBody": {
+              "required": true,
+              "content": {
+                "application/json": {
+                  "schema": {
+                    "$ref": "#/components/schemas/CreatePostRequest"
+                  }
+                }
+              }
+            },
+            "responses": {
+              "201": {
+                "description": "The new post.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/PostAnswer"
+                    }
+                  }
+                }
+              },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "413": {
+                "$ref": "#/components/responses/TooLarge"
+              },
+              "429": {
+                "$ref": "#/components/responses/RateLimited"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/api/v1/posts/{id}": {
+          "parameters": [
+            {
+              "$ref": "#/components/parameters/PostID"
+            }
+          ],
+          "get": {
+            "tags": [
+              "posts"
+            ],
+            "operationId": "getPost",
+            "summary": "A post; 404 `not_found` when unknown or deleted.",
+            "responses": {
+              "200": {
+                "description": "The post.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/PostAnswer"
+                    }
+                  }
+                }
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          },
+          "patch": {
+            "tags": [
+              "posts"
+            ],
+            "operationId": "updatePost",
+            "summary": "Replace a post's text (author only).",
+            "requestBody": {
+              "required": true,
+              "content": {
+                "application/json": {
+                  "schema": {
+                    "$ref": "#/components/schemas/UpdatePostRequest"
+                  }
+                }
+              }
+            },
+            "responses": {
+              "200": {
+                "description": "The post with `editedAt`.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/PostAnswer"
+                    }
+                  }
+                }
+              },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "403": {
+                "$ref": "#/components/responses/Forbidden"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
+              },
+              "413": {
+                "$ref": "#/components/responses/TooLarge"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          },
+          "delete": {
+            "tags": [
+              "posts"
+            ],
+            "operationId": "deletePost",
+            "summary": "Delete a post with its likes and comments (author only); it leaves every feed.",
+            "responses": {
+              "204": {
+                "description": "Deleted."
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "403": {
+                "$ref": "#/components/responses/Forbidden"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/api/v1/users/{id}/posts": {
+          "parameters": [
+            {
+              "$ref": "#/components/parameters/UserID"
+            }
+          ],
+          "get": {
+            "tags": [
+              "posts"
+            ],
+            "operationId": "userPosts",
+            "summary": "A user's posts, newest first.",
+            "parameters": [
+              {
+                "name": "before",
+                "in": "query",
+                "description": "The `next` cursor of the previous page (`<ms>:<id>`), or a time in ms (older than it).",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              {
+                "name": "limit",
+                "in": "query",
+                "description": "At most this many; above 100 is lowered to 100.",
+                "schema": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "default": 20
+                }
+              }
+            ],
+            "responses": {
+              "200": {
+                "description": "The page.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/PostsPage"
+                    }
+                  }
+                }
+              },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/api/v1/feed": {
+          "get": {
+            "tags": [
+              "posts"
+            ],
+            "operationId": "feed",
+            "summary": "Posts of the people I follow and my own, newest first.",
+            "description": "Unfollowing keeps the posts already in the feed; a deleted post is\nnever shown.\n",
+            "parameters": [
+              {
+                "name": "before",
+                "in": "query",
+                "description": "The `next` cursor of the previous page (`<ms>:<id>`), or a time in ms (older than it).",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              {
+                "name": "limit",
+                "in": "query",
+                "description": "At most this many; above 100 is lowered to 100.",
+                "schema": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "default": 20
+                }
+              }
+            ],
+            "responses": {
+              "200": {
+                "description": "The page.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/PostsPage"
+                    }
+                  }
+                }
+              },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/api/v1/users/{id}/follow": {
+          "parameters": [
+            {
+              "$ref": "#/components/parameters/UserID"
+            }
+          ],
+          "put": {
+            "tags": [
+              "posts"
+            ],
+            "operationId": "follow",
+            "summary": "Follow a user (idempotent); their future posts reach my feed.",
+            "responses": {
+              "204": {
+                "description": "Following."
+              },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
+              },
+              "429": {
+                "$ref": "#/components/responses/RateLimited"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          },
+          "delete": {
+            "tags": [
+              "posts"
+            ],
+            "operationId": "unfollow",
+            "summary": "Unfollow a user (idempotent); posts already in my feed stay.",
+            "responses": {
+              "204": {
+                "description": "Not following."
+              },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
+              },
+              "429": {
+                "$ref": "#/components/responses/RateLimited"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/api/v1/users/{id}/followers": {
+          "parameters": [
+            {
+              "$ref": "#/components/parameters/UserID"
+            }
+          ],
+          "get": {
+            "tags": [
+              "posts"
+            ],
+            "operationId": "followers",
+            "summary": "Who follows the user, most recent first.",
+            "parameters": [
+              {
+                "name": "before",
+                "in": "query",
+                "description": "The `next` cursor of the previous page (`<ms>:<id>`), or a time in ms (older than it).",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              {
+                "name": "limit",
+                "in": "query",
+                "description": "At most this many; above 100 is lowered to 100.",
+                "schema": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "default": 20
+                }
+              }
+            ],
+            "responses": {
+              "200": {
+                "description": "The page.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/UsersPage"
+                    }
+                  }
+                }
+              },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/api/v1/users/{id}/following": {
+          "parameters": [
+            {
+              "$ref": "#/components/parameters/UserID"
+            }
+          ],
+          "get": {
+            "tags": [
+              "posts"
+            ],
+            "operationId": "following",
+            "summary": "Whom the user follows, most recent first.",
+            "parameters": [
+              {
+                "name": "before",
+                "in": "query",
+                "description": "The `next` cursor of the previous page (`<ms>:<id>`), or a time in ms (older than it).",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              {
+                "name": "limit",
+                "in": "query",
+                "description": "At most this many; above 100 is lowered to 100.",
+                "schema": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "default": 20
+                }
+              }
+            ],
+            "responses": {
+              "200": {
+                "description": "The page.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/UsersPage"
+                    }
+                  }
+                }
+              },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/api/v1/posts/{id}/like": {
+          "parameters": [
+            {
+              "$ref": "#/components/parameters/PostID"
+            }
+          ],
+          "put": {
+            "tags": [
+              "posts"
+            ],
+            "operationId": "like",
+            "summary": "Like a post (one like per user; repeating changes nothing).",
+            "description": "The author gets one coalesced `post.liked` notification per post.",
+            "responses": {
+              "200": {
+                "description": "The like count.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/LikeAnswer"
+                    }
+                  }
+                }
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
+              },
+              "429": {
+                "$ref": "#/components/responses/RateLimited"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          },
+          "delete": {
+            "tags": [
+              "posts"
+            ],
+            "operationId": "unlike",
+            "summary": "Take a like back (repeating changes nothing).",
+            "responses": {
+              "200": {
+                "description": "The like count.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/LikeAnswer"
+                    }
+                  }
+                }
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
+              },
+              "429": {
+                "$ref": "#/components/responses/RateLimited"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/api/v1/posts/{id}/comments": {
+          "parameters": [
+            {
+              "$ref": "#/components/parameters/PostID"
+            }
+          ],
+          "post": {
+            "tags": [
+              "posts"
+            ],
+            "operationId": "comment",
+            "summary": "Comment on a post (1 to 2,048 bytes).",
+            "description": "The author gets one coalesced `post.commented` notification per post.",
+            "requestBody": {
+              "required": true,
+              "content": {
+                "application/json": {
+                  "schema": {
+                    "$ref": "#/components/schemas/CommentRequest"
+                  }
+                }
+              }
+            },
+            "responses": {
+              "201": {
+                "description": "The comment.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/CommentAnswer"
+                    }
+                  }
+                }
+              },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
+              },
+              "413": {
+                "$ref": "#/components/responses/TooLarge"
+              },
+              "429": {
+                "$ref": "#/components/responses/RateLimited"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          },
+          "get": {
+            "tags": [
+              "posts"
+            ],
+            "operationId": "comments",
+            "summary": "A post's comments, newest first.",
+            "parameters": [
+              {
+                "name": "before",
+                "in": "query",
+                "description": "The `next` of the previous page (a comment id).",
+                "schema": {
+                  "$ref": "#/components/schemas/MessageID"
+                }
+              },
+              {
+                "name": "limit",
+                "in": "query",
+                "description": "At most this many; above 100 is lowered to 100.",
+                "schema": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "default": 20
+                }
+              }
+            ],
+            "responses": {
+              "200": {
+                "description": "The page.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/CommentsPage"
+                    }
+                  }
+                }
+              },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/api/v1/posts/{id}/comments/{commentId}": {
+          "parameters": [
+            {
+              "$ref": "#/components/parameters/PostID"
+            },
+            {
+              "name": "commentId",
+              "in": "path",
+              "required": true,
+              "description": "The comment id (`<ms>-<n>`).",
+              "schema": {
+                "type": "string"
+              }
+            }
+          ],
+          "delete": {
+            "tags": [
+              "posts"
+            ],
+            "operationId": "deleteComment",
+            "summary": "Delete a comment (its author or the post's author).",
+            "responses": {
+              "204": {
+                "description": "Deleted."
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "403": {
+                "$ref": "#/components/responses/Forbidden"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
         "/api/v1/openapi.json": {
           "get": {
             "tags": [
@@ -1931,6 +2581,16 @@ enum OpenAPIDocument {
             "schema": {
               "type": "string"
             }
+          },
+          "PostID": {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "description": "The post id (`p_…`).",
+            "schema": {
+              "type": "string",
+              "maxLength": 64
+            }
           }
         },
         "responses": {
@@ -2179,6 +2839,16 @@ enum OpenAPIDocument {
               },
               "createdAt": {
                 "$ref": "#/components/schemas/Timestamp"
+              },
+              "followers": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "`GET /users/{id}` only: how many users follow this one."
+              },
+              "following": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "`GET /users/{id}` only: how many users this one follows."
               }
             }
           },
@@ -2362,22 +3032,24 @@ enum OpenAPIDocument {
           },
           "Notification": {
             "type": "object",
+            "description": "`message`: a message while offline (`conv`, `message`). `post.liked`,\n`post.commented`, `post.shared`: activity on the user's post, one\nentry per post and type, replaced by a newer one (new `id`) as more\npeople act (`post`, `count`, `actors`, `text`).\n",
             "required": [
               "id",
               "type",
-              "conv",
-              "message",
               "ts"
             ],
             "properties": {
               "id": {
                 "type": "string",
-                "description": "`<conv>/<message id>`."
+                "description": "`<conv>/<message id>`, or `<post>/<type>/<ms>`."
               },
               "type": {
                 "type": "string",
                 "enum": [
-                  "message"
+                  "message",
+                  "post.liked",
+                  "post.commented",
+                  "post.shared"
                 ]
               },
               "conv": {
@@ -2388,7 +3060,269 @@ enum OpenAPIDocument {
               },
               "ts": {
                 "$ref": "#/components/schemas/Timestamp",
-                "description": "When the notification was created."
+                "description": "When the notification was created or last updated."
+              },
+              "post": {
+                "type": "string"
+              },
+              "count": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "How many people."
+              },
+              "actors": {
+                "type": "array",
+                "description": "The newest actors' user ids, at most 5.",
+                "items": {
+                  "type": "string"
+                }
+              },
+              "text": {
+                "type": "string",
+                "examples": [
+                  "3 people liked your post"
+                ]
+              }
+            }
+          },
+          "Post": {
+            "type": "object",
+            "required": [
+              "id",
+              "author",
+              "text",
+              "attachments",
+              "createdAt",
+              "likes",
+              "comments",
+              "shares"
+            ],
+            "properties": {
+              "id": {
+                "type": "string",
+                "examples": [
+                  "p_8Fq2tW0aZk1x"
+                ]
+              },
+              "author": {
+                "type": "string",
+                "description": "The author's user id."
+              },
+              "text": {
+                "type": "string"
+              },
+              "attachments": {
+                "type": "array",
+                "items": {
+                  "type": "string"
+                }
+              },
+              "createdAt": {
+                "$ref": "#/components/schemas/Timestamp"
+              },
+              "editedAt": {
+                "$ref": "#/components/schemas/Timestamp"
+              },
+              "likes": {
+                "type": "integer",
+                "minimum": 0
+              },
+              "comments": {
+                "type": "integer",
+                "minimum": 0
+              },
+              "shares": {
+                "type": "integer",
+                "minimum": 0
+              }
+            }
+          },
+          "PostAnswer": {
+            "type": "object",
+            "required": [
+              "post"
+            ],
+            "properties": {
+              "post": {
+                "$ref": "#/components/schemas/Post"
+              }
+            }
+          },
+          "PostsPage": {
+            "type": "object",
+            "required": [
+              "posts",
+              "next"
+            ],
+            "properties": {
+              "posts": {
+                "type": "array",
+                "items": {
+                  "$ref": "#/components/schemas/Post"
+                }
+              },
+              "next": {
+                "description": "Cursor of the next (older) page, for `before`; null at the end.",
+                "oneOf": [
+                  {
+                    "type": "string"
+                  },
+                  {
+                    "type": "null"
+                  }
+                ]
+              }
+            }
+          },
+          "UsersPage": {
+            "type": "object",
+            "required": [
+              "users",
+              "next"
+            ],
+            "properties": {
+              "users": {
+                "type": "array",
+                "items": {
+                  "$ref": "#/components/schemas/User"
+                }
+              },
+              "next": {
+                "description": "Cursor of the next page, for `before`; null at the end.",
+                "oneOf": [
+                  {
+                    "type": "string"
+                  },
+                  {
+                    "type": "null"
+                  }
+                ]
+              }
+            }
+          },
+          "PostComment": {
+            "type": "object",
+            "required": [
+              "id",
+              "post",
+              "from",
+              "text",
+              "ts"
+            ],
+            "properties": {
+              "id": {
+                "$ref": "#/components/schemas/MessageID"
+              },
+              "post": {
+                "type": "string"
+              },
+              "from": {
+                "type": "string"
+              },
+              "text": {
+                "type": "string"
+              },
+              "ts": {
+                "$ref": "#/components/schemas/Timestamp"
+              }
+            }
+          },
+          "CommentAnswer": {
+            "type": "object",
+            "required": [
+              "comment"
+            ],
+            "properties": {
+              "comment": {
+                "$ref": "#/components/schemas/PostComment"
+              }
+            }
+          },
+          "CommentsPage": {
+            "type": "object",
+            "required": [
+              "comments",
+              "next"
+            ],
+            "properties": {
+              "comments": {
+                "type": "array",
+                "items": {
+                  "$ref": "#/components/schemas/PostComment"
+                }
+              },
+              "next": {
+                "description": "The `before` of the next (older) page; null at the end.",
+                "oneOf": [
+                  {
+                    "type": "string"
+                  },
+                  {
+                    "type": "null"
+                  }
+                ]
+              }
+            }
+          },
+          "LikeAnswer": {
+            "type": "object",
+            "required": [
+              "liked",
+              "likes"
+            ],
+            "properties": {
+              "liked": {
+                "type": "boolean"
+              },
+              "likes": {
+                "type": "integer",
+                "minimum": 0
+              }
+            }
+          },
+          "CreatePostRequest": {
+            "type": "object",
+            "required": [
+              "text"
+            ],
+            "properties": {
+              "text": {
+                "type": "string",
+                "description": "1 to 4",
+                "096 bytes.": null
+              },
+              "attachments": {
+                "type": "array",
+                "maxItems": 10,
+                "items": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "UpdatePostRequest": {
+            "type": "object",
+            "required": [
+              "text"
+            ],
+            "properties": {
+              "text": {
+                "type": "string",
+                "description": "1 to 4",
+                "096 bytes.": null
+              }
+            }
+          },
+          "CommentRequest": {
+            "type": "object",
+            "required": [
+              "text"
+            ],
+            "properties": {
+              "text": {
+                "type": "string",
+                "description": "1 to 2",
+                "048 bytes.": null
               }
             }
           },

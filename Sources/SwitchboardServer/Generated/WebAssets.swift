@@ -175,7 +175,7 @@ boot();
         WebAsset(
             path: "/sdk/switchboard.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""99d99d24482ce27e""#,
+            etag: #""03aa9137d496da19""#,
             text: ####"""
 // Switchboard JavaScript SDK: one ES module, no dependencies, no build step.
 //
@@ -237,7 +237,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * A client of one Switchboard hub. An EventTarget: listen for "message",
  * "message.edited", "message.deleted", "typing", "read", "presence",
- * "conversation", "notification", "connected", "disconnected", "state" and
+ * "conversation", "notification", "post", "connected", "disconnected", "state" and
  * "logout"; each event's `detail` carries the payload.
  */
 export class SwitchboardClient extends EventTarget {
@@ -744,6 +744,89 @@ export class SwitchboardClient extends EventTarget {
         await this.#api("DELETE", "/notifications");
     }
 
+    // MARK: posts, follows and the feed
+
+    /** Creates a post (text of 1 to 4,096 bytes); resolves to the post. Followers online get a "post" event. */
+    async createPost(text, attachments) {
+        const { post } = await this.#api("POST", "/posts", attachments ? { text, attachments } : { text });
+        return post;
+    }
+
+    /** A post; rejects with `not_found` when it is unknown or deleted. */
+    async post(postID) {
+        const { post } = await this.#api("GET", `/posts/${encodeURIComponent(postID)}`);
+        return post;
+    }
+
+    /** Replaces the text of an own post; resolves to the post with `editedAt`. */
+    async updatePost(postID, text) {
+        const { post } = await this.#api("PATCH", `/posts/${encodeURIComponent(postID)}`, { text });
+        return post;
+    }
+
+    /** Deletes an own post; it leaves every feed. */
+    async deletePost(postID) {
+        await this.#api("DELETE", `/posts/${encodeURIComponent(postID)}`);
+    }
+
+    /** A user's posts, newest first: `{posts, next}`; pass `next` as `before` for the older page. */
+    async userPosts(userID, { before, limit } = {}) {
+        return this.#api("GET", `/users/${encodeURIComponent(userID)}/posts`, undefined, { query: { before, limit } });
+    }
+
+    /** Follows a user: their future posts reach the feed. */
+    async follow(userID) {
+        await this.#api("PUT", `/users/${encodeURIComponent(userID)}/follow`);
+    }
+
+    /** Unfollows a user; posts already in the feed stay. */
+    async unfollow(userID) {
+        await this.#api("DELETE", `/users/${encodeURIComponent(userID)}/follow`);
+    }
+
+    /** Who follows a user, most recent first: `{users, next}`. */
+    async followers(userID, { before, limit } = {}) {
+        return this.#api("GET", `/users/${encodeURIComponent(userID)}/followers`, undefined, { query: { before, limit } });
+    }
+
+    /** Whom a user follows, most recent first: `{users, next}`. */
+    async following(userID, { before, limit } = {}) {
+        return this.#api("GET", `/users/${encodeURIComponent(userID)}/following`, undefined, { query: { before, limit } });
+    }
+
+    /** The posts of the people the user follows and their own, newest first: `{posts, next}`. */
+    async feed({ before, limit } = {}) {
+        return this.#api("GET", "/feed", undefined, { query: { before, limit } });
+    }
+
+    /** Likes a post (once per user); resolves to the like count. */
+    async like(postID) {
+        const { likes } = await this.#api("PUT", `/posts/${encodeURIComponent(postID)}/like`);
+        return likes;
+    }
+
+    /** Takes a like back; resolves to the like count. */
+    async unlike(postID) {
+        const { likes } = await this.#api("DELETE", `/posts/${encodeURIComponent(postID)}/like`);
+        return likes;
+    }
+
+    /** Comments on a post (1 to 2,048 bytes); resolves to the comment. */
+    async comment(postID, text) {
+        const { comment } = await this.#api("POST", `/posts/${encodeURIComponent(postID)}/comments`, { text });
+        return comment;
+    }
+
+    /** A post's comments, newest first: `{comments, next}`. */
+    async comments(postID, { before, limit } = {}) {
+        return this.#api("GET", `/posts/${encodeURIComponent(postID)}/comments`, undefined, { query: { before, limit } });
+    }
+
+    /** Deletes a comment (its author, or the post's author). */
+    async deleteComment(postID, commentID) {
+        await this.#api("DELETE", `/posts/${encodeURIComponent(postID)}/comments/${encodeURIComponent(commentID)}`);
+    }
+
     // MARK: connection
 
     /**
@@ -1015,6 +1098,9 @@ export class SwitchboardClient extends EventTarget {
             break;
         case "notification":
             this.#emit("notification", object.notification);
+            break;
+        case "post":
+            this.#emit("post", object.post);
             break;
         default:
             if (object.ev) this.#emit(object.ev, object);
