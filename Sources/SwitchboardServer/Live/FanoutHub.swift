@@ -85,6 +85,16 @@ final class FanoutHub: Sendable {
         return all
     }
 
+    /// The most bytes any local connection holds for its peer right now (tests, diagnostics).
+    func maxBufferedBytes() async -> Int {
+        var most = 0
+        for hub in loopList {
+            let part = (try? await hub.eventLoop.submit { hub.sessions.values.map(\.bufferedBytes).max() ?? 0 }.get()) ?? 0
+            most = max(most, part)
+        }
+        return most
+    }
+
     func startTimers() { forEachLoop { $0.startTimer() } }
     func stopTimers() { forEachLoop { $0.stopTimer() } }
 

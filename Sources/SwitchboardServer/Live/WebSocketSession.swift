@@ -129,12 +129,11 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
                 write(ServerFrame.text(#"{"ev":"error","error":"# + Self.errorJSON(error) + "}"), flush: true)
                 return
             case .sendPong(let payload):
-                writer.write(ServerFrame.frame(.pong, payload: payload))
-                writer.flush()
+                // Through the bounded queue like any frame (reads stop while it is not empty).
+                write(ServerFrame.frame(.pong, payload: payload), flush: true)
                 return
             case .sendPing:
-                writer.write(Self.pingFrame)
-                writer.flush()
+                write(Self.pingFrame, flush: true)
                 return
             case .authenticateHeaderToken:
                 guard let token = headerToken else { return }
@@ -241,6 +240,15 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         logger.info("slow consumer: outbound queue overflowed")
         close(code: .slowConsumer, reason: "slow consumer")
     }
+
+    /// Whether a write goes straight to the socket (nothing queued, the socket takes more).
+    var isWriterReady: Bool { writer.isReady }
+
+    /// Completes when writes go straight to the socket again (fails if the connection closes).
+    func whenWriterReady() -> EventLoopFuture<Void> { writer.whenReady(on: eventLoop) }
+
+    /// Bytes waiting for the peer (the bounded queue and the channel's buffer).
+    var bufferedBytes: Int { writer.bufferedBytes }
 
     /// Flushes what was written without a flush (one flush per loop tick for broadcasts).
     func flushIfNeeded() {

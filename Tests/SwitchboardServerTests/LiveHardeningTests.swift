@@ -1,0 +1,37 @@
+import Foundation
+import NIOCore
+import SwitchboardClient
+import SwitchboardCore
+import SwitchboardTestSupport
+import Testing
+
+@testable import SwitchboardServer
+
+/// Issue 12, the live side: bounds, timeouts, origins and caps a public
+/// WebSocket endpoint needs, each against a real node.
+@Suite("Live hardening", .serialized)
+struct LiveHardeningTests {
+    // MARK: Item 2: control frames and the outbound bound
+
+    @Test func aPingFloodWithoutReadingStaysWithinTheOutboundBound() async throws {
+        let node = try await TestNode.start()
+        defer { Task { await node.stop() } }
+        let raw = try await RawConnection.connect(node, reading: false)
+        try await raw.send(RawConnection.upgradeRequest(port: node.port))
+        // 64 MiB of masked pings (125-byte payloads, zero mask), never reading a pong.
+        let payload = [UInt8](repeating: 0x61, count: 125)
+        var chunk = ByteBuffer()
+        for _ in 0..<8192 { chunk.writeBytes([0x89, 0x80 | 125, 0, 0, 0, 0] + payload) }
+        for _ in 0..<(64 * 1024 * 1024 / chunk.readableBytes) { raw.write(chunk) }
+        // Sample what the node holds for this connection while the flood lasts.
+        let bound = node.switchboard.configuration.live.outboundMaxBytes + 128 * 1024
+        var most = 0
+        for _ in 0..<150 {
+            most = max(most, await node.node.live.hub.maxBufferedBytes())
+            if !raw.channel.isActive { break }
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+        #expect(most <= bound, "the node buffered \(most) bytes for one connection (bound \(bound))")
+        await raw.close()
+    }
+}
