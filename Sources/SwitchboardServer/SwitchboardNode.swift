@@ -76,10 +76,16 @@ public struct SwitchboardNode: Sendable {
         let switchboard = self.switchboard
         let logger = self.logger
         let live = self.live
+        // (0 turns a timeout off.)
+        let idleTimeout = configuration.httpIdleTimeout > 0 ? TimeAmount.milliseconds(Int64(configuration.httpIdleTimeout * 1000)) : nil
+        let headerTimeout =
+            configuration.httpHeaderTimeout > 0 ? TimeAmount.milliseconds(Int64(configuration.httpHeaderTimeout * 1000)) : nil
+        let origins = OriginPolicy(allowed: configuration.allowedOrigins)
         var app = Application(
             router: buildRouter(),
             server: HTTPServerBuilder { responder in
-                SwitchboardChannel(responder: responder, live: live, idleTimeout: nil)
+                SwitchboardChannel(
+                    responder: responder, live: live, idleTimeout: idleTimeout, headerTimeout: headerTimeout, origins: origins)
             },
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port),

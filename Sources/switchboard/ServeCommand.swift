@@ -66,6 +66,21 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Sends per second per user, refill of the burst (env SWITCHBOARD_SEND_RATE).")
     var sendRate: Double = env("SWITCHBOARD_SEND_RATE").flatMap { Double($0) } ?? 50
 
+    @Option(help: "Seconds an HTTP connection may stay silent between requests or within a body, 0 = no limit (env SWITCHBOARD_HTTP_IDLE_TIMEOUT).")
+    var httpIdleTimeout: Double = env("SWITCHBOARD_HTTP_IDLE_TIMEOUT").flatMap { Double($0) } ?? 60
+
+    @Option(help: "Seconds a new connection has to send its first complete request head, 0 = no limit (env SWITCHBOARD_HTTP_HEADER_TIMEOUT).")
+    var httpHeaderTimeout: Double = env("SWITCHBOARD_HTTP_HEADER_TIMEOUT").flatMap { Double($0) } ?? 10
+
+    @Option(help: "Comma-separated browser origins allowed to open a WebSocket besides the request's own, * = any (env SWITCHBOARD_ALLOWED_ORIGINS).")
+    var allowedOrigins: String = env("SWITCHBOARD_ALLOWED_ORIGINS") ?? ""
+
+    @Option(help: "Open WebSockets per user on one node (env SWITCHBOARD_MAX_CONNECTIONS_PER_USER).")
+    var maxConnectionsPerUser: Int = env("SWITCHBOARD_MAX_CONNECTIONS_PER_USER").flatMap { Int($0) } ?? 20
+
+    @Option(help: "Users one connection may watch with presence.watch (env SWITCHBOARD_MAX_WATCHED_USERS).")
+    var maxWatchedUsers: Int = env("SWITCHBOARD_MAX_WATCHED_USERS").flatMap { Int($0) } ?? 1000
+
     @Option(help: "glibc malloc arenas at most, 0 = glibc's default of 8 per core (env SWITCHBOARD_MALLOC_ARENAS).")
     var mallocArenas: Int = env("SWITCHBOARD_MALLOC_ARENAS").flatMap { Int($0) } ?? 2
 
@@ -104,6 +119,10 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--scrypt-n must be a power of two between 2 and 2^20")
         }
         guard presenceTTL > 0 else { throw ValidationError("--presence-ttl must be positive") }
+        guard httpIdleTimeout >= 0, httpHeaderTimeout >= 0 else { throw ValidationError("HTTP timeouts must be 0 or more") }
+        guard maxConnectionsPerUser > 0, maxWatchedUsers >= 0 else {
+            throw ValidationError("--max-connections-per-user must be positive, --max-watched-users 0 or more")
+        }
         guard mallocArenas >= 0 else { throw ValidationError("--malloc-arenas must be 0 or more") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
     }
@@ -136,6 +155,11 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.limits.sendRefillPerSecond = sendRate
         configuration.live.presenceTTL = presenceTTL
         configuration.live.mallocTrim = mallocTrim
+        configuration.httpIdleTimeout = httpIdleTimeout
+        configuration.httpHeaderTimeout = httpHeaderTimeout
+        configuration.allowedOrigins = allowedOrigins.split(separator: ",").map(String.init)
+        configuration.live.maxConnectionsPerUser = maxConnectionsPerUser
+        configuration.live.maxWatchedUsers = maxWatchedUsers
         configuration.auth.scryptN = scryptN
 
         var services: [any Service] = []

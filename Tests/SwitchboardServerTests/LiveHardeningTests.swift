@@ -34,4 +34,45 @@ struct LiveHardeningTests {
         #expect(most <= bound, "the node buffered \(most) bytes for one connection (bound \(bound))")
         await raw.close()
     }
+
+    // MARK: Item 7: slowloris
+
+    static func timeouts() -> SwitchboardConfiguration {
+        var configuration = TestNode.configuration()
+        configuration.httpHeaderTimeout = 1
+        configuration.httpIdleTimeout = 1
+        configuration.live.authTimeout = 1
+        return configuration
+    }
+
+    @Test func aHalfSentRequestIsClosed() async throws {
+        let node = try await TestNode.start(Self.timeouts())
+        defer { Task { await node.stop() } }
+        let raw = try await RawConnection.connect(node)
+        try await raw.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        #expect(await raw.waitForClose(timeout: 10))
+    }
+
+    @Test func aConnectionThatSendsNothingIsClosed() async throws {
+        let node = try await TestNode.start(Self.timeouts())
+        defer { Task { await node.stop() } }
+        let raw = try await RawConnection.connect(node)
+        #expect(await raw.waitForClose(timeout: 10))
+    }
+
+    @Test func anIdleKeptAliveConnectionIsClosed() async throws {
+        let node = try await TestNode.start(Self.timeouts())
+        defer { Task { await node.stop() } }
+        let raw = try await RawConnection.connect(node)
+        try await raw.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        #expect(await raw.responseStatusLine() == "HTTP/1.1 200 OK")
+        #expect(await raw.waitForClose(timeout: 10))
+    }
+
+    @Test func anUpgradedSocketThatSendsNothingIsClosedWith4001() async throws {
+        let node = try await TestNode.start(Self.timeouts())
+        defer { Task { await node.stop() } }
+        let client = try await LiveClient.connect(node)
+        #expect(await client.waitForClose(timeout: 10) == 4001)
+    }
 }

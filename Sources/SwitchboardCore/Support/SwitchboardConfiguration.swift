@@ -24,6 +24,15 @@ public struct SwitchboardConfiguration: Sendable {
     /// Serve the browser app at `/` and the JavaScript SDK at `/sdk/switchboard.js`
     /// (the files of `web/`, embedded in the binary). Off: those paths answer 404.
     public var web: Bool = true
+    /// Seconds an HTTP connection may stay silent between requests, or
+    /// while a request body is being read, before it is closed.
+    public var httpIdleTimeout: Double = 60
+    /// Seconds a new connection has to send its first complete request head
+    /// (a WebSocket upgrade included) before it is closed.
+    public var httpHeaderTimeout: Double = 10
+    /// Browser origins allowed to open a WebSocket besides the request's own
+    /// (`scheme://host[:port]`; `*` allows all). Upgrades without `Origin` are allowed.
+    public var allowedOrigins: [String] = []
 
     public init() {}
 }
@@ -93,6 +102,13 @@ public struct LiveConfiguration: Sendable {
     public var outboundMaxBytes: Int = 512 * 1024
     /// Messages replayed per conversation by `resume`.
     public var resumeLimit: Int = 1000
+    /// Seconds live events wait after authentication for a `resume` the client
+    /// announced (`resume=1` in the upgrade URL, or `auth` with `"resume": true`).
+    public var resumeHoldTime: Double = 1
+    /// Open WebSockets per user on one node; one more is closed with 4013.
+    public var maxConnectionsPerUser: Int = 20
+    /// Users one connection may watch with `presence.watch` (unknown ids count too).
+    public var maxWatchedUsers: Int = 1000
     /// Seconds between two `typing` events of one user in one conversation.
     public var typingInterval: Double = 2
     /// Seconds a closing connection waits for its close frame to leave before the socket is dropped.

@@ -26,6 +26,8 @@ struct SwitchboardChannel: ServerChildChannel, HTTPChannelHandler {
     let responder: HTTPChannelHandler.Responder
     let live: LiveContext
     let idleTimeout: TimeAmount?
+    let headerTimeout: TimeAmount?
+    let origins: OriginPolicy
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
@@ -35,6 +37,9 @@ struct SwitchboardChannel: ServerChildChannel, HTTPChannelHandler {
             try channel.syncOptions?.setOption(
                 ChannelOptions.recvAllocator,
                 value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 64 * 1024))
+            if let headerTimeout {
+                try channel.pipeline.syncOperations.addHandler(RequestHeadTimeoutHandler(timeout: headerTimeout))
+            }
             let live = self.live
             let maxMessage = live.switchboard.configuration.limits.webSocketMessageSize
             let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
