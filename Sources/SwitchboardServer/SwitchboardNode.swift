@@ -48,7 +48,14 @@ public struct SwitchboardNode: Sendable {
         if configuration.web {
             WebController().register(on: router)
         }
-        router.get("ws") { _, _ -> Response in
+        let origins = OriginPolicy(allowed: configuration.allowedOrigins)
+        router.get("ws") { request, _ -> Response in
+            // An upgrade from an origin that is not allowed arrives here (see `SwitchboardChannel`).
+            if let origin = request.headers[.origin],
+                !origins.allows(origin: origin, host: request.head.authority)
+            {
+                throw SwitchboardError(.forbidden, "WebSocket connections from origin \(origin.prefix(100)) are not allowed")
+            }
             throw SwitchboardError(.invalidRequest, "GET /ws needs a WebSocket upgrade (Connection: Upgrade, Upgrade: websocket)")
         }
         let api = router.group("api/v1")

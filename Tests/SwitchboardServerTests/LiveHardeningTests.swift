@@ -75,4 +75,26 @@ struct LiveHardeningTests {
         let client = try await LiveClient.connect(node)
         #expect(await client.waitForClose(timeout: 10) == 4001)
     }
+
+    // MARK: Item 12: origins
+
+    @Test func anUpgradeFromAnotherOriginIsRefusedWith403() async throws {
+        var configuration = TestNode.configuration()
+        configuration.allowedOrigins = ["https://app.example"]
+        let node = try await TestNode.start(configuration)
+        defer { Task { await node.stop() } }
+        let cases: [(String?, String)] = [
+            ("https://evil.example", "HTTP/1.1 403 Forbidden"),
+            ("http://127.0.0.1:\(node.port)", "HTTP/1.1 101 Switching Protocols"),
+            ("https://app.example", "HTTP/1.1 101 Switching Protocols"),
+            ("null", "HTTP/1.1 403 Forbidden"),
+            (nil, "HTTP/1.1 101 Switching Protocols"),
+        ]
+        for (origin, expected) in cases {
+            let raw = try await RawConnection.connect(node)
+            try await raw.send(RawConnection.upgradeRequest(port: node.port, origin: origin))
+            #expect(await raw.responseStatusLine() == expected, "origin \(origin ?? "none")")
+            await raw.close()
+        }
+    }
 }

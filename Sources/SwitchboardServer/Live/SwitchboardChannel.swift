@@ -41,12 +41,14 @@ struct SwitchboardChannel: ServerChildChannel, HTTPChannelHandler {
                 try channel.pipeline.syncOperations.addHandler(RequestHeadTimeoutHandler(timeout: headerTimeout))
             }
             let live = self.live
+            let origins = self.origins
             let maxMessage = live.switchboard.configuration.limits.webSocketMessageSize
             let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
                 maxFrameSize: maxMessage,
                 enableAutomaticErrorHandling: false,
                 shouldUpgrade: { channel, head in
                     let path = head.uri.split(separator: "?", maxSplits: 1).first ?? ""
+                    // (Another site's page never gets here: `OriginCheckHandler` answered 403.)
                     return channel.eventLoop.makeSucceededFuture(path == "/ws" ? HTTPHeaders() : nil)
                 },
                 upgradePipelineHandler: { channel, head in
@@ -90,6 +92,8 @@ struct SwitchboardChannel: ServerChildChannel, HTTPChannelHandler {
             configuration.enableResponseHeaderValidation = false
             let result = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(
                 configuration: configuration)
+            let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            try channel.pipeline.syncOperations.addHandler(OriginCheckHandler(policy: origins), position: .after(decoder))
             return Value(result: result, channel: channel)
         }
     }
