@@ -97,4 +97,66 @@ struct LiveHardeningTests {
             await raw.close()
         }
     }
+
+    // MARK: Item 4: throttles
+
+    @Test func broadcastsAreThrottledPerUserAcrossTransports() async throws {
+        var configuration = TestNode.configuration()
+        configuration.limits.typingPerMinute = 5
+        configuration.limits.statusPerMinute = 2
+        configuration.limits.editsPerMinute = 3
+        configuration.limits.conversationsPerMinute = 2
+        configuration.limits.membershipChangesPerMinute = 2
+        let node = try await TestNode.start(configuration)
+        defer { Task { await node.stop() } }
+        let alice = try await node.register()
+        let bob = try await node.register()
+        let carol = try await node.register()
+        let conv = try await node.create(["kind": "direct", "with": bob.id], as: alice)["id"] as! String
+        let aliceClient = try await LiveClient.authenticated(node, alice)
+        let bobClient = try await LiveClient.authenticated(node, bob)
+
+        // Typing, `active: false` included: 5 go out, the 6th is refused.
+        for index in 0..<5 {
+            let reply = try await aliceClient.command(["op": "typing", "conv": conv, "active": index % 2 == 0])
+            #expect(reply["ok"] as? Bool == true)
+        }
+        let refused = try await aliceClient.command(["op": "typing", "conv": conv, "active": false])
+        #expect((refused["error"] as? [String: Any])?["code"] as? String == "rate_limited")
+        for _ in 0..<5 { _ = try await bobClient.event("typing") }
+        // (A command after the refused one: its event would have come before this reply's.)
+        _ = try await bobClient.command(["op": "ping"])
+        #expect(bobClient.received { $0["ev"] as? String == "typing" }.isEmpty)
+
+        // Status changes.
+        for status in ["away", "busy"] {
+            #expect(try await aliceClient.command(["op": "status", "status": status])["ok"] as? Bool == true)
+        }
+        let status = try await aliceClient.command(["op": "status", "status": "online"])
+        #expect((status["error"] as? [String: Any])?["code"] as? String == "rate_limited")
+
+        // Edits and deletes share one budget across WebSocket and REST.
+        let sent = try await aliceClient.command(["op": "send", "conv": conv, "text": "v0"])
+        let id = (sent["message"] as? [String: Any])?["id"] as? String ?? ""
+        for version in 1...3 {
+            #expect(try await aliceClient.command(["op": "edit", "conv": conv, "msg": id, "text": "v\(version)"])["ok"] as? Bool == true)
+        }
+        let rest = try await node.request(
+            "PATCH", "/api/v1/conversations/\(conv)/messages/\(id)", json: ["text": "v4"], token: alice.accessToken)
+        #expect(rest.status == 429)
+        #expect(rest.errorCode == "rate_limited")
+
+        // Conversation creation, and membership churn.
+        _ = try await node.create(["kind": "group", "name": "g1", "members": [bob.id]], as: carol)
+        let group = try await node.create(["kind": "group", "name": "g2", "members": [bob.id]], as: carol)["id"] as! String
+        let third = try await node.request("POST", "/api/v1/conversations", json: ["kind": "group", "name": "g3"], token: carol.accessToken)
+        #expect(third.status == 429)
+        let add = try await node.request("POST", "/api/v1/conversations/\(group)/members", json: ["users": [alice.id]], token: carol.accessToken)
+        #expect(add.status == 200)
+        _ = try await node.request("DELETE", "/api/v1/conversations/\(group)/members/\(alice.id)", token: carol.accessToken)
+        let churn = try await node.request("POST", "/api/v1/conversations/\(group)/members", json: ["users": [alice.id]], token: carol.accessToken)
+        #expect(churn.status == 429)
+        await aliceClient.close()
+        await bobClient.close()
+    }
 }

@@ -84,6 +84,16 @@ public struct Limits: Sendable {
     public var loginPerMinute: Int = 10
     /// Registrations per address, per minute.
     public var registrationsPerMinute: Int = 30
+    /// `typing` commands per user, per minute (`active: false` included).
+    public var typingPerMinute: Int = 120
+    /// Presence status changes per user, per minute.
+    public var statusPerMinute: Int = 20
+    /// Message edits and deletes per user, per minute (REST and WebSocket together).
+    public var editsPerMinute: Int = 120
+    /// Members added or removed by one user, per minute (room joins and leaves included).
+    public var membershipChangesPerMinute: Int = 30
+    /// Conversations created per user, per minute.
+    public var conversationsPerMinute: Int = 20
 
     public init() {}
 }

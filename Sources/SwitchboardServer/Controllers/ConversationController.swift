@@ -58,6 +58,7 @@ struct ConversationController {
 
         group.post("conversations") { request, _ in
             let user = try await authenticator.userID(request)
+            try await switchboard.rateLimiter.throttle(.create, user: user, limits: limits)
             var request = request
             let body = try await request.decodeJSON(CreateBody.self, limit: limit)
             switch ConversationKind(rawValue: body.kind) {
@@ -105,6 +106,7 @@ struct ConversationController {
         }
         group.post("conversations/:id/members") { request, context in
             let user = try await authenticator.userID(request)
+            try await switchboard.rateLimiter.throttle(.membership, user: user, limits: limits)
             var request = request
             let body = try await request.decodeJSON(MembersBody.self, limit: limit)
             let conversation = try await conversations.addMembers(
@@ -113,6 +115,7 @@ struct ConversationController {
         }
         group.delete("conversations/:id/members/:userId") { request, context in
             let user = try await authenticator.userID(request)
+            try await switchboard.rateLimiter.throttle(.membership, user: user, limits: limits)
             try await conversations.removeMember(
                 try context.parameters.require("id"), actor: user, target: try context.parameters.require("userId"))
             return Response(status: .noContent)
@@ -156,6 +159,7 @@ struct ConversationController {
         }
         group.patch("conversations/:id/messages/:msgId") { request, context in
             let user = try await authenticator.userID(request)
+            try await switchboard.rateLimiter.throttle(.edit, user: user, limits: limits)
             var request = request
             let body = try await request.decodeJSON(EditBody.self, limit: limit)
             let message = try await conversations.edit(
@@ -165,6 +169,7 @@ struct ConversationController {
         }
         group.delete("conversations/:id/messages/:msgId") { request, context in
             let user = try await authenticator.userID(request)
+            try await switchboard.rateLimiter.throttle(.edit, user: user, limits: limits)
             let message = try await conversations.deleteMessage(
                 try context.parameters.require("id"), user: user, message: try context.parameters.require("msgId"))
             return try JSONCoding.response(MessageAnswer(message: message))

@@ -173,7 +173,9 @@ extension WebSocketSession {
         let text = try command.string("text", maxLength: live.switchboard.configuration.limits.messageLength * 4)
         let conversations = live.switchboard.conversations
         let origin = connectionID
+        let (limiter, limits) = (live.switchboard.rateLimiter, live.switchboard.configuration.limits)
         return task {
+            try await limiter.throttle(.edit, user: user, limits: limits)
             let edited = try await conversations.edit(conversation, user: user, message: message, text: text, origin: origin)
             return #""message":"# + JSONText.encode(edited)
         }
@@ -184,7 +186,9 @@ extension WebSocketSession {
         let message = try command.string("msg", maxLength: 64)
         let conversations = live.switchboard.conversations
         let origin = connectionID
+        let (limiter, limits) = (live.switchboard.rateLimiter, live.switchboard.configuration.limits)
         return task {
+            try await limiter.throttle(.edit, user: user, limits: limits)
             _ = try await conversations.deleteMessage(conversation, user: user, message: message, origin: origin)
             return ""
         }
@@ -206,12 +210,14 @@ extension WebSocketSession {
         let keys = live.switchboard.keys
         let payload = #"{"ev":"typing","conv":"# + JSONText.quote(conversation) + #","user":"# + JSONText.quote(user)
             + #","active":"# + (active ? "true" : "false") + #","origin":"# + JSONText.quote(connectionID) + "}"
-        return live.switchboard.redis.send(RedisCommand("PUBLISH", [keys.conversationChannel(conversation), payload]))
-            .flatMapThrowing { reply in
-                if let message = reply.errorMessage { throw SwitchboardError(redis: RedisError.server(message)) }
-                return ""
-            }
-            .flatMapErrorThrowing { error in throw SwitchboardError(redis: error) }
+        let (switchboard, limits) = (live.switchboard, live.switchboard.configuration.limits)
+        return task {
+            // Every published typing event counts, `active: false` included.
+            try await switchboard.rateLimiter.throttle(.typing, user: user, limits: limits)
+            let reply = try await switchboard.redis.send(RedisCommand("PUBLISH", [keys.conversationChannel(conversation), payload])).get()
+            if let message = reply.errorMessage { throw SwitchboardError(redis: RedisError.server(message)) }
+            return ""
+        }.flatMapErrorThrowing { error in throw error as? SwitchboardError ?? SwitchboardError(redis: error) }
     }
 
     func status(_ command: ClientCommand, user: String) throws(SwitchboardError) -> EventLoopFuture<String> {
@@ -219,7 +225,9 @@ extension WebSocketSession {
             throw .invalid("status must be online, away or busy")
         }
         let presence = live.switchboard.presence
+        let (limiter, limits) = (live.switchboard.rateLimiter, live.switchboard.configuration.limits)
         return task {
+            try await limiter.throttle(.status, user: user, limits: limits)
             try await presence.setStatus(user: user, status: value)
             return ""
         }
