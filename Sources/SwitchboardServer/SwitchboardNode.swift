@@ -62,7 +62,8 @@ public struct SwitchboardNode: Sendable {
         let authenticator = Authenticator(switchboard: switchboard)
         AuthController(switchboard: switchboard).register(on: api)
         UserController(switchboard: switchboard, authenticator: authenticator).register(on: api)
-        ConversationController(switchboard: switchboard, authenticator: authenticator, followUp: live.followUp).register(on: api)
+        ConversationController(
+            switchboard: switchboard, authenticator: authenticator, followUp: live.followUp, sendLimiter: live.hub.sendLimiter).register(on: api)
         NotificationController(switchboard: switchboard, authenticator: authenticator).register(on: api)
         OpenAPIController().register(on: api)
         return router
@@ -74,7 +75,13 @@ public struct SwitchboardNode: Sendable {
     /// background work queued by all of them runs to its end, and the Redis
     /// client goes last.
     public func services(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
-        [switchboard.redis, background, buildApplication(onRunning: onRunning), heartbeat, liveService]
+        [
+            switchboard.redis, background,
+            SendBudgetSync(
+                limiter: live.hub.sendLimiter, rateLimiter: switchboard.rateLimiter,
+                interval: configuration.limits.sendSyncInterval),
+            buildApplication(onRunning: onRunning), heartbeat, liveService,
+        ]
     }
 
     /// The Hummingbird application. `onRunning` receives the bound port.

@@ -159,4 +159,39 @@ struct LiveHardeningTests {
         await aliceClient.close()
         await bobClient.close()
     }
+
+    // MARK: Item 6: one send budget per user
+
+    @Test func oneSendBudgetAcrossNodesAndTransports() async throws {
+        let (one, two) = try await TestNode.pair {
+            $0.limits.sendBurst = 20
+            $0.limits.sendRefillPerSecond = 0.01
+            $0.limits.sendSyncInterval = 0.05
+        }
+        defer { Task { await one.stop(); await two.stop() } }
+        let alice = try await one.register()
+        let bob = try await one.register()
+        let conv = try await one.create(["kind": "direct", "with": bob.id], as: alice)["id"] as! String
+        // REST on node 2 first: node 2 now tracks Alice's budget.
+        let first = try await two.request("POST", "/api/v1/conversations/\(conv)/messages", json: ["text": "rest"], token: alice.accessToken)
+        #expect(first.status == 201)
+        // The WebSocket on node 1 spends the rest of it.
+        let client = try await LiveClient.authenticated(one, alice)
+        var accepted = 0
+        for index in 0..<25 {
+            let reply = try await client.command(["op": "send", "conv": conv, "text": "ws \(index)"])
+            if reply["ok"] as? Bool == true { accepted += 1 } else { break }
+        }
+        // (Node 1 may overshoot by what it accepts within one sync interval.)
+        #expect(accepted >= 1 && accepted <= 20)
+        // Node 2 learns it at its next sync: REST is refused there too.
+        let limiter = two.node.live.hub.sendLimiter
+        let deadline = Date().addingTimeInterval(10)
+        while limiter.tokens(of: alice.id) >= 1, Date() < deadline { try await Task.sleep(nanoseconds: 20_000_000) }
+        #expect(limiter.tokens(of: alice.id) < 1)
+        let refused = try await two.request("POST", "/api/v1/conversations/\(conv)/messages", json: ["text": "rest 2"], token: alice.accessToken)
+        #expect(refused.status == 429)
+        #expect(refused.errorCode == "rate_limited")
+        await client.close()
+    }
 }

@@ -80,6 +80,9 @@ public struct Limits: Sendable {
     public var sendBurst: Int = 200
     /// Sends per user: tokens per second.
     public var sendRefillPerSecond: Double = 50
+    /// Seconds between two syncs of a node's send budgets with the users'
+    /// shared buckets in Redis (what a node may overshoot the budget by).
+    public var sendSyncInterval: Double = 0.2
     /// Login attempts per username and address, per minute.
     public var loginPerMinute: Int = 10
     /// Registrations per address, per minute.

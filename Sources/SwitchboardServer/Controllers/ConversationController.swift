@@ -6,6 +6,8 @@ struct ConversationController {
     let switchboard: Switchboard
     let authenticator: Authenticator
     let followUp: MessageFollowUp
+    /// The per-user send budget shared with the WebSocket sessions.
+    let sendLimiter: SendLimiter
 
     struct CreateBody: Decodable {
         var kind: String
@@ -150,8 +152,8 @@ struct ConversationController {
             let user = try await authenticator.userID(request)
             var request = request
             let body = try await request.decodeJSON(SendBody.self, limit: limit)
-            try await switchboard.rateLimiter.enforce(
-                "send:\(user)", rule: .init(capacity: Double(limits.sendBurst), refillPerSecond: limits.sendRefillPerSecond))
+            // The same per-user budget as the WebSocket sends, of every node (`SendLimiter`).
+            try sendLimiter.enforce(user: user)
             let conversation = try context.parameters.require("id")
             let result = try await conversations.send(conversation, from: user, text: body.text, nonce: body.nonce)
             followUp.stored(result.raw, conversation: conversation, sender: user, text: body.text)
