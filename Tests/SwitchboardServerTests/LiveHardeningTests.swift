@@ -194,4 +194,42 @@ struct LiveHardeningTests {
         #expect(refused.errorCode == "rate_limited")
         await client.close()
     }
+
+    // MARK: Item 5: caps
+
+    @Test func socketsOverTheCapAreClosedWith4013() async throws {
+        var configuration = TestNode.configuration()
+        configuration.live.maxConnectionsPerUser = 3
+        let node = try await TestNode.start(configuration)
+        defer { Task { await node.stop() } }
+        let alice = try await node.register()
+        var clients: [LiveClient] = []
+        for _ in 0..<3 { clients.append(try await LiveClient.authenticated(node, alice)) }
+        let fourth = try await LiveClient.connect(node)
+        _ = try? await fourth.command(["op": "auth", "token": alice.accessToken], timeout: 2)
+        #expect(await fourth.waitForClose(timeout: 10) == 4013)
+        // One closes: a new one fits again.
+        await clients.removeFirst().close()
+        try await Task.sleep(nanoseconds: 300_000_000)
+        let again = try await LiveClient.authenticated(node, alice)
+        #expect(!again.isClosed)
+        for client in clients + [again] { await client.close() }
+    }
+
+    @Test func watchingMoreUsersThanTheCapIsRefused() async throws {
+        var configuration = TestNode.configuration()
+        configuration.live.maxWatchedUsers = 10
+        let node = try await TestNode.start(configuration)
+        defer { Task { await node.stop() } }
+        let alice = try await node.register()
+        let client = try await LiveClient.authenticated(node, alice)
+        let first = try await client.command(["op": "presence.watch", "users": (0..<8).map { "u_nobody\($0)" }])
+        #expect(first["ok"] as? Bool == true)
+        let over = try await client.command(["op": "presence.watch", "users": (5..<13).map { "u_nobody\($0)" }])
+        #expect((over["error"] as? [String: Any])?["code"] as? String == "invalid_request")
+        // Ids already watched do not count twice.
+        let same = try await client.command(["op": "presence.watch", "users": (0..<10).map { "u_nobody\($0)" }])
+        #expect(same["ok"] as? Bool == true)
+        await client.close()
+    }
 }

@@ -83,7 +83,8 @@ extension WebSocketSession {
         let authenticator = live.authenticator
         let initial = userID == nil
         let member = connectionID
-        let verified = task { () async throws -> (AccessClaims, User, [String]) in
+        let maxConnections = live.configuration.maxConnectionsPerUser
+        let verified = task { () async throws -> (AccessClaims, User, [String], overCap: Bool) in
             let claims = try await switchboard.tokens.verify(token)
             if switchboard.tokens.isExternal(claims) { _ = try await authenticator.userID(token: token) }
             guard initial else {
@@ -96,13 +97,19 @@ extension WebSocketSession {
                 throw SwitchboardError(.unauthorized, "the token's user does not exist")
             }
             _ = try await switchboard.presence.connect(user: user.id, member: member, conversations: conversations)
-            return (claims, user, conversations)
+            // Presence counts this connection already: an excess one is undone on close.
+            let overCap = try await switchboard.presence.connectionCount(user: user.id) > maxConnections
+            return (claims, user, conversations, overCap)
         }
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
-        return verified.flatMap { (claims, user, conversations) -> EventLoopFuture<String> in
+        return verified.flatMap { (claims, user, conversations, overCap) -> EventLoopFuture<String> in
             let session = bound.value
             let userJSON = #""user":"# + JSONText.encode(user)
             switch session.authSucceeded(user: claims.subject, tokenExpiry: claims.expiresAt) {
+            case .register where overCap:
+                session.close(code: .tooManyConnections, reason: "too many connections")
+                return session.eventLoop.makeFailedFuture(
+                    SwitchboardError(.rateLimited, "too many open connections for this user (at most \(maxConnections))"))
             case .register(let id):
                 return session.register(user: id, conversations: conversations).map {
                     bound.value.pushNotifications(user: id)
@@ -237,6 +244,12 @@ extension WebSocketSession {
         let users = try command.stringArray("users")
         for user in users where user.isEmpty || user.utf8.count > 128 || user.contains("}") {
             throw .invalid("users: invalid user id")
+        }
+        // Every watched id is a subscription, known user or not.
+        let maxWatched = live.configuration.maxWatchedUsers
+        let added = Set(users).subtracting(watching).count
+        guard watching.count + added <= maxWatched else {
+            throw .invalid("presence.watch: at most \(maxWatched) users per connection (watching \(watching.count))")
         }
         let presence = live.switchboard.presence
         // Read the states once the subscription is active, so no change falls in between.

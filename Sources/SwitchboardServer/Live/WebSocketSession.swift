@@ -38,6 +38,8 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     var typingSent: [String: NIODeadline] = [:]
     /// Sends refused in a row by the rate limit (kept by the `send` op).
     var refusedSends = 0
+    /// Whether `register` subscribed the user's channel (not for a connection over the cap).
+    private var registered = false
 
     init(live: LiveContext, eventLoop: any EventLoop, writer: FrameWriter, headerToken: String?) {
         self.live = live
@@ -219,7 +221,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         let keys = live.switchboard.keys
         var channels = conversations.map(keys.conversationChannel) + watching.map(keys.presenceChannel)
         if let userID {
-            channels.append(keys.userChannel(userID))
+            if registered { channels.append(keys.userChannel(userID)) }
             let presence = live.switchboard.presence
             let member = connectionID
             live.background.submit("presence of a closed connection") { try? await presence.disconnect(user: userID, member: member) }
@@ -350,6 +352,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
             session.perform(session.machine.releaseHeld())
         }
         let keys = live.switchboard.keys
+        registered = true
         loopHub.addUser(self, user: user)
         var channels = [keys.userChannel(user)]
         for id in ids where !conversations.contains(id) {
