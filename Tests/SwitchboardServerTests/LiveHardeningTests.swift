@@ -98,6 +98,36 @@ struct LiveHardeningTests {
         }
     }
 
+    // MARK: Bug: the first second after connect
+
+    @Test func theFirstMessageArrivesWithoutACommand() async throws {
+        var configuration = TestNode.configuration()
+        // A hold on every connection would keep the message back for longer than the wait below.
+        configuration.live.resumeHoldTime = 60
+        let node = try await TestNode.start(configuration)
+        defer { Task { await node.stop() } }
+        let alice = try await node.register()
+        let bob = try await node.register()
+        let conv = try await node.create(["kind": "direct", "with": bob.id], as: alice)["id"] as! String
+        let bobClient = try await LiveClient.connect(node, token: bob.accessToken)
+        let aliceClient = try await LiveClient.connect(node, token: alice.accessToken)
+        // Bob sends no command at all; the header token authenticates him.
+        _ = try await aliceClient.command(["op": "send", "conv": conv, "text": "right away"])
+        let event = try await bobClient.event("message", timeout: 10)
+        #expect((event["message"] as? [String: Any])?["text"] as? String == "right away")
+        // With `resume=1` announced, live events still wait for the resume (its replay first, no duplicate).
+        let resuming = LiveClient(
+            try await WebSocketConnectionFactory.connect(port: node.port, path: "/ws?resume=1", token: bob.accessToken))
+        _ = try await aliceClient.command(["op": "send", "conv": conv, "text": "second"])
+        let reply = try await resuming.command(["op": "resume", "positions": [conv: 0]])
+        #expect(reply["ok"] as? Bool == true)
+        try await Task.sleep(nanoseconds: 200_000_000)
+        #expect(resuming.messageSeqs(conv) == [1, 2])
+        await bobClient.close()
+        await aliceClient.close()
+        await resuming.close()
+    }
+
     // MARK: Item 4: throttles
 
     @Test func broadcastsAreThrottledPerUserAcrossTransports() async throws {
@@ -231,5 +261,12 @@ struct LiveHardeningTests {
         let same = try await client.command(["op": "presence.watch", "users": (0..<10).map { "u_nobody\($0)" }])
         #expect(same["ok"] as? Bool == true)
         await client.close()
+    }
+}
+
+/// Opens the SDK's WebSocket connection with a path of our choosing.
+enum WebSocketConnectionFactory {
+    static func connect(port: Int, path: String, token: String) async throws -> WebSocketConnection {
+        try await WebSocketConnection.connect(host: "127.0.0.1", port: port, path: path, headers: [("Authorization", "Bearer \(token)")])
     }
 }

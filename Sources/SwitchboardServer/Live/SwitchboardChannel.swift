@@ -54,6 +54,8 @@ struct SwitchboardChannel: ServerChildChannel, HTTPChannelHandler {
                 upgradePipelineHandler: { channel, head in
                     channel.eventLoop.makeCompletedFuture {
                         let token = Authenticator.bearerToken(head.headers.first(name: "authorization"))
+                        let query = head.uri.split(separator: "?", maxSplits: 1).dropFirst().first ?? ""
+                        let resumeAnnounced = query.split(separator: "&").contains("resume=1")
                         let operations = channel.pipeline.syncOperations
                         // Small socket-side buffer: backpressure reaches the session's bounded queue early.
                         try channel.syncOptions?.setOption(
@@ -66,7 +68,9 @@ struct SwitchboardChannel: ServerChildChannel, HTTPChannelHandler {
                             maxFrames: live.configuration.outboundMaxFrames, maxBytes: live.configuration.outboundMaxBytes)
                         try operations.addHandler(writer, position: .first)
                         try operations.addHandler(
-                            WebSocketSession(live: live, eventLoop: channel.eventLoop, writer: writer, headerToken: token))
+                            WebSocketSession(
+                                live: live, eventLoop: channel.eventLoop, writer: writer, headerToken: token,
+                                resumeAnnounced: resumeAnnounced))
                         return UpgradeResult.webSocket
                     }
                 }

@@ -41,8 +41,12 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     /// Whether `register` subscribed the user's channel (not for a connection over the cap).
     private var registered = false
 
-    init(live: LiveContext, eventLoop: any EventLoop, writer: FrameWriter, headerToken: String?) {
+    /// The upgrade URL announced a `resume` (`resume=1`).
+    private let resumeAnnounced: Bool
+
+    init(live: LiveContext, eventLoop: any EventLoop, writer: FrameWriter, headerToken: String?, resumeAnnounced: Bool = false) {
         self.live = live
+        self.resumeAnnounced = resumeAnnounced
         self.writer = writer
         self.eventLoop = eventLoop
         self.headerToken = headerToken
@@ -73,7 +77,9 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         self.context = context
         loopHub.add(self)
         live.connectionsGauge.record(live.openConnections.wrappingAdd(1, ordering: .relaxed).newValue)
-        perform(machine.connected(headerToken: headerToken != nil, draining: live.draining.load(ordering: .relaxed)))
+        perform(
+            machine.connected(
+                headerToken: headerToken != nil, resumeAnnounced: resumeAnnounced, draining: live.draining.load(ordering: .relaxed)))
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -345,11 +351,13 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     /// After the first authentication: registers the session for its user's
     /// and conversations' events; completes once the subscriptions are active.
     func register(user: String, conversations ids: [String]) -> EventLoopFuture<Void> {
-        // Live events wait for the first command, at most a second.
-        let bound = NIOLoopBound(self, eventLoop: eventLoop)
-        eventLoop.scheduleTask(in: StateMachine.holdTime) {
-            let session = bound.value
-            session.perform(session.machine.releaseHeld())
+        // After an announced `resume`, live events wait for it, at most `holdTime`.
+        if machine.resumeAnnounced {
+            let bound = NIOLoopBound(self, eventLoop: eventLoop)
+            eventLoop.scheduleTask(in: .milliseconds(Int64(live.configuration.resumeHoldTime * 1000))) {
+                let session = bound.value
+                session.perform(session.machine.releaseHeld())
+            }
         }
         let keys = live.switchboard.keys
         registered = true
