@@ -91,7 +91,7 @@ extension WebSocketSession {
                 guard let user = try await switchboard.accounts.user(id: claims.subject) else {
                     throw SwitchboardError(.unauthorized, "the token's user does not exist")
                 }
-                return (claims, user, [])
+                return (claims, user, [], false)
             }
             guard let (user, conversations) = try await switchboard.accounts.userWithConversations(id: claims.subject) else {
                 throw SwitchboardError(.unauthorized, "the token's user does not exist")
