@@ -262,6 +262,40 @@ struct LiveHardeningTests {
         #expect(same["ok"] as? Bool == true)
         await client.close()
     }
+
+    // MARK: Bug: a large resume closes the client
+
+    @Test func aLargeResumeFollowsTheClientsPace() async throws {
+        var configuration = TestNode.configuration()
+        configuration.limits.sendBurst = 100_000
+        configuration.limits.sendRefillPerSecond = 100_000
+        let node = try await TestNode.start(configuration)
+        defer { Task { await node.stop() } }
+        let alice = try await node.register()
+        let bob = try await node.register()
+        var conversations: [String] = []
+        for index in 0..<6 {
+            let conv = try await node.create(["kind": "group", "name": "g\(index)", "members": [bob.id]], as: alice)["id"] as! String
+            conversations.append(conv)
+        }
+        let sender = try await LiveClient.authenticated(node, alice)
+        for conv in conversations {
+            var last = 0
+            let padding = String(repeating: "x", count: 100)
+            for index in 0..<800 { last = try await sender.post(["op": "send", "conv": conv, "text": "message \(index) " + padding]) }
+            _ = try await sender.waitFor(timeout: 60) { $0["re"] as? Int == last }
+        }
+        let client = try await LiveClient.authenticated(node, bob)
+        let positions = Dictionary(uniqueKeysWithValues: conversations.map { ($0, 0) })
+        let reply = try await client.command(["op": "resume", "positions": positions], timeout: 60)
+        #expect(reply["ok"] as? Bool == true, "\(reply)")
+        #expect(!client.isClosed)
+        for conv in conversations {
+            #expect(client.messageSeqs(conv) == Array(1...800))
+        }
+        await client.close()
+        await sender.close()
+    }
 }
 
 /// Opens the SDK's WebSocket connection with a path of our choosing.

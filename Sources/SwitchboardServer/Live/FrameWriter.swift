@@ -36,6 +36,25 @@ final class FrameWriter: ChannelDuplexHandler, RemovableChannelHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
         queue.removeAll()
+        let waiters = readyWaiters ?? []
+        readyWaiters = nil
+        for waiter in waiters { waiter.fail(ChannelError.ioOnClosedChannel) }
+    }
+
+    /// Whether a write goes straight to the socket (nothing queued, the socket takes more).
+    var isReady: Bool {
+        guard let context else { return false }
+        return queue.isEmpty && context.channel.isWritable
+    }
+
+    /// Completes when a write would go straight to the socket again: a
+    /// replay writes its next page then, at the client's pace.
+    func whenReady(on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        guard context != nil else { return eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
+        if isReady { return eventLoop.makeSucceededVoidFuture() }
+        let promise = eventLoop.makePromise(of: Void.self)
+        readyWaiters = (readyWaiters ?? []) + [promise]
+        return promise.futureResult
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
