@@ -190,6 +190,46 @@ struct LiveHardeningTests {
         await bobClient.close()
     }
 
+    // MARK: Bug: added member on another node
+
+    @Test func anAddedMemberOnAnotherNodeGetsTheFirstMessageLive() async throws {
+        let (one, two) = try await TestNode.pair { $0.limits.sendBurst = 100_000; $0.limits.sendRefillPerSecond = 100_000 }
+        defer { Task { await one.stop(); await two.stop() } }
+        let owner = try await one.register()
+        let bob = try await one.register()
+        let noise = try await one.register()
+        let ownerClient = try await LiveClient.authenticated(one, owner)
+        let bobClient = try await LiveClient.authenticated(two, bob)
+        // Load: a stream of sends in another conversation while members are added.
+        let busy = try await one.create(["kind": "group", "name": "busy", "members": [noise.id]], as: owner)["id"] as! String
+        let loader = try await LiveClient.authenticated(one, owner)
+        let load = Task {
+            for index in 0..<2000 { _ = try? await loader.post(["op": "send", "conv": busy, "text": "load \(index)"]) }
+        }
+        for round in 0..<10 {
+            let group = try await one.create(["kind": "group", "name": "r\(round)"], as: owner)["id"] as! String
+            let added = try await one.request(
+                "POST", "/api/v1/conversations/\(group)/members", json: ["users": [bob.id]], token: owner.accessToken)
+            #expect(added.status == 200)
+            // Right after the add, before Bob's node has seen anything.
+            _ = try await ownerClient.command(["op": "send", "conv": group, "text": "first \(round)"])
+            _ = try await bobClient.event("conversation", timeout: 20) {
+                ($0["conversation"] as? [String: Any])?["id"] as? String == group && $0["change"] as? String == "added"
+            }
+            let message = try await bobClient.event("message", timeout: 20) {
+                ($0["message"] as? [String: Any])?["conv"] as? String == group
+            }
+            #expect((message["message"] as? [String: Any])?["seq"] as? Int == 1)
+        }
+        load.cancel()
+        // Each first message arrived exactly once.
+        try await Task.sleep(nanoseconds: 200_000_000)
+        #expect(bobClient.received { $0["ev"] as? String == "message" }.isEmpty)
+        await ownerClient.close()
+        await bobClient.close()
+        await loader.close()
+    }
+
     // MARK: Item 6: one send budget per user
 
     @Test func oneSendBudgetAcrossNodesAndTransports() async throws {

@@ -314,6 +314,14 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         if case .deliverHeld(let events) = machine.releaseHeld() { deliverHeld(events, resumed: Set(requested)) }
     }
 
+    /// Whether live events of a conversation wait behind a replay.
+    func hasReplay(_ conversation: String) -> Bool { replaying[conversation] != nil }
+
+    /// Live events of a conversation wait behind a replay from here on.
+    func startReplayBuffer(_ conversation: String) {
+        replaying[conversation] = replaying[conversation] ?? []
+    }
+
     /// `resume` wrote a conversation's replay: its buffered live events, to write after it.
     func endReplay(_ conversation: String) -> [(ByteBuffer, Int?)] {
         replaying.removeValue(forKey: conversation) ?? []
