@@ -190,8 +190,10 @@ public actor SwitchboardClient {
             var closeCode: CloseCode?
             do {
                 let token = try await configuration.token()
+                // `resume=1` announces the resume below: live events wait for its replay.
+                let path = positions.isEmpty ? configuration.path : configuration.path + (configuration.path.contains("?") ? "&" : "?") + "resume=1"
                 let connection = try await WebSocketConnection.connect(
-                    host: endpoint.host, port: endpoint.port, path: configuration.path,
+                    host: endpoint.host, port: endpoint.port, path: path,
                     headers: [("Authorization", "Bearer \(token)")])
                 self.connection = connection
                 let reader = Task { await self.read(connection) }

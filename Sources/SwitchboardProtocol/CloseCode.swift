@@ -31,6 +31,8 @@ public struct CloseCode: RawRepresentable, Sendable, Hashable, CustomStringConve
     public static let slowConsumer = CloseCode(rawValue: 4008)
     /// The access token expired: refresh it, reconnect and `resume`.
     public static let tokenExpired = CloseCode(rawValue: 4009)
+    /// The user has too many open connections (`--max-connections-per-user`): close another one first.
+    public static let tooManyConnections = CloseCode(rawValue: 4013)
     /// Too many refused commands in a row, or too many in flight.
     public static let rateLimited = CloseCode(rawValue: 4029)
 

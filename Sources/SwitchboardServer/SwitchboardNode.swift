@@ -52,14 +52,22 @@ public struct SwitchboardNode: Sendable {
         if configuration.web {
             WebController().register(on: router)
         }
-        router.get("ws") { _, _ -> Response in
+        let origins = OriginPolicy(allowed: configuration.allowedOrigins)
+        router.get("ws") { request, _ -> Response in
+            // An upgrade from an origin that is not allowed arrives here (see `SwitchboardChannel`).
+            if let origin = request.headers[.origin],
+                !origins.allows(origin: origin, host: request.head.authority)
+            {
+                throw SwitchboardError(.forbidden, "WebSocket connections from origin \(origin.prefix(100)) are not allowed")
+            }
             throw SwitchboardError(.invalidRequest, "GET /ws needs a WebSocket upgrade (Connection: Upgrade, Upgrade: websocket)")
         }
         let api = router.group("api/v1")
         let authenticator = Authenticator(switchboard: switchboard)
         AuthController(switchboard: switchboard, clientAddress: clientAddress).register(on: api)
         UserController(switchboard: switchboard, authenticator: authenticator).register(on: api)
-        ConversationController(switchboard: switchboard, authenticator: authenticator, followUp: live.followUp).register(on: api)
+        ConversationController(
+            switchboard: switchboard, authenticator: authenticator, followUp: live.followUp, sendLimiter: live.hub.sendLimiter).register(on: api)
         NotificationController(switchboard: switchboard, authenticator: authenticator).register(on: api)
         ServerController(
             switchboard: switchboard, authenticator: ServerAPIAuthenticator(keys: configuration.auth.serverAPIKeys),
@@ -77,7 +85,12 @@ public struct SwitchboardNode: Sendable {
     /// background work queued by all of them runs to its end, and the Redis
     /// client goes last.
     public func services(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> [any Service] {
-        var services: [any Service] = [switchboard.redis, background]
+        var services: [any Service] = [
+            switchboard.redis, background,
+            SendBudgetSync(
+                limiter: live.hub.sendLimiter, rateLimiter: switchboard.rateLimiter,
+                interval: configuration.limits.sendSyncInterval),
+        ]
         // Stops after the HTTP server and the sockets, before the Redis client.
         if let url = configuration.webhook.url, configuration.events.enabled {
             services.append(WebhookService(switchboard: switchboard, url: url, logger: logger))
@@ -91,10 +104,16 @@ public struct SwitchboardNode: Sendable {
         let switchboard = self.switchboard
         let logger = self.logger
         let live = self.live
+        // (0 turns a timeout off.)
+        let idleTimeout = configuration.httpIdleTimeout > 0 ? TimeAmount.milliseconds(Int64(configuration.httpIdleTimeout * 1000)) : nil
+        let headerTimeout =
+            configuration.httpHeaderTimeout > 0 ? TimeAmount.milliseconds(Int64(configuration.httpHeaderTimeout * 1000)) : nil
+        let origins = OriginPolicy(allowed: configuration.allowedOrigins)
         var app = Application(
             router: buildRouter(),
             server: HTTPServerBuilder { responder in
-                SwitchboardChannel(responder: responder, live: live, idleTimeout: nil)
+                SwitchboardChannel(
+                    responder: responder, live: live, idleTimeout: idleTimeout, headerTimeout: headerTimeout, origins: origins)
             },
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port),

@@ -29,6 +29,12 @@ public final class TestNode: Sendable {
         configuration.auth.scryptN = 1 << 10
         configuration.limits.loginPerMinute = 10_000
         configuration.limits.registrationsPerMinute = 10_000
+        // (Throttles get their own tests, with their defaults or lower.)
+        configuration.limits.editsPerMinute = 10_000
+        configuration.limits.typingPerMinute = 10_000
+        configuration.limits.statusPerMinute = 10_000
+        configuration.limits.membershipChangesPerMinute = 10_000
+        configuration.limits.conversationsPerMinute = 10_000
         return configuration
     }
 

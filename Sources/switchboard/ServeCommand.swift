@@ -138,6 +138,21 @@ struct ServeCommand: AsyncParsableCommand {
             """)
     var feedFanoutMax: Int = env("SWITCHBOARD_FEED_FANOUT_MAX").flatMap { Int($0) } ?? defaults.posts.feedFanoutMax
 
+    @Option(help: "Seconds an HTTP connection may stay silent between requests or within a body, 0 = no limit (env SWITCHBOARD_HTTP_IDLE_TIMEOUT).")
+    var httpIdleTimeout: Double = env("SWITCHBOARD_HTTP_IDLE_TIMEOUT").flatMap { Double($0) } ?? 60
+
+    @Option(help: "Seconds a new connection has to send its first complete request head, 0 = no limit (env SWITCHBOARD_HTTP_HEADER_TIMEOUT).")
+    var httpHeaderTimeout: Double = env("SWITCHBOARD_HTTP_HEADER_TIMEOUT").flatMap { Double($0) } ?? 10
+
+    @Option(help: "Comma-separated browser origins allowed to open a WebSocket besides the request's own, * = any (env SWITCHBOARD_ALLOWED_ORIGINS).")
+    var allowedOrigins: String = env("SWITCHBOARD_ALLOWED_ORIGINS") ?? ""
+
+    @Option(help: "Open WebSockets per user on one node (env SWITCHBOARD_MAX_CONNECTIONS_PER_USER).")
+    var maxConnectionsPerUser: Int = env("SWITCHBOARD_MAX_CONNECTIONS_PER_USER").flatMap { Int($0) } ?? 20
+
+    @Option(help: "Users one connection may watch with presence.watch (env SWITCHBOARD_MAX_WATCHED_USERS).")
+    var maxWatchedUsers: Int = env("SWITCHBOARD_MAX_WATCHED_USERS").flatMap { Int($0) } ?? 1000
+
     @Option(help: "glibc malloc arenas at most, 0 = glibc's default of 8 per core (env SWITCHBOARD_MALLOC_ARENAS).")
     var mallocArenas: Int = env("SWITCHBOARD_MALLOC_ARENAS").flatMap { Int($0) } ?? 2
 
@@ -213,6 +228,10 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard feedFanoutMax >= 0 else { throw ValidationError("--feed-fanout-max must be 0 or more") }
         guard presenceTTL > 0 else { throw ValidationError("--presence-ttl must be positive") }
+        guard httpIdleTimeout >= 0, httpHeaderTimeout >= 0 else { throw ValidationError("HTTP timeouts must be 0 or more") }
+        guard maxConnectionsPerUser > 0, maxWatchedUsers >= 0 else {
+            throw ValidationError("--max-connections-per-user must be positive, --max-watched-users 0 or more")
+        }
         guard mallocArenas >= 0 else { throw ValidationError("--malloc-arenas must be 0 or more") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         let tlsURL = redisURL?.lowercased().hasPrefix("rediss://") == true
@@ -280,6 +299,11 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.live.presenceTTL = presenceTTL
         configuration.live.mallocTrim = mallocTrim
         configuration.posts.feedFanoutMax = feedFanoutMax
+        configuration.httpIdleTimeout = httpIdleTimeout
+        configuration.httpHeaderTimeout = httpHeaderTimeout
+        configuration.allowedOrigins = allowedOrigins.split(separator: ",").map(String.init)
+        configuration.live.maxConnectionsPerUser = maxConnectionsPerUser
+        configuration.live.maxWatchedUsers = maxWatchedUsers
         configuration.auth.scryptN = scryptN
         configuration.auth.scryptP = scryptP
 

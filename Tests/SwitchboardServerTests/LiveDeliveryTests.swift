@@ -153,7 +153,9 @@ struct LiveDeliveryTests {
             }
         }
         try await Task.sleep(nanoseconds: 30_000_000)
-        let client = try await LiveClient.authenticated(b, bob)
+        // The client announces its resume (as the SDKs do): live events wait for its replay.
+        let client = try await LiveClient.connect(b)
+        #expect(try await client.command(["op": "auth", "token": bob.accessToken, "resume": true])["ok"] as? Bool == true)
         let reply = try await client.command(["op": "resume", "positions": [conv: 10]])
         #expect(reply["complete"] as? Bool == true)
         try await flow.value

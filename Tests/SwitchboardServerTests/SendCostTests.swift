@@ -44,6 +44,9 @@ struct SendCostTests {
         var configuration = TestNode.configuration()
         configuration.redisURL = server.url
         configuration.live.presenceTTL = 600  // no heartbeat inside the measured windows
+        // Nor a sync of the send budget: one call per user per interval, not per send
+        // (`oneSendBudgetAcrossNodesAndTransports` covers it).
+        configuration.limits.sendSyncInterval = 600
         let node = try await TestNode.start(configuration)
         let alice = try await node.register()
         let bob = try await node.register()

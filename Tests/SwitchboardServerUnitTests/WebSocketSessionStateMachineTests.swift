@@ -19,9 +19,10 @@ struct WebSocketSessionStateMachineTests {
     }
 
     /// A machine that authenticated `alice` (token valid until `expiry`) with the `auth` op.
-    func authenticated(expiry: Int = 0) -> Machine {
+    func authenticated(expiry: Int = 0, announcingResume: Bool = false) -> Machine {
         var machine = machine()
-        _ = machine.commandReceived(command(#"{"id":1,"op":"auth","token":"t"}"#))
+        let auth = announcingResume ? #"{"id":1,"op":"auth","token":"t","resume":true}"# : #"{"id":1,"op":"auth","token":"t"}"#
+        _ = machine.commandReceived(command(auth))
         _ = machine.authSucceeded(user: "alice", tokenExpiry: expiry)
         _ = machine.opFinished()
         return machine
@@ -223,8 +224,28 @@ struct WebSocketSessionStateMachineTests {
 
     // MARK: The hold after authentication
 
-    @Test func liveEventsWaitForTheFirstCommand() {
+    @Test func withoutAnAnnouncedResumeLiveEventsGoOutAtOnce() {
+        // The first second after connect: nothing waits for a command that may never come.
         var machine = authenticated()
+        #expect(describe(machine.liveEventArrived(event("c1", 1))) == "deliver")
+        var byHeader = self.machine()
+        #expect(describe(byHeader.connected(headerToken: true, draining: false)) == "authenticateHeaderToken")
+        _ = byHeader.authSucceeded(user: "alice", tokenExpiry: 0)
+        _ = byHeader.opFinished()
+        #expect(describe(byHeader.liveEventArrived(event("c1", 1))) == "deliver")
+    }
+
+    @Test func anAnnouncedResumeByHeaderHoldsLiveEvents() {
+        var machine = self.machine()
+        _ = machine.connected(headerToken: true, resumeAnnounced: true, draining: false)
+        _ = machine.authSucceeded(user: "alice", tokenExpiry: 0)
+        _ = machine.opFinished()
+        #expect(describe(machine.liveEventArrived(event("c1", 1))) == "hold")
+        #expect(describe(machine.commandReceived(command(#"{"id":2,"op":"resume","positions":{}}"#))) == "runOp(2)")
+    }
+
+    @Test func liveEventsWaitForTheFirstCommandAfterAnAnnouncedResume() {
+        var machine = authenticated(announcingResume: true)
         #expect(describe(machine.liveEventArrived(event("c1", 1))) == "hold")
         #expect(describe(machine.liveEventArrived(event("c1", 2))) == "hold")
         #expect(describe(machine.commandReceived(command(#"{"id":2,"op":"send","conv":"c1","text":"x"}"#))) == "runOp(2, releasing: c1#1 c1#2)")
@@ -232,7 +253,7 @@ struct WebSocketSessionStateMachineTests {
     }
 
     @Test func resumeKeepsTheHoldForItsReplay() {
-        var machine = authenticated()
+        var machine = authenticated(announcingResume: true)
         _ = machine.liveEventArrived(event("c1", 1))
         #expect(describe(machine.commandReceived(command(#"{"id":2,"op":"resume","positions":{}}"#))) == "runOp(2)")
         #expect(describe(machine.liveEventArrived(event("c1", 2))) == "hold")
@@ -241,10 +262,10 @@ struct WebSocketSessionStateMachineTests {
     }
 
     @Test func theHoldEndsAfterItsTimeOrWhenItOverflows() {
-        var timedOut = authenticated()
+        var timedOut = authenticated(announcingResume: true)
         _ = timedOut.liveEventArrived(event(nil, nil))
         #expect(describe(timedOut.releaseHeld()) == "deliverHeld(-#-)")
-        var overflowing = authenticated()
+        var overflowing = authenticated(announcingResume: true)
         for seq in 1...3 { #expect(describe(overflowing.liveEventArrived(event("c", seq))) == "hold") }
         #expect(describe(overflowing.liveEventArrived(event("c", 4))) == "deliverHeld(c#1 c#2 c#3 c#4)")
         #expect(describe(overflowing.liveEventArrived(event("c", 5))) == "deliver")

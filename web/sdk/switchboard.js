@@ -710,10 +710,11 @@ export class SwitchboardClient extends EventTarget {
                 const closed = new Promise((resolve) => {
                     socket.addEventListener("close", (event) => resolve(event), { once: true });
                 });
-                // Auth and resume go out together: the hub holds live events
-                // until the first command after auth and merges them into the
-                // replay. (Even with no positions: an empty resume ends the hold.)
-                const auth = this.#request({ op: "auth", token }, { force: true });
+                // Auth and resume go out together; `resume: true` in the auth
+                // announces the resume, so the hub holds live events until it
+                // starts and merges them into the replay. (Even with no
+                // positions: an empty resume ends the hold.)
+                const auth = this.#request({ op: "auth", token, resume: true }, { force: true });
                 const resume = this.#request({ op: "resume", positions: { ...this.#positions } }, { force: true });
                 auth.catch(() => {});
                 resume.catch(() => {});

@@ -13,6 +13,12 @@ public struct TokenBucket: Sendable, Hashable {
         self.updated = now
     }
 
+    /// Lowers the tokens to at most `limit` (a shared budget elsewhere has fewer left).
+    public mutating func cap(at limit: Double, now: Double) {
+        _ = take(0, now: now)
+        tokens = max(0, min(tokens, limit))
+    }
+
     /// Takes `cost` tokens if there are enough; otherwise answers the seconds until there will be.
     public mutating func take(_ cost: Double = 1, now: Double) -> (allowed: Bool, retryAfter: Double) {
         if now > updated {

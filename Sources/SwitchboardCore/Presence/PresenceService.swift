@@ -40,6 +40,12 @@ public struct PresenceService: Sendable {
         return status
     }
 
+    /// How many connections the user has open on every node (entries of
+    /// crashed nodes count until they expire).
+    public func connectionCount(user: String) async throws(SwitchboardError) -> Int {
+        try await mapRedis { try await redis.send("ZCOUNT", keys.sockets(user), clock.milliseconds, "+inf") }.int ?? 0
+    }
+
     /// A connection closed: answers how many are left (0 = now offline: the
     /// user goes into the offline sets of their conversations).
     @discardableResult

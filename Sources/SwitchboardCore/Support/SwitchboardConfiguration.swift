@@ -53,6 +53,15 @@ public struct SwitchboardConfiguration: Sendable {
     public var events = EventsConfiguration()
     /// Delivery of the event stream to the app's backend over HTTP.
     public var webhook = WebhookConfiguration()
+    /// Seconds an HTTP connection may stay silent between requests, or
+    /// while a request body is being read, before it is closed.
+    public var httpIdleTimeout: Double = 60
+    /// Seconds a new connection has to send its first complete request head
+    /// (a WebSocket upgrade included) before it is closed.
+    public var httpHeaderTimeout: Double = 10
+    /// Browser origins allowed to open a WebSocket besides the request's own
+    /// (`scheme://host[:port]`; `*` allows all). Upgrades without `Origin` are allowed.
+    public var allowedOrigins: [String] = []
 
     public init() {}
 }
@@ -178,12 +187,25 @@ public struct Limits: Sendable {
     public var sendBurst: Int = 200
     /// Sends per user: tokens per second.
     public var sendRefillPerSecond: Double = 50
+    /// Seconds between two syncs of a node's send budgets with the users'
+    /// shared buckets in Redis (what a node may overshoot the budget by).
+    public var sendSyncInterval: Double = 0.2
     /// Login attempts per username and address, per minute.
     public var loginPerMinute: Int = 10
     /// Login attempts per address across all usernames, per minute.
     public var loginPerAddressPerMinute: Int = 30
     /// Registrations per address, per minute.
     public var registrationsPerMinute: Int = 30
+    /// `typing` commands per user, per minute (`active: false` included).
+    public var typingPerMinute: Int = 120
+    /// Presence status changes per user, per minute.
+    public var statusPerMinute: Int = 20
+    /// Message edits and deletes per user, per minute (REST and WebSocket together).
+    public var editsPerMinute: Int = 120
+    /// Members added or removed by one user, per minute (room joins and leaves included).
+    public var membershipChangesPerMinute: Int = 30
+    /// Conversations created per user, per minute.
+    public var conversationsPerMinute: Int = 20
 
     public init() {}
 }
@@ -202,6 +224,13 @@ public struct LiveConfiguration: Sendable {
     public var outboundMaxBytes: Int = 512 * 1024
     /// Messages replayed per conversation by `resume`.
     public var resumeLimit: Int = 1000
+    /// Seconds live events wait after authentication for a `resume` the client
+    /// announced (`resume=1` in the upgrade URL, or `auth` with `"resume": true`).
+    public var resumeHoldTime: Double = 1
+    /// Open WebSockets per user on one node; one more is closed with 4013.
+    public var maxConnectionsPerUser: Int = 20
+    /// Users one connection may watch with `presence.watch` (unknown ids count too).
+    public var maxWatchedUsers: Int = 1000
     /// Seconds between two `typing` events of one user in one conversation.
     public var typingInterval: Double = 2
     /// Seconds a closing connection waits for its close frame to leave before the socket is dropped.

@@ -6,6 +6,8 @@ struct ConversationController {
     let switchboard: Switchboard
     let authenticator: Authenticator
     let followUp: MessageFollowUp
+    /// The per-user send budget shared with the WebSocket sessions.
+    let sendLimiter: SendLimiter
 
     struct CreateBody: Decodable {
         var kind: String
@@ -58,6 +60,7 @@ struct ConversationController {
 
         group.post("conversations") { request, _ in
             let user = try await authenticator.userID(request)
+            try await switchboard.rateLimiter.throttle(.create, user: user, limits: limits)
             var request = request
             let body = try await request.decodeJSON(CreateBody.self, limit: limit)
             switch ConversationKind(rawValue: body.kind) {
@@ -105,6 +108,7 @@ struct ConversationController {
         }
         group.post("conversations/:id/members") { request, context in
             let user = try await authenticator.userID(request)
+            try await switchboard.rateLimiter.throttle(.membership, user: user, limits: limits)
             var request = request
             let body = try await request.decodeJSON(MembersBody.self, limit: limit)
             let conversation = try await conversations.addMembers(
@@ -113,6 +117,7 @@ struct ConversationController {
         }
         group.delete("conversations/:id/members/:userId") { request, context in
             let user = try await authenticator.userID(request)
+            try await switchboard.rateLimiter.throttle(.membership, user: user, limits: limits)
             try await conversations.removeMember(
                 try context.parameters.require("id"), actor: user, target: try context.parameters.require("userId"))
             return Response(status: .noContent)
@@ -147,8 +152,8 @@ struct ConversationController {
             let user = try await authenticator.userID(request)
             var request = request
             let body = try await request.decodeJSON(SendBody.self, limit: limit)
-            try await switchboard.rateLimiter.enforce(
-                "send:\(user)", rule: .init(capacity: Double(limits.sendBurst), refillPerSecond: limits.sendRefillPerSecond))
+            // The same per-user budget as the WebSocket sends, of every node (`SendLimiter`).
+            try sendLimiter.enforce(user: user)
             let conversation = try context.parameters.require("id")
             let result = try await conversations.send(conversation, from: user, text: body.text, nonce: body.nonce)
             followUp.stored(result.raw, conversation: conversation, sender: user, text: body.text)
@@ -156,6 +161,7 @@ struct ConversationController {
         }
         group.patch("conversations/:id/messages/:msgId") { request, context in
             let user = try await authenticator.userID(request)
+            try await switchboard.rateLimiter.throttle(.edit, user: user, limits: limits)
             var request = request
             let body = try await request.decodeJSON(EditBody.self, limit: limit)
             let message = try await conversations.edit(
@@ -165,6 +171,7 @@ struct ConversationController {
         }
         group.delete("conversations/:id/messages/:msgId") { request, context in
             let user = try await authenticator.userID(request)
+            try await switchboard.rateLimiter.throttle(.edit, user: user, limits: limits)
             let message = try await conversations.deleteMessage(
                 try context.parameters.require("id"), user: user, message: try context.parameters.require("msgId"))
             return try JSONCoding.response(MessageAnswer(message: message))

@@ -85,6 +85,16 @@ final class FanoutHub: Sendable {
         return all
     }
 
+    /// The most bytes any local connection holds for its peer right now (tests, diagnostics).
+    func maxBufferedBytes() async -> Int {
+        var most = 0
+        for hub in loopList {
+            let part = (try? await hub.eventLoop.submit { hub.sessions.values.map(\.bufferedBytes).max() ?? 0 }.get()) ?? 0
+            most = max(most, part)
+        }
+        return most
+    }
+
     func startTimers() { forEachLoop { $0.startTimer() } }
     func stopTimers() { forEachLoop { $0.stopTimer() } }
 
@@ -244,11 +254,15 @@ final class FanoutHub: Sendable {
         }
         let frame = event.frame
         var found: (String, String)?
+        // The conversation's seq at the add: a joining session fills from the stream after it.
+        var seqAtAdd = 0
         if event.event == "conversation", let kind = event.object["change"] as? String,
-            let conversation = (event.object["conversation"] as? [String: Any])?["id"] as? String
+            let object = event.object["conversation"] as? [String: Any], let conversation = object["id"] as? String
         {
             found = (kind, conversation)
+            seqAtAdd = (object["seq"] as? Int) ?? (object["seq"] as? NSNumber)?.intValue ?? 0
         }
+        let fillAfter = seqAtAdd
         let change = found
         let channelOf = switchboard.keys.conversationChannel
         forEachLoop { [self] hub in
@@ -257,6 +271,7 @@ final class FanoutHub: Sendable {
                 if let (kind, conversation) = change {
                     if kind == "added" {
                         if let subscribed = session.joinConversation(conversation, channel: channelOf(conversation), hub: self) {
+                            session.beginFill(conversation)
                             joining.append((session, subscribed))
                         }
                     } else if kind == "removed" {
@@ -278,9 +293,12 @@ final class FanoutHub: Sendable {
             }
             for (session, subscribed) in joining {
                 let bound = NIOLoopBound(session, eventLoop: hub.eventLoop)
+                let conversation = change?.1 ?? ""
                 subscribed.hop(to: hub.eventLoop).whenComplete { _ in
                     bound.value.deliver(frame, conversation: nil, seq: nil)
                     bound.value.flushIfNeeded()
+                    // Then what was sent between the add and the live subscription.
+                    bound.value.fill(conversation, after: fillAfter)
                 }
             }
         }

@@ -26,6 +26,8 @@ struct SwitchboardChannel: ServerChildChannel, HTTPChannelHandler {
     let responder: HTTPChannelHandler.Responder
     let live: LiveContext
     let idleTimeout: TimeAmount?
+    let headerTimeout: TimeAmount?
+    let origins: OriginPolicy
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
@@ -35,18 +37,25 @@ struct SwitchboardChannel: ServerChildChannel, HTTPChannelHandler {
             try channel.syncOptions?.setOption(
                 ChannelOptions.recvAllocator,
                 value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 64 * 1024))
+            if let headerTimeout {
+                try channel.pipeline.syncOperations.addHandler(RequestHeadTimeoutHandler(timeout: headerTimeout))
+            }
             let live = self.live
+            let origins = self.origins
             let maxMessage = live.switchboard.configuration.limits.webSocketMessageSize
             let upgrader = NIOTypedWebSocketServerUpgrader<UpgradeResult>(
                 maxFrameSize: maxMessage,
                 enableAutomaticErrorHandling: false,
                 shouldUpgrade: { channel, head in
                     let path = head.uri.split(separator: "?", maxSplits: 1).first ?? ""
+                    // (Another site's page never gets here: `OriginCheckHandler` answered 403.)
                     return channel.eventLoop.makeSucceededFuture(path == "/ws" ? HTTPHeaders() : nil)
                 },
                 upgradePipelineHandler: { channel, head in
                     channel.eventLoop.makeCompletedFuture {
                         let token = Authenticator.bearerToken(head.headers.first(name: "authorization"))
+                        let query = head.uri.split(separator: "?", maxSplits: 1).dropFirst().first ?? ""
+                        let resumeAnnounced = query.split(separator: "&").contains("resume=1")
                         let operations = channel.pipeline.syncOperations
                         // Small socket-side buffer: backpressure reaches the session's bounded queue early.
                         try channel.syncOptions?.setOption(
@@ -59,7 +68,9 @@ struct SwitchboardChannel: ServerChildChannel, HTTPChannelHandler {
                             maxFrames: live.configuration.outboundMaxFrames, maxBytes: live.configuration.outboundMaxBytes)
                         try operations.addHandler(writer, position: .first)
                         try operations.addHandler(
-                            WebSocketSession(live: live, eventLoop: channel.eventLoop, writer: writer, headerToken: token))
+                            WebSocketSession(
+                                live: live, eventLoop: channel.eventLoop, writer: writer, headerToken: token,
+                                resumeAnnounced: resumeAnnounced))
                         return UpgradeResult.webSocket
                     }
                 }
@@ -85,6 +96,8 @@ struct SwitchboardChannel: ServerChildChannel, HTTPChannelHandler {
             configuration.enableResponseHeaderValidation = false
             let result = try channel.pipeline.syncOperations.configureUpgradableHTTPServerPipeline(
                 configuration: configuration)
+            let decoder = try channel.pipeline.syncOperations.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
+            try channel.pipeline.syncOperations.addHandler(OriginCheckHandler(policy: origins), position: .after(decoder))
             return Value(result: result, channel: channel)
         }
     }

@@ -83,26 +83,33 @@ extension WebSocketSession {
         let authenticator = live.authenticator
         let initial = userID == nil
         let member = connectionID
-        let verified = task { () async throws -> (AccessClaims, User, [String]) in
+        let maxConnections = live.configuration.maxConnectionsPerUser
+        let verified = task { () async throws -> (AccessClaims, User, [String], overCap: Bool) in
             let claims = try await switchboard.tokens.verify(token)
             if switchboard.tokens.isExternal(claims) { _ = try await authenticator.userID(token: token) }
             guard initial else {
                 guard let user = try await switchboard.accounts.user(id: claims.subject) else {
                     throw SwitchboardError(.unauthorized, "the token's user does not exist")
                 }
-                return (claims, user, [])
+                return (claims, user, [], false)
             }
             guard let (user, conversations) = try await switchboard.accounts.userWithConversations(id: claims.subject, session: claims.sessionID) else {
                 throw SwitchboardError(.unauthorized, "the token's user does not exist")
             }
             _ = try await switchboard.presence.connect(user: user.id, member: member, conversations: conversations)
-            return (claims, user, conversations)
+            // Presence counts this connection already: an excess one is undone on close.
+            let overCap = try await switchboard.presence.connectionCount(user: user.id) > maxConnections
+            return (claims, user, conversations, overCap)
         }
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
-        return verified.flatMap { (claims, user, conversations) -> EventLoopFuture<String> in
+        return verified.flatMap { (claims, user, conversations, overCap) -> EventLoopFuture<String> in
             let session = bound.value
             let userJSON = #""user":"# + JSONText.encode(user)
             switch session.authSucceeded(user: claims.subject, tokenExpiry: claims.expiresAt) {
+            case .register where overCap:
+                session.close(code: .tooManyConnections, reason: "too many connections")
+                return session.eventLoop.makeFailedFuture(
+                    SwitchboardError(.rateLimited, "too many open connections for this user (at most \(maxConnections))"))
             case .register(let id):
                 return session.register(user: id, conversations: conversations).map {
                     bound.value.pushNotifications(user: id)
@@ -173,7 +180,9 @@ extension WebSocketSession {
         let text = try command.string("text", maxLength: live.switchboard.configuration.limits.messageLength * 4)
         let conversations = live.switchboard.conversations
         let origin = connectionID
+        let (limiter, limits) = (live.switchboard.rateLimiter, live.switchboard.configuration.limits)
         return task {
+            try await limiter.throttle(.edit, user: user, limits: limits)
             let edited = try await conversations.edit(conversation, user: user, message: message, text: text, origin: origin)
             return #""message":"# + JSONText.encode(edited)
         }
@@ -184,7 +193,9 @@ extension WebSocketSession {
         let message = try command.string("msg", maxLength: 64)
         let conversations = live.switchboard.conversations
         let origin = connectionID
+        let (limiter, limits) = (live.switchboard.rateLimiter, live.switchboard.configuration.limits)
         return task {
+            try await limiter.throttle(.edit, user: user, limits: limits)
             _ = try await conversations.deleteMessage(conversation, user: user, message: message, origin: origin)
             return ""
         }
@@ -206,12 +217,14 @@ extension WebSocketSession {
         let keys = live.switchboard.keys
         let payload = #"{"ev":"typing","conv":"# + JSONText.quote(conversation) + #","user":"# + JSONText.quote(user)
             + #","active":"# + (active ? "true" : "false") + #","origin":"# + JSONText.quote(connectionID) + "}"
-        return live.switchboard.redis.send(RedisCommand("PUBLISH", [keys.conversationChannel(conversation), payload]))
-            .flatMapThrowing { reply in
-                if let message = reply.errorMessage { throw SwitchboardError(redis: RedisError.server(message)) }
-                return ""
-            }
-            .flatMapErrorThrowing { error in throw SwitchboardError(redis: error) }
+        let (switchboard, limits) = (live.switchboard, live.switchboard.configuration.limits)
+        return task {
+            // Every published typing event counts, `active: false` included.
+            try await switchboard.rateLimiter.throttle(.typing, user: user, limits: limits)
+            let reply = try await switchboard.redis.send(RedisCommand("PUBLISH", [keys.conversationChannel(conversation), payload])).get()
+            if let message = reply.errorMessage { throw SwitchboardError(redis: RedisError.server(message)) }
+            return ""
+        }.flatMapErrorThrowing { error in throw error as? SwitchboardError ?? SwitchboardError(redis: error) }
     }
 
     func status(_ command: ClientCommand, user: String) throws(SwitchboardError) -> EventLoopFuture<String> {
@@ -219,7 +232,9 @@ extension WebSocketSession {
             throw .invalid("status must be online, away or busy")
         }
         let presence = live.switchboard.presence
+        let (limiter, limits) = (live.switchboard.rateLimiter, live.switchboard.configuration.limits)
         return task {
+            try await limiter.throttle(.status, user: user, limits: limits)
             try await presence.setStatus(user: user, status: value)
             return ""
         }
@@ -229,6 +244,12 @@ extension WebSocketSession {
         let users = try command.stringArray("users")
         for user in users where user.isEmpty || user.utf8.count > 128 || user.contains("}") {
             throw .invalid("users: invalid user id")
+        }
+        // Every watched id is a subscription, known user or not.
+        let maxWatched = live.configuration.maxWatchedUsers
+        let added = Set(users).subtracting(watching).count
+        guard watching.count + added <= maxWatched else {
+            throw .invalid("presence.watch: at most \(maxWatched) users per connection (watching \(watching.count))")
         }
         let presence = live.switchboard.presence
         // Read the states once the subscription is active, so no change falls in between.

@@ -38,9 +38,15 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     var typingSent: [String: NIODeadline] = [:]
     /// Sends refused in a row by the rate limit (kept by the `send` op).
     var refusedSends = 0
+    /// Whether `register` subscribed the user's channel (not for a connection over the cap).
+    private var registered = false
 
-    init(live: LiveContext, eventLoop: any EventLoop, writer: FrameWriter, headerToken: String?) {
+    /// The upgrade URL announced a `resume` (`resume=1`).
+    private let resumeAnnounced: Bool
+
+    init(live: LiveContext, eventLoop: any EventLoop, writer: FrameWriter, headerToken: String?, resumeAnnounced: Bool = false) {
         self.live = live
+        self.resumeAnnounced = resumeAnnounced
         self.writer = writer
         self.eventLoop = eventLoop
         self.headerToken = headerToken
@@ -71,7 +77,9 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         self.context = context
         loopHub.add(self)
         live.connectionsGauge.record(live.openConnections.wrappingAdd(1, ordering: .relaxed).newValue)
-        perform(machine.connected(headerToken: headerToken != nil, draining: live.draining.load(ordering: .relaxed)))
+        perform(
+            machine.connected(
+                headerToken: headerToken != nil, resumeAnnounced: resumeAnnounced, draining: live.draining.load(ordering: .relaxed)))
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -129,12 +137,11 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
                 write(ServerFrame.text(#"{"ev":"error","error":"# + Self.errorJSON(error) + "}"), flush: true)
                 return
             case .sendPong(let payload):
-                writer.write(ServerFrame.frame(.pong, payload: payload))
-                writer.flush()
+                // Through the bounded queue like any frame (reads stop while it is not empty).
+                write(ServerFrame.frame(.pong, payload: payload), flush: true)
                 return
             case .sendPing:
-                writer.write(Self.pingFrame)
-                writer.flush()
+                write(Self.pingFrame, flush: true)
                 return
             case .authenticateHeaderToken:
                 guard let token = headerToken else { return }
@@ -220,7 +227,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         let keys = live.switchboard.keys
         var channels = conversations.map(keys.conversationChannel) + watching.map(keys.presenceChannel)
         if let userID {
-            channels.append(keys.userChannel(userID))
+            if registered { channels.append(keys.userChannel(userID)) }
             let presence = live.switchboard.presence
             let member = connectionID
             live.background.submit("presence of a closed connection") { try? await presence.disconnect(user: userID, member: member) }
@@ -241,6 +248,15 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         logger.info("slow consumer: outbound queue overflowed")
         close(code: .slowConsumer, reason: "slow consumer")
     }
+
+    /// Whether a write goes straight to the socket (nothing queued, the socket takes more).
+    var isWriterReady: Bool { writer.isReady }
+
+    /// Completes when writes go straight to the socket again (fails if the connection closes).
+    func whenWriterReady() -> EventLoopFuture<Void> { writer.whenReady(on: eventLoop) }
+
+    /// Bytes waiting for the peer (the bounded queue and the channel's buffer).
+    var bufferedBytes: Int { writer.bufferedBytes }
 
     /// Flushes what was written without a flush (one flush per loop tick for broadcasts).
     func flushIfNeeded() {
@@ -298,6 +314,14 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         if case .deliverHeld(let events) = machine.releaseHeld() { deliverHeld(events, resumed: Set(requested)) }
     }
 
+    /// Whether live events of a conversation wait behind a replay.
+    func hasReplay(_ conversation: String) -> Bool { replaying[conversation] != nil }
+
+    /// Live events of a conversation wait behind a replay from here on.
+    func startReplayBuffer(_ conversation: String) {
+        replaying[conversation] = replaying[conversation] ?? []
+    }
+
     /// `resume` wrote a conversation's replay: its buffered live events, to write after it.
     func endReplay(_ conversation: String) -> [(ByteBuffer, Int?)] {
         replaying.removeValue(forKey: conversation) ?? []
@@ -335,13 +359,16 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
     /// After the first authentication: registers the session for its user's
     /// and conversations' events; completes once the subscriptions are active.
     func register(user: String, conversations ids: [String]) -> EventLoopFuture<Void> {
-        // Live events wait for the first command, at most a second.
-        let bound = NIOLoopBound(self, eventLoop: eventLoop)
-        eventLoop.scheduleTask(in: StateMachine.holdTime) {
-            let session = bound.value
-            session.perform(session.machine.releaseHeld())
+        // After an announced `resume`, live events wait for it, at most `holdTime`.
+        if machine.resumeAnnounced {
+            let bound = NIOLoopBound(self, eventLoop: eventLoop)
+            eventLoop.scheduleTask(in: .milliseconds(Int64(live.configuration.resumeHoldTime * 1000))) {
+                let session = bound.value
+                session.perform(session.machine.releaseHeld())
+            }
         }
         let keys = live.switchboard.keys
+        registered = true
         loopHub.addUser(self, user: user)
         var channels = [keys.userChannel(user)]
         for id in ids where !conversations.contains(id) {

@@ -24,8 +24,6 @@ struct WebSocketSessionStateMachine {
 
     /// Commands that may wait behind the running op; one more closes with 4029.
     static let maxPendingOps = 1000
-    /// How long live events wait for the first command after authentication.
-    static let holdTime = TimeAmount.seconds(1)
 
     /// The user a connection authenticated as, and until when (Unix seconds; 0: no expiry).
     struct Identity: Equatable {
@@ -52,7 +50,8 @@ struct WebSocketSessionStateMachine {
         /// The first token is being verified (the deadline waits for the answer);
         /// a rejected token closes the connection after the reply.
         case authenticating(deadline: NIODeadline, rejected: PendingClose?)
-        /// Authenticated; live events wait for the first command (`resume` merges them into its replay).
+        /// Authenticated after announcing a `resume`; live events wait for the first
+        /// command (`resume` merges them into its replay).
         case holding(Identity, held: [HeldEvent])
         /// Authenticated; live events go out as they come.
         case live(Identity)
@@ -69,6 +68,9 @@ struct WebSocketSessionStateMachine {
     private(set) var runningOp = false
     private var lastInbound: NIODeadline
     private var pingSentAt: NIODeadline?
+    /// The client announced a `resume` (upgrade URL `resume=1`, or `auth` with
+    /// `"resume": true`): live events wait for it after authentication.
+    private(set) var resumeAnnounced = false
 
     init(configuration: Configuration, now: NIODeadline) {
         self.configuration = configuration
@@ -99,8 +101,9 @@ struct WebSocketSessionStateMachine {
     // MARK: Connection
 
     /// The session was added to its channel.
-    mutating func connected(headerToken: Bool, draining: Bool) -> Action {
+    mutating func connected(headerToken: Bool, resumeAnnounced: Bool = false, draining: Bool) -> Action {
         guard case .awaitingAuth(let deadline) = phase else { return .none }
+        self.resumeAnnounced = resumeAnnounced
         if draining { return closeRequested(.goingAway, reason: "node shutting down") }
         guard headerToken else { return .none }
         runningOp = true
@@ -228,6 +231,7 @@ struct WebSocketSessionStateMachine {
         case .awaitingAuth(let deadline), .authenticating(let deadline, _):
             switch command.op {
             case .auth:
+                if command.fields["resume"] as? Bool == true { resumeAnnounced = true }
                 phase = .authenticating(deadline: deadline, rejected: nil)
                 return .runOp(command, releasingHeld: [])
             case nil:
@@ -254,7 +258,10 @@ struct WebSocketSessionStateMachine {
     mutating func authSucceeded(user: String, tokenExpiry: Int) -> AuthSuccessAction {
         switch phase {
         case .awaitingAuth, .authenticating:
-            phase = .holding(Identity(user: user, tokenExpiry: tokenExpiry), held: [])
+            // Live events go out at once, unless a `resume` was announced: then they
+            // wait for it (at most `holdTime`), so its replay comes first.
+            let identity = Identity(user: user, tokenExpiry: tokenExpiry)
+            phase = resumeAnnounced ? .holding(identity, held: []) : .live(identity)
             return .register(user: user)
         case .holding(var identity, let held):
             guard identity.user == user else { return .refuse(.init(.forbidden, "the token belongs to another user")) }
