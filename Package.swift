@@ -1,6 +1,8 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+import class Foundation.ProcessInfo
+
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
@@ -175,3 +177,29 @@ let package = Package(
         ),
     ]
 )
+
+// libFuzzer targets (Fuzz/, docs/testing.md): only in the package when
+// scripts/fuzz builds them (SWITCHBOARD_FUZZ=1, `--sanitize fuzzer`, a
+// scratch path of their own), so `swift build` and `swift test` never see them.
+if ProcessInfo.processInfo.environment["SWITCHBOARD_FUZZ"] == "1" {
+    let nio: [Target.Dependency] = [
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOEmbedded", package: "swift-nio"),
+        .product(name: "NIOWebSocket", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+    ]
+    package.targets += [
+        .executableTarget(
+            name: "FuzzWebSocket", dependencies: ["SwitchboardServer", "SwitchboardCore", "RedisClient"] + nio,
+            path: "Fuzz/Sources/FuzzWebSocket", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "FuzzClientCommand", dependencies: ["SwitchboardServer", "SwitchboardCore"],
+            path: "Fuzz/Sources/FuzzClientCommand", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "FuzzRESTBody", dependencies: ["SwitchboardServer", "SwitchboardCore"],
+            path: "Fuzz/Sources/FuzzRESTBody", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "FuzzRESP", dependencies: ["RedisClient", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Fuzz/Sources/FuzzRESP", swiftSettings: swiftSettings),
+    ]
+}
