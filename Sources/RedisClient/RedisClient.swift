@@ -263,8 +263,10 @@ final class RedisConnectionSlot: Sendable {
             } else if failedAttempts == 1 || failedAttempts % 20 == 0 {
                 logger.warning(
                     "Redis unreachable",
-                    metadata: ["redis": "\(target)", "error": "\(redisError.message)",
-                               "attempt": "\(failedAttempts)"])
+                    metadata: [
+                        "redis": "\(target)", "error": "\(redisError.message)",
+                        "attempt": "\(failedAttempts)",
+                    ])
             }
             promise.fail(redisError)
         }

@@ -1,7 +1,7 @@
 import Foundation
-@_exported import SwitchboardProtocol
 import NIOCore
 import NIOPosix
+@_exported import SwitchboardProtocol
 
 /// A Swift client for a Switchboard hub: connects, authenticates, sends with
 /// an automatic nonce (retried across reconnects, stored once), delivers
@@ -220,7 +220,10 @@ public actor SwitchboardClient {
             failPending(ChatError.disconnected)
             if stopped { break }
             continuation.yield(.disconnected(closeCode: closeCode))
-            if closeCode?.isFinal == true { stopped = true; break }
+            if closeCode?.isFinal == true {
+                stopped = true
+                break
+            }
             attempt += 1
             endpointIndex += 1
             let delay = min(configuration.maximumBackoff, configuration.initialBackoff * pow(2, Double(attempt - 1)))
@@ -251,7 +254,10 @@ public actor SwitchboardClient {
                 resolve(id, with: .success(Reply(object: object)))
             } else {
                 let error = object["error"] as? [String: Any]
-                resolve(id, with: .failure(ChatError(code: ErrorCode(rawValue: error?["code"] as? String ?? "unknown"), message: error?["message"] as? String ?? "")))
+                resolve(
+                    id,
+                    with: .failure(
+                        ChatError(code: ErrorCode(rawValue: error?["code"] as? String ?? "unknown"), message: error?["message"] as? String ?? "")))
             }
             return
         }
@@ -266,7 +272,8 @@ public actor SwitchboardClient {
         case .messageDeleted:
             if let message = try? Self.decode(Message.self, object["message"]) { continuation.yield(.messageDeleted(message)) }
         case .typing:
-            continuation.yield(.typing(conv: object["conv"] as? String ?? "", user: object["user"] as? String ?? "", active: object["active"] as? Bool ?? false))
+            continuation.yield(
+                .typing(conv: object["conv"] as? String ?? "", user: object["user"] as? String ?? "", active: object["active"] as? Bool ?? false))
         case .read:
             continuation.yield(.read(conv: object["conv"] as? String ?? "", user: object["user"] as? String ?? "", seq: object["seq"] as? Int ?? 0))
         case .presence:

@@ -1,9 +1,9 @@
 import Foundation
 import NIOCore
-import SwitchboardProtocol
 import NIOHTTP1
 import NIOPosix
 import NIOWebSocket
+import SwitchboardProtocol
 
 /// A plain WebSocket client connection on SwiftNIO (no TLS), with frames as
 /// an `AsyncStream`. The building block of `SwitchboardClient` and the tests
@@ -38,7 +38,8 @@ public final class WebSocketConnection: Sendable {
         if let receiveBufferSize {
             bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBufferSize))
         }
-        let upgraded = try await bootstrap
+        let upgraded =
+            try await bootstrap
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let upgrader = NIOTypedWebSocketClientUpgrader<Bool>(

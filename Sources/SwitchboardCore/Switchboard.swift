@@ -37,7 +37,8 @@ public final class Switchboard: Sendable {
         self.logger = logger
         let hasher = PasswordHasher(
             n: configuration.auth.scryptN, r: configuration.auth.scryptR, p: configuration.auth.scryptP)
-        self.accounts = AccountService(redis: redis, scripts: scripts, keys: keys, clock: clock, hasher: hasher,
+        self.accounts = AccountService(
+            redis: redis, scripts: scripts, keys: keys, clock: clock, hasher: hasher,
             limits: configuration.limits, events: events)
         self.tokens = TokenService(redis: redis, scripts: scripts, keys: keys, clock: clock, configuration: configuration.auth)
         self.rateLimiter = RateLimiter(scripts: scripts, keys: keys, clock: clock)

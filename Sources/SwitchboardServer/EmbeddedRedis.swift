@@ -47,10 +47,12 @@ public final class EmbeddedRedis: Service, @unchecked Sendable {
         // another process between `freePort` and its own bind.
         for _ in 0..<3 {
             port = try Self.freePort()
-            let pid = try Self.spawn(executable, arguments: [
-                "--port", "\(port)", "--bind", "127.0.0.1", "--dir", absolute, "--appendonly", "yes",
-                "--save", "", "--logfile", absolute + "/redis.log", "--daemonize", "no",
-            ])
+            let pid = try Self.spawn(
+                executable,
+                arguments: [
+                    "--port", "\(port)", "--bind", "127.0.0.1", "--dir", absolute, "--appendonly", "yes",
+                    "--save", "", "--logfile", absolute + "/redis.log", "--daemonize", "no",
+                ])
             self.pid = pid
             configuration.address = .tcp(host: "127.0.0.1", port: port)
             for _ in 0..<200 {

@@ -6,6 +6,7 @@ import NIOPosix
 import RedisClient
 import ServiceLifecycle
 import SwitchboardCore
+import Synchronization
 
 /// One node: the HTTP app (and, later, the live WebSocket hub) over one
 /// Redis client, with every long-running part a `Service`.
@@ -67,7 +68,8 @@ public struct SwitchboardNode: Sendable {
         AuthController(switchboard: switchboard, clientAddress: clientAddress).register(on: api)
         UserController(switchboard: switchboard, authenticator: authenticator).register(on: api)
         ConversationController(
-            switchboard: switchboard, authenticator: authenticator, followUp: live.followUp, sendLimiter: live.hub.sendLimiter).register(on: api)
+            switchboard: switchboard, authenticator: authenticator, followUp: live.followUp, sendLimiter: live.hub.sendLimiter
+        ).register(on: api)
         NotificationController(switchboard: switchboard, authenticator: authenticator).register(on: api)
         ServerController(
             switchboard: switchboard, authenticator: ServerAPIAuthenticator(keys: configuration.auth.serverAPIKeys),

@@ -20,11 +20,12 @@ public final class NodeProcess: @unchecked Sendable {
         port = try LoopbackPort.free()
         process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = [
-            "serve", "--port", "\(port)", "--redis-url", configuration.redisURL ?? "", "--prefix", configuration.prefix,
-            "--node-id", configuration.nodeID, "--presence-ttl", "\(configuration.live.presenceTTL)",
-            "--log-level", "warning",
-        ] + arguments
+        process.arguments =
+            [
+                "serve", "--port", "\(port)", "--redis-url", configuration.redisURL ?? "", "--prefix", configuration.prefix,
+                "--node-id", configuration.nodeID, "--presence-ttl", "\(configuration.live.presenceTTL)",
+                "--log-level", "warning",
+            ] + arguments
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         for _ in 0..<200 {

@@ -59,4 +59,3 @@ public struct TestSentinels: Sendable {
         master.kill()
     }
 }
-

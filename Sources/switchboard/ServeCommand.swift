@@ -5,6 +5,7 @@ import RedisClient
 import ServiceLifecycle
 import SwitchboardCore
 import SwitchboardServer
+import UnixSignals
 
 /// The defaults of every option: the configuration's own (one place holds each value).
 private let defaults = SwitchboardConfiguration()
@@ -19,10 +20,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Port to bind, 0 for any free port (env SWITCHBOARD_PORT).")
     var port: Int = env("SWITCHBOARD_PORT").flatMap { Int($0) } ?? defaults.port
 
-    @Option(help: "Redis URL, redis://[user:password@]host:port[/db], rediss://… for TLS, or unix:///path (env SWITCHBOARD_REDIS_URL). Without one (and without --redis-sentinel), an embedded redis-server is started.")
+    @Option(
+        help:
+            "Redis URL, redis://[user:password@]host:port[/db], rediss://… for TLS, or unix:///path (env SWITCHBOARD_REDIS_URL). Without one (and without --redis-sentinel), an embedded redis-server is started."
+    )
     var redisURL: String? = env("SWITCHBOARD_REDIS_URL")
 
-    @Option(help: "PEM file of the CA that signed Redis' certificate, for rediss:// (env SWITCHBOARD_REDIS_CA_FILE; default: the system's trust roots).")
+    @Option(
+        help: "PEM file of the CA that signed Redis' certificate, for rediss:// (env SWITCHBOARD_REDIS_CA_FILE; default: the system's trust roots).")
     var redisCAFile: String? = env("SWITCHBOARD_REDIS_CA_FILE")
 
     @Option(help: "Name Redis' certificate must carry, and the SNI sent (env SWITCHBOARD_REDIS_TLS_SERVER_NAME; default: the host connected to).")
@@ -34,7 +39,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "PEM private key of --redis-cert-file (env SWITCHBOARD_REDIS_KEY_FILE).")
     var redisKeyFile: String? = env("SWITCHBOARD_REDIS_KEY_FILE")
 
-    @Option(help: "Sentinels host:port,host:port that monitor the master (env SWITCHBOARD_REDIS_SENTINEL). --redis-url then gives only the scheme, credentials and database.")
+    @Option(
+        help:
+            "Sentinels host:port,host:port that monitor the master (env SWITCHBOARD_REDIS_SENTINEL). --redis-url then gives only the scheme, credentials and database."
+    )
     var redisSentinel: String? = env("SWITCHBOARD_REDIS_SENTINEL")
 
     @Option(help: "Name the sentinels monitor the master under (env SWITCHBOARD_REDIS_SENTINEL_MASTER).")

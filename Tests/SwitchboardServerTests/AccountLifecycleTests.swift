@@ -1,4 +1,5 @@
 import Foundation
+import RedisClient
 import SwitchboardCore
 import Testing
 
@@ -30,7 +31,8 @@ struct AccountLifecycleTests {
         #expect(Set(sessions.compactMap { $0["userAgent"] as? String }).isSuperset(of: ["Laptop/1.0", "Phone/2.0"]))
         #expect(sessions.filter { $0["current"] as? Bool == true }.map { $0["userAgent"] as? String } == ["Laptop/1.0"])
 
-        let wrong = try await a.request("POST", "/api/v1/auth/password", json: ["current": "nope nope", "new": "battery staple"], token: laptop.accessToken)
+        let wrong = try await a.request(
+            "POST", "/api/v1/auth/password", json: ["current": "nope nope", "new": "battery staple"], token: laptop.accessToken)
         #expect(wrong.status == 401)
         let changed = try await a.request(
             "POST", "/api/v1/auth/password", json: ["current": "correct horse", "new": "battery staple"], token: laptop.accessToken)
@@ -44,7 +46,8 @@ struct AccountLifecycleTests {
         let auth = try await phoneSocket.command(["op": "auth", "token": phone.accessToken])
         #expect(auth["ok"] as? Bool == false)
         #expect(await phoneSocket.waitForClose(timeout: 5) == 4001)
-        #expect(try await a.request("POST", "/api/v1/auth/login", json: ["username": registered.username, "password": "correct horse"]).status == 401)
+        #expect(
+            try await a.request("POST", "/api/v1/auth/login", json: ["username": registered.username, "password": "correct horse"]).status == 401)
         _ = try await a.login(registered, password: "battery staple", agent: "Laptop/1.0")
         // The session that changed it keeps refreshing.
         #expect(try await b.request("POST", "/api/v1/auth/refresh", json: ["refreshToken": laptop.refreshToken]).status == 200)

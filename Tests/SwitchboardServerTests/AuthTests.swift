@@ -177,7 +177,8 @@ struct AuthTests {
         // alg=none with no signature.
         let noneHeader = Base64.urlEncode(Array(#"{"alg":"none","typ":"JWT"}"#.utf8))
         // A payload for another user, keeping the original signature.
-        let otherPayload = Base64.urlEncode(Array(#"{"sub":"u_admin","iss":"switchboard","aud":"switchboard","exp":\#(now + 600),"iat":\#(now)}"#.utf8))
+        let otherPayload = Base64.urlEncode(
+            Array(#"{"sub":"u_admin","iss":"switchboard","aud":"switchboard","exp":\#(now + 600),"iat":\#(now)}"#.utf8))
         var flipped = Array(parts[2])
         flipped[5] = flipped[5] == "A" ? "B" : "A"
         for (label, bad) in [

@@ -1,4 +1,5 @@
 import Foundation
+import RedisClient
 import SwitchboardClient
 import SwitchboardCore
 import Testing
@@ -62,7 +63,9 @@ struct ClientSDKTests {
         }
         let received = await log.messages.filter { $0.conv == conv }.map(\.seq)
         #expect(Set(received).count == received.count, "duplicates in \(received.count) events")
-        #expect(Set(received).union([first.seq, during.seq]) == Set(1...last), "gap: missing \(Set(1...last).subtracting(received).subtracting([first.seq, during.seq]).sorted().prefix(10))")
+        #expect(
+            Set(received).union([first.seq, during.seq]) == Set(1...last),
+            "gap: missing \(Set(1...last).subtracting(received).subtracting([first.seq, during.seq]).sorted().prefix(10))")
         #expect(await log.connects >= 2)
         #expect(await client.contiguousPositions[conv] == last)
         // Stored once, though retried.

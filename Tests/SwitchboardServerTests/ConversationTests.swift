@@ -65,23 +65,29 @@ struct ConversationTests {
         #expect(group["kind"] as? String == "group")
         #expect(group["createdBy"] as? String == owner.id)
         #expect(group["seq"] as? Int == 0)
-        let roles = Dictionary(uniqueKeysWithValues: (group["members"] as? [[String: Any]] ?? []).map { ($0["id"] as! String, $0["role"] as! String) })
+        let roles = Dictionary(
+            uniqueKeysWithValues: (group["members"] as? [[String: Any]] ?? []).map { ($0["id"] as! String, $0["role"] as! String) })
         #expect(roles == [owner.id: "owner", admin.id: "member", member.id: "member"])
 
         // Only the owner changes roles.
-        let denied = try await node.request("PATCH", "/api/v1/conversations/\(id)/members/\(admin.id)", json: ["role": "admin"], token: member.accessToken)
+        let denied = try await node.request(
+            "PATCH", "/api/v1/conversations/\(id)/members/\(admin.id)", json: ["role": "admin"], token: member.accessToken)
         #expect(denied.status == 403)
         #expect(denied.errorCode == "forbidden")
-        let promoted = try await node.request("PATCH", "/api/v1/conversations/\(id)/members/\(admin.id)", json: ["role": "admin"], token: owner.accessToken)
+        let promoted = try await node.request(
+            "PATCH", "/api/v1/conversations/\(id)/members/\(admin.id)", json: ["role": "admin"], token: owner.accessToken)
         #expect(promoted.status == 200)
 
         // A plain member can neither add, rename nor delete; an admin can add and rename.
-        #expect(try await node.request("POST", "/api/v1/conversations/\(id)/members", json: ["users": [late.id]], token: member.accessToken).status == 403)
+        #expect(
+            try await node.request("POST", "/api/v1/conversations/\(id)/members", json: ["users": [late.id]], token: member.accessToken).status == 403
+        )
         #expect(try await node.request("PATCH", "/api/v1/conversations/\(id)", json: ["name": "Mine"], token: member.accessToken).status == 403)
         #expect(try await node.request("DELETE", "/api/v1/conversations/\(id)", token: admin.accessToken).status == 403)
         let added = try await node.request("POST", "/api/v1/conversations/\(id)/members", json: ["users": [late.id]], token: admin.accessToken)
         #expect(added.status == 200)
-        let renamed = try await node.request("PATCH", "/api/v1/conversations/\(id)", json: ["name": "Core team", "description": "ships it"], token: admin.accessToken)
+        let renamed = try await node.request(
+            "PATCH", "/api/v1/conversations/\(id)", json: ["name": "Core team", "description": "ships it"], token: admin.accessToken)
         #expect(renamed.status == 200)
         #expect((renamed.json["conversation"] as? [String: Any])?["name"] as? String == "Core team")
         #expect((renamed.json["conversation"] as? [String: Any])?["description"] as? String == "ships it")
@@ -109,7 +115,8 @@ struct ConversationTests {
         _ = try await node.send(id, "last words", as: admin)
         #expect(try await node.request("DELETE", "/api/v1/conversations/\(id)/members/\(admin.id)", token: admin.accessToken).status == 204)
         #expect(try await node.conversation(id, as: admin).status == 404)
-        let left = try await node.redis.send("EXISTS", node.keys.conversation(id), node.keys.members(id), node.keys.messages(id), node.keys.readPointers(id))
+        let left = try await node.redis.send(
+            "EXISTS", node.keys.conversation(id), node.keys.members(id), node.keys.messages(id), node.keys.readPointers(id))
         #expect(left.int == 0)
         await node.stop()
     }
@@ -251,16 +258,24 @@ struct ConversationTests {
         let third = try await node.send(id, "mine", as: other).json["message"] as! [String: Any]
         let firstID = first["id"] as! String
 
-        #expect(try await node.request("PATCH", "/api/v1/conversations/\(id)/messages/\(firstID)", json: ["text": "hijack"], token: other.accessToken).status == 403)
-        let edited = try await node.request("PATCH", "/api/v1/conversations/\(id)/messages/\(firstID)", json: ["text": "fixed"], token: author.accessToken)
+        #expect(
+            try await node.request("PATCH", "/api/v1/conversations/\(id)/messages/\(firstID)", json: ["text": "hijack"], token: other.accessToken)
+                .status == 403)
+        let edited = try await node.request(
+            "PATCH", "/api/v1/conversations/\(id)/messages/\(firstID)", json: ["text": "fixed"], token: author.accessToken)
         #expect(edited.status == 200)
         #expect((edited.json["message"] as? [String: Any])?["editedAt"] is Int)
         // A member may not delete another's message; the owner (an admin) may.
-        #expect(try await node.request("DELETE", "/api/v1/conversations/\(id)/messages/\(third["id"] as! String)", token: author.accessToken).status == 403)
+        #expect(
+            try await node.request("DELETE", "/api/v1/conversations/\(id)/messages/\(third["id"] as! String)", token: author.accessToken).status
+                == 403)
         let deleted = try await node.request("DELETE", "/api/v1/conversations/\(id)/messages/\(second["id"] as! String)", token: owner.accessToken)
         #expect(deleted.status == 200)
         #expect((deleted.json["message"] as? [String: Any])?["deleted"] as? Bool == true)
-        #expect(try await node.request("PATCH", "/api/v1/conversations/\(id)/messages/\(second["id"] as! String)", json: ["text": "undo"], token: author.accessToken).status == 404)
+        #expect(
+            try await node.request(
+                "PATCH", "/api/v1/conversations/\(id)/messages/\(second["id"] as! String)", json: ["text": "undo"], token: author.accessToken
+            ).status == 404)
         #expect(try await node.request("DELETE", "/api/v1/conversations/\(id)/messages/1-999", token: owner.accessToken).status == 404)
 
         let history = try await node.request("GET", "/api/v1/conversations/\(id)/messages", token: other.accessToken)
@@ -329,11 +344,15 @@ struct ConversationTests {
         #expect((history.json["messages"] as? [[String: Any]])?.first?["text"] as? String == "welcome")
         #expect(try await node.send(id, "hi", as: visitor).errorCode == "not_member")
         // Joining themself, then sending works.
-        #expect(try await node.request("POST", "/api/v1/conversations/\(id)/members", json: ["users": [visitor.id]], token: visitor.accessToken).status == 200)
+        #expect(
+            try await node.request("POST", "/api/v1/conversations/\(id)/members", json: ["users": [visitor.id]], token: visitor.accessToken).status
+                == 200)
         #expect(try await node.send(id, "hi", as: visitor).status == 201)
         // Nobody joins a private group by themself: the reason is not being a member (issue 12).
         let group = try await node.create(["kind": "group", "name": "Private", "members": []], as: owner)["id"] as! String
-        #expect(try await node.request("POST", "/api/v1/conversations/\(group)/members", json: ["users": [visitor.id]], token: visitor.accessToken).errorCode == "not_member")
+        #expect(
+            try await node.request("POST", "/api/v1/conversations/\(group)/members", json: ["users": [visitor.id]], token: visitor.accessToken)
+                .errorCode == "not_member")
         #expect(try await node.request("GET", "/api/v1/conversations/\(group)/messages", token: visitor.accessToken).errorCode == "not_member")
         await node.stop()
     }
@@ -358,7 +377,9 @@ struct ConversationTests {
         let scripts = node.switchboard.scripts
         let keys = node.keys
         let conv = "c_missing"
-        let sendKeys = [keys.conversation(conv), keys.members(conv), keys.messages(conv), keys.readPointers(conv), keys.nonce(conv, user: "u", nonce: "")]
+        let sendKeys = [
+            keys.conversation(conv), keys.members(conv), keys.messages(conv), keys.readPointers(conv), keys.nonce(conv, user: "u", nonce: ""),
+        ]
         let cases: [(String, [String], [any RedisArgumentConvertible])] = [
             ("send", sendKeys, [conv, "u_1", "hi", 1, "", 0, "", ""]),
             ("send", sendKeys, [conv, "u_1", "hi", "not-a-number", "", 0, "", ""]),

@@ -38,7 +38,8 @@ struct CursorTests {
             let reply = try await live.command(["op": "history", "conv": id, parts[0]: parts[1]])
             #expect(reply["ok"] as? Bool == true, "ws \(pair): \(reply)")
         }
-        let all = try await node.request("GET", "/api/v1/conversations/\(id)/messages?before=18446744073709551615-18446744073709551615", token: bob.accessToken)
+        let all = try await node.request(
+            "GET", "/api/v1/conversations/\(id)/messages?before=18446744073709551615-18446744073709551615", token: bob.accessToken)
         #expect((all.json["messages"] as? [Any])?.count == 1)
         await live.close()
         await node.stop()

@@ -1,4 +1,5 @@
 import Foundation
+import RedisClient
 import SwitchboardCore
 import Testing
 
@@ -17,7 +18,8 @@ struct DirectConversationTests {
         // The opener cannot delete the other's message, rename, or change roles.
         let delete = try await node.request("DELETE", "/api/v1/conversations/\(id)/messages/\(bobs)", token: alice.accessToken)
         #expect(delete.errorCode == "forbidden")
-        #expect(try await node.request("PATCH", "/api/v1/conversations/\(id)", json: ["name": "mine"], token: alice.accessToken).errorCode == "forbidden")
+        #expect(
+            try await node.request("PATCH", "/api/v1/conversations/\(id)", json: ["name": "mine"], token: alice.accessToken).errorCode == "forbidden")
         let role = try await node.request("PATCH", "/api/v1/conversations/\(id)/members/\(bob.id)", json: ["role": "owner"], token: alice.accessToken)
         #expect(role.errorCode == "forbidden")
         #expect(try await node.request("DELETE", "/api/v1/conversations/\(id)/members/\(bob.id)", token: alice.accessToken).errorCode == "forbidden")
@@ -51,7 +53,10 @@ struct DirectConversationTests {
         let id = try await node.create(["kind": "direct", "with": bob.id], as: alice)["id"] as! String
         for text in ["one", "two", "three"] { _ = try await node.send(id, text, as: alice) }
         // Bob is offline: he has three notifications of it.
-        try await eventually { try await node.request("GET", "/api/v1/notifications", token: bob.accessToken).json["notifications"].map { ($0 as? [Any])?.count == 3 } == true }
+        try await eventually {
+            try await node.request("GET", "/api/v1/notifications", token: bob.accessToken).json["notifications"].map { ($0 as? [Any])?.count == 3 }
+                == true
+        }
         #expect(try await node.request("DELETE", "/api/v1/conversations/\(id)", token: alice.accessToken).status == 204)
         // Gone for Alice.
         let aliceList = try await node.request("GET", "/api/v1/conversations", token: alice.accessToken)
@@ -68,7 +73,8 @@ struct DirectConversationTests {
         #expect((notes.json["notifications"] as? [Any])?.count == 3)
         // Bob may still write; Alice opening the pair again sees it back.
         #expect(try await node.send(id, "still here", as: bob).status == 201)
-        #expect(try await node.request("POST", "/api/v1/conversations", json: ["kind": "direct", "with": bob.id], token: alice.accessToken).status == 200)
+        #expect(
+            try await node.request("POST", "/api/v1/conversations", json: ["kind": "direct", "with": bob.id], token: alice.accessToken).status == 200)
         #expect(try await node.conversation(id, as: alice).status == 200)
         await node.stop()
     }

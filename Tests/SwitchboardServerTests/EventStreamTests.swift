@@ -64,7 +64,8 @@ struct EventStreamTests {
         #expect(try await b.request("PATCH", "/api/v1/users/me", json: ["bio": "hi"], token: alice.accessToken).status == 200)
 
         let conv = try await a.create(["kind": "group", "name": "Events", "members": [bob.id]], as: alice)["id"] as! String
-        #expect(try await b.request("POST", "/api/v1/conversations/\(conv)/members", json: ["users": [carol.id]], token: alice.accessToken).status == 200)
+        #expect(
+            try await b.request("POST", "/api/v1/conversations/\(conv)/members", json: ["users": [carol.id]], token: alice.accessToken).status == 200)
         let aliceLive = try await LiveClient.authenticated(a, alice)
         let bobLive = try await LiveClient.authenticated(b, bob)
         let sent = try await bobLive.command(["op": "send", "conv": conv, "text": "one", "nonce": "n1"])
@@ -82,7 +83,9 @@ struct EventStreamTests {
         _ = try await bobLive.command(["op": "edit", "conv": conv, "msg": first["id"]!, "text": "one!"])
         _ = try await aliceLive.command(["op": "delete", "conv": conv, "msg": first["id"]!])
         #expect(try await b.request("PATCH", "/api/v1/conversations/\(conv)", json: ["name": "Renamed"], token: alice.accessToken).status == 200)
-        #expect(try await a.request("PATCH", "/api/v1/conversations/\(conv)/members/\(carol.id)", json: ["role": "admin"], token: alice.accessToken).status == 200)
+        #expect(
+            try await a.request("PATCH", "/api/v1/conversations/\(conv)/members/\(carol.id)", json: ["role": "admin"], token: alice.accessToken)
+                .status == 200)
         #expect(try await a.request("DELETE", "/api/v1/conversations/\(conv)/members/\(carol.id)", token: alice.accessToken).status == 204)
         await aliceLive.close()
         #expect(try await b.request("DELETE", "/api/v1/conversations/\(conv)", token: alice.accessToken).status == 204)

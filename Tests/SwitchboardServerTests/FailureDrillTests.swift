@@ -64,9 +64,13 @@ struct DrillCluster {
         for index in 0..<count {
             var node = configuration
             node.nodeID = "n_drill\(index)_" + RandomID.make(length: 4)
-            nodes.append(try await NodeProcess(
-                configuration: node, arguments: ["--send-burst", "100000", "--send-rate", "100000", "--scrypt-n", "1024",
-                                                 "--register-limit", "100000", "--login-limit", "100000"]))
+            nodes.append(
+                try await NodeProcess(
+                    configuration: node,
+                    arguments: [
+                        "--send-burst", "100000", "--send-rate", "100000", "--scrypt-n", "1024",
+                        "--register-limit", "100000", "--login-limit", "100000",
+                    ]))
         }
         let balancer = try LoadBalancer(backends: nodes.map(\.port))
         // Until haproxy has seen the nodes healthy.
@@ -95,7 +99,8 @@ struct DrillCluster {
     func population(users: Int, groupSize: Int, ledger: DrillLedger) async throws -> Population {
         var accounts: [(id: String, token: String)] = []
         for index in 0..<users {
-            let reply = try await post("/api/v1/auth/register", ["username": "drill\(index)_\(RandomID.make(length: 5))", "password": "drill-password"])
+            let reply = try await post(
+                "/api/v1/auth/register", ["username": "drill\(index)_\(RandomID.make(length: 5))", "password": "drill-password"])
             accounts.append(((reply["user"] as? [String: Any])?["id"] as? String ?? "", reply["accessToken"] as? String ?? ""))
         }
         var members: [String: [String]] = [:]
@@ -173,7 +178,9 @@ actor Flag {
 @Suite("Failure drills through a load balancer", .serialized)
 struct FailureDrillTests {
     /// Waits until every acked message reached every member, or the time is up.
-    func settle(_ ledger: DrillLedger, _ population: Population, seconds: Double) async -> (acked: Int, expected: Int, delivered: Int, duplicates: Int, lost: Int) {
+    func settle(
+        _ ledger: DrillLedger, _ population: Population, seconds: Double
+    ) async -> (acked: Int, expected: Int, delivered: Int, duplicates: Int, lost: Int) {
         let deadline = Date().addingTimeInterval(seconds)
         var audit = await ledger.audit(members: population.members)
         while audit.lost > 0, Date() < deadline {
@@ -202,11 +209,13 @@ struct FailureDrillTests {
         let population = try await cluster.population(users: 300, groupSize: 10, ledger: ledger)
         FileHandle.standardError.write(Data("drill: 300 clients connected through haproxy\n".utf8))
         // A user connected straight to the node that dies, and a watcher on another node.
-        let watcherUser = try await cluster.post("/api/v1/auth/register", ["username": "watcher_\(RandomID.make(length: 6))", "password": "drill-password"])
+        let watcherUser = try await cluster.post(
+            "/api/v1/auth/register", ["username": "watcher_\(RandomID.make(length: 6))", "password": "drill-password"])
         let watcherToken = watcherUser["accessToken"] as? String ?? ""
         let watcher = SwitchboardClient(configuration: .init(endpoints: [("127.0.0.1", cluster.nodes[2].port)], token: { watcherToken }))
         try await watcher.connect()
-        let victimUser = try await cluster.post("/api/v1/auth/register", ["username": "victim_\(RandomID.make(length: 6))", "password": "drill-password"])
+        let victimUser = try await cluster.post(
+            "/api/v1/auth/register", ["username": "victim_\(RandomID.make(length: 6))", "password": "drill-password"])
         let victimID = (victimUser["user"] as? [String: Any])?["id"] as? String ?? ""
         let victimToken = victimUser["accessToken"] as? String ?? ""
         let direct = try await WebSocketConnection.connect(
@@ -238,7 +247,9 @@ struct FailureDrillTests {
         await traffic.value
         let audit = await settle(ledger, population, seconds: 20)
         let failures = await ledger.failures
-        print("drill node kill + SIGTERM: acked \(audit.acked), expected deliveries \(audit.expected), delivered \(audit.delivered), duplicates \(audit.duplicates), lost \(audit.lost), failed sends \(failures)")
+        print(
+            "drill node kill + SIGTERM: acked \(audit.acked), expected deliveries \(audit.expected), delivered \(audit.delivered), duplicates \(audit.duplicates), lost \(audit.lost), failed sends \(failures)"
+        )
         for (id, conversation, member) in await ledger.missing(members: population.members).prefix(5) {
             let client = population.clients.first { $0.user == member }?.client
             let position = await client?.contiguousPositions[conversation]
@@ -303,7 +314,9 @@ struct FailureDrillTests {
         await traffic.value
         let audit = await settle(ledger, population, seconds: 20)
         let failures = await ledger.failures
-        print("drill redis restart: acked \(audit.acked), expected deliveries \(audit.expected), delivered \(audit.delivered), duplicates \(audit.duplicates), lost \(audit.lost), failed sends \(failures)")
+        print(
+            "drill redis restart: acked \(audit.acked), expected deliveries \(audit.expected), delivered \(audit.delivered), duplicates \(audit.duplicates), lost \(audit.lost), failed sends \(failures)"
+        )
         #expect(audit.lost == 0)
         #expect(audit.duplicates == 0)
         #expect(failures["unavailable", default: 0] > 0)

@@ -37,7 +37,8 @@ struct LimitTests {
         let live = try await LiveClient.authenticated(node, alice)
         #expect(Self.code(try await live.command(["op": "send", "conv": id, "text": single])) == "too_large")
         #expect(Self.code(try await live.command(["op": "edit", "conv": id, "msg": messageID, "text": single])) == "too_large")
-        #expect(Self.code(try await live.command(["op": "send", "conv": id, "text": "hi", "nonce": String(repeating: "n", count: 129)])) == "too_large")
+        #expect(
+            Self.code(try await live.command(["op": "send", "conv": id, "text": "hi", "nonce": String(repeating: "n", count: 129)])) == "too_large")
         // Within both limits: 4096 two-byte characters still go through.
         #expect((try await live.command(["op": "send", "conv": id, "text": String(repeating: "é", count: 4096)]))["ok"] as? Bool == true)
         let history = try await node.request("GET", "/api/v1/conversations/\(id)/messages", token: bob.accessToken)

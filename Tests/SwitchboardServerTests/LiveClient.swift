@@ -29,17 +29,17 @@ final class LiveClient: @unchecked Sendable {
 
     private func record(_ inbound: WebSocketConnection.Inbound) {
         withLock {
-                switch inbound {
-                case .text(let text):
-                    self.rawTexts.append(text)
-                    if let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] {
-                        self.frames.append(object)
-                    }
-                case .close(let code, _):
-                    self.closeCode = code
-                case .binary:
-                    break
+            switch inbound {
+            case .text(let text):
+                self.rawTexts.append(text)
+                if let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] {
+                    self.frames.append(object)
                 }
+            case .close(let code, _):
+                self.closeCode = code
+            case .binary:
+                break
+            }
         }
     }
 
@@ -69,7 +69,10 @@ final class LiveClient: @unchecked Sendable {
 
     /// Sends a command with a fresh id and waits for its reply.
     func command(_ fields: [String: Any], timeout: Double = 10) async throws -> [String: Any] {
-        let id = withLock { nextID += 1; return nextID }
+        let id = withLock {
+            nextID += 1
+            return nextID
+        }
         var body = fields
         body["id"] = id
         try await send(body)
@@ -79,7 +82,10 @@ final class LiveClient: @unchecked Sendable {
     /// Sends a command without waiting; returns its id.
     @discardableResult
     func post(_ fields: [String: Any]) async throws -> Int {
-        let id = withLock { nextID += 1; return nextID }
+        let id = withLock {
+            nextID += 1
+            return nextID
+        }
         var body = fields
         body["id"] = id
         try await send(body)
@@ -108,7 +114,8 @@ final class LiveClient: @unchecked Sendable {
     }
 
     /// Waits for an event `ev`.
-    func event(_ name: String, timeout: Double = 10, where predicate: @escaping ([String: Any]) -> Bool = { _ in true }) async throws -> [String: Any] {
+    func event(_ name: String, timeout: Double = 10, where predicate: @escaping ([String: Any]) -> Bool = { _ in true }) async throws -> [String: Any]
+    {
         try await waitFor(timeout: timeout) { $0["ev"] as? String == name && predicate($0) }
     }
 

@@ -176,7 +176,8 @@ struct LiveDeliveryTests {
         let lateClient = try await LiveClient.authenticated(b, late)
         _ = try await ownerClient.command(["op": "send", "conv": conv, "text": "before"])
 
-        #expect(try await a.request("POST", "/api/v1/conversations/\(conv)/members", json: ["users": [late.id]], token: owner.accessToken).status == 200)
+        #expect(
+            try await a.request("POST", "/api/v1/conversations/\(conv)/members", json: ["users": [late.id]], token: owner.accessToken).status == 200)
         let added = try await lateClient.event("conversation")
         #expect(added["change"] as? String == "added")
         #expect((added["conversation"] as? [String: Any])?["id"] as? String == conv)
@@ -226,13 +227,14 @@ struct LiveDeliveryTests {
     }
 
     @Test func sendRateLimitAnswersRateLimited() async throws {
-        let node = try await TestNode.start({
-            var configuration = TestNode.configuration()
-            configuration.limits.sendBurst = 5
-            configuration.limits.sendRefillPerSecond = 0.5
-            configuration.live.abuseCloseAfter = 10
-            return configuration
-        }())
+        let node = try await TestNode.start(
+            {
+                var configuration = TestNode.configuration()
+                configuration.limits.sendBurst = 5
+                configuration.limits.sendRefillPerSecond = 0.5
+                configuration.live.abuseCloseAfter = 10
+                return configuration
+            }())
         let alice = try await node.register()
         let bob = try await node.register()
         let conv = try await node.create(["kind": "direct", "with": bob.id], as: alice)["id"] as! String

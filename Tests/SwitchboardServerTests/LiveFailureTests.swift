@@ -52,15 +52,16 @@ struct LiveFailureTests {
     }
 
     @Test func slowConsumerIsClosedWith4008WhileOthersKeepUp() async throws {
-        let node = try await TestNode.start({
-            var configuration = TestNode.configuration()
-            configuration.limits.sendBurst = 100_000
-            configuration.limits.sendRefillPerSecond = 100_000
-            configuration.live.outboundMaxFrames = 64
-            configuration.live.outboundMaxBytes = 256 * 1024
-            configuration.live.closeTimeout = 15
-            return configuration
-        }())
+        let node = try await TestNode.start(
+            {
+                var configuration = TestNode.configuration()
+                configuration.limits.sendBurst = 100_000
+                configuration.limits.sendRefillPerSecond = 100_000
+                configuration.live.outboundMaxFrames = 64
+                configuration.live.outboundMaxBytes = 256 * 1024
+                configuration.live.closeTimeout = 15
+                return configuration
+            }())
         let alice = try await node.register()
         let bob = try await node.register()
         let carol = try await node.register()

@@ -193,8 +193,16 @@ struct LiveHardeningTests {
     // MARK: Bug: added member on another node
 
     @Test func anAddedMemberOnAnotherNodeGetsTheFirstMessageLive() async throws {
-        let (one, two) = try await TestNode.pair { $0.limits.sendBurst = 100_000; $0.limits.sendRefillPerSecond = 100_000 }
-        defer { Task { await one.stop(); await two.stop() } }
+        let (one, two) = try await TestNode.pair {
+            $0.limits.sendBurst = 100_000
+            $0.limits.sendRefillPerSecond = 100_000
+        }
+        defer {
+            Task {
+                await one.stop()
+                await two.stop()
+            }
+        }
         let owner = try await one.register()
         let bob = try await one.register()
         let noise = try await one.register()
@@ -238,7 +246,12 @@ struct LiveHardeningTests {
             $0.limits.sendRefillPerSecond = 0.01
             $0.limits.sendSyncInterval = 0.05
         }
-        defer { Task { await one.stop(); await two.stop() } }
+        defer {
+            Task {
+                await one.stop()
+                await two.stop()
+            }
+        }
         let alice = try await one.register()
         let bob = try await one.register()
         let conv = try await one.create(["kind": "direct", "with": bob.id], as: alice)["id"] as! String

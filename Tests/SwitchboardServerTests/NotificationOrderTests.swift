@@ -27,7 +27,10 @@ struct NotificationOrderTests {
             return (result.json["notifications"] as? [[String: Any]] ?? []).compactMap { ($0["message"] as? [String: Any])?["seq"] as? Int }
         }
         // Wait for the newest to be there and the list to be full, then check the order.
-        try await eventually { let list = try await seqs(); return list.count == 100 && list.contains(105) }
+        try await eventually {
+            let list = try await seqs()
+            return list.count == 100 && list.contains(105)
+        }
         try await eventually { try await seqs() == Array((6...105).reversed()) }
         #expect(try await seqs() == Array((6...105).reversed()))
         await node.stop()

@@ -88,7 +88,9 @@ struct PresenceTests {
 
         // Rooms: only @mentions notify.
         let room = try await node.create(["kind": "room", "name": "Hall \(RandomID.make(length: 4))", "public": true], as: alice)["id"] as! String
-        #expect(try await node.request("POST", "/api/v1/conversations/\(room)/members", json: ["users": [bob.id]], token: alice.accessToken).status == 200)
+        #expect(
+            try await node.request("POST", "/api/v1/conversations/\(room)/members", json: ["users": [bob.id]], token: alice.accessToken).status == 200
+        )
         _ = try await node.send(room, "hello all", as: alice)
         _ = try await node.send(room, "hey @\(bob.username.uppercased()) look", as: alice)
         var count = 0
@@ -195,8 +197,9 @@ struct PresenceTests {
         let bob = try await survivor.register()
         let watcher = try await LiveClient.authenticated(survivor, bob)
         _ = try await watcher.command(["op": "presence.watch", "users": [alice.id]])
-        let connection = LiveClient(try await WebSocketConnection.connect(
-            host: "127.0.0.1", port: victim.port, headers: [("Authorization", "Bearer \(alice.accessToken)")]))
+        let connection = LiveClient(
+            try await WebSocketConnection.connect(
+                host: "127.0.0.1", port: victim.port, headers: [("Authorization", "Bearer \(alice.accessToken)")]))
         #expect(try await connection.command(["op": "ping"])["ok"] as? Bool == true)
         _ = try await watcher.event("presence") { $0["status"] as? String == "online" }
         // Let one heartbeat record the victim's users.

@@ -182,11 +182,14 @@ extension FailureDrillTests {
                 sequentialP99Milliseconds: sequential[sequential.count * 99 / 100] * 1000,
                 shortfallBeforeKill: shortfallBeforeKill, shortfall: node.switchboard.conversations.replicationShortfall.total)
             func format(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
-            var report = "sentinel drill (WAIT \(waitReplicas)\(replicaLag ? ", replica lagging" : "")): \(users) clients, acked \(outcome.acked), lost \(outcome.lost), "
+            var report =
+                "sentinel drill (WAIT \(waitReplicas)\(replicaLag ? ", replica lagging" : "")): \(users) clients, acked \(outcome.acked), lost \(outcome.lost), "
             report += "acked after the kill \(outcome.ackedAfterFailover), replica promoted after \(format(outcome.promotionSeconds)) s, "
             report += "20 sends acked after the kill at \(format(outcome.failoverSeconds)) s, "
-            report += "sequential send p50 \(format(outcome.sequentialMedianMilliseconds, 3)) ms p99 \(format(outcome.sequentialP99Milliseconds, 3)) ms, "
-            report += "send under traffic before the kill p50 \(format(outcome.medianMilliseconds, 2)) ms p99 \(format(outcome.p99Milliseconds, 2)) ms, "
+            report +=
+                "sequential send p50 \(format(outcome.sequentialMedianMilliseconds, 3)) ms p99 \(format(outcome.sequentialP99Milliseconds, 3)) ms, "
+            report +=
+                "send under traffic before the kill p50 \(format(outcome.medianMilliseconds, 2)) ms p99 \(format(outcome.p99Milliseconds, 2)) ms, "
             report += "acked without the replicas (WAIT timed out) \(outcome.shortfallBeforeKill) before the kill, "
             report += "\(outcome.shortfall) in all, failed sends \(outcome.failures)\n"
             FileHandle.standardError.write(Data(report.utf8))

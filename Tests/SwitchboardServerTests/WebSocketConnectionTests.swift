@@ -20,7 +20,8 @@ struct WebSocketConnectionTests {
             var buffer = unwrapInboundIn(data)
             request += buffer.readString(length: buffer.readableBytes) ?? ""
             guard request.contains("\r\n\r\n") else { return }
-            let key = request.split(separator: "\r\n")
+            let key =
+                request.split(separator: "\r\n")
                 .first { $0.lowercased().hasPrefix("sec-websocket-key:") }
                 .map { $0.dropFirst("sec-websocket-key:".count).trimmingCharacters(in: .whitespaces) } ?? ""
             var digest = [UInt8](repeating: 0, count: 20)

@@ -3,8 +3,10 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import RedisClient
 import ServiceLifecycle
 import SwitchboardCore
+import SwitchboardServer
 import Testing
 
 /// A webhook receiver on a loopback port: answers 503 to the first

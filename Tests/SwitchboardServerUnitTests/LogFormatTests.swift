@@ -1,7 +1,8 @@
 import Foundation
 import Logging
-@testable import SwitchboardServer
 import Testing
+
+@testable import SwitchboardServer
 
 @Suite("Structured logs")
 struct LogFormatTests {

@@ -20,7 +20,8 @@ struct PublishedEventTests {
     }
 
     @Test func sendPayloadIsSlicedWithoutParsing() throws {
-        let message = #"{"id":"1-0","conv":"c_1","seq":42,"from":"u_1","kind":"text","text":"hi \"there\", \/ ,\"origin\":\"x\"}","ts":1795000000123}"#
+        let message =
+            #"{"id":"1-0","conv":"c_1","seq":42,"from":"u_1","kind":"text","text":"hi \"there\", \/ ,\"origin\":\"x\"}","ts":1795000000123}"#
         let payload = published(message, origin: #""n_a/c_9""#)
         let event = try #require(PublishedEvent.decodeMessage(payload))
         #expect(event.seq == 42)
@@ -43,8 +44,12 @@ struct PublishedEventTests {
             let length = Int(copy.readInteger(as: UInt8.self)!)
             switch size {
             case ..<126: #expect(length == size)
-            case ...65_535: #expect(length == 126); #expect(copy.readInteger(as: UInt16.self).map(Int.init) == size)
-            default: #expect(length == 127); #expect(copy.readInteger(as: UInt64.self).map(Int.init) == size)
+            case ...65_535:
+                #expect(length == 126)
+                #expect(copy.readInteger(as: UInt16.self).map(Int.init) == size)
+            default:
+                #expect(length == 127)
+                #expect(copy.readInteger(as: UInt64.self).map(Int.init) == size)
             }
             #expect(copy.readableBytes == size)
         }

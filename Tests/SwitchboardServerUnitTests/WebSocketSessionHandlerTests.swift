@@ -4,6 +4,7 @@ import NIOEmbedded
 import NIOWebSocket
 import RedisClient
 import SwitchboardCore
+import Synchronization
 import Testing
 
 @testable import SwitchboardServer

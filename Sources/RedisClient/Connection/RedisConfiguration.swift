@@ -92,7 +92,7 @@ public struct RedisConfiguration: Sendable, Hashable {
             }
             var host = hostPort
             var port = 6379
-            if hostPort.hasPrefix("[") , let close = hostPort.firstIndex(of: "]") {
+            if hostPort.hasPrefix("["), let close = hostPort.firstIndex(of: "]") {
                 host = String(hostPort[hostPort.index(after: hostPort.startIndex)..<close])
                 let after = hostPort[hostPort.index(after: close)...]
                 if after.hasPrefix(":") {

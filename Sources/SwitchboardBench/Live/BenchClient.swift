@@ -1,3 +1,4 @@
+import Histogram
 import NIOCore
 import NIOPosix
 import SwitchboardProtocol
@@ -61,7 +62,8 @@ final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        BenchClient(state: state, request: request, conversation: conversation, room: room, peers: peers, ready: ready, started: started))
+                        BenchClient(
+                            state: state, request: request, conversation: conversation, room: room, peers: peers, ready: ready, started: started))
                 }
             }
             .connect(host: endpoint.host, port: endpoint.port)

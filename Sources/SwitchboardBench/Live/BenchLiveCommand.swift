@@ -96,7 +96,10 @@ struct BenchLiveCommand: AsyncParsableCommand {
     @Option(help: "Seconds between the last connection and the memory sample (idle mode).")
     var settle: Double = 5
 
-    @Option(help: "Processes to sample (CPU from /proc/PID/stat, RSS from /proc/PID/status), as name=pid,...; names starting with `node` count as node CPU.")
+    @Option(
+        help:
+            "Processes to sample (CPU from /proc/PID/stat, RSS from /proc/PID/status), as name=pid,...; names starting with `node` count as node CPU."
+    )
     var pids: String?
 
     @Option(help: "Scenario name, copied into the JSON line.")

@@ -77,6 +77,7 @@ extension LiveBench {
     /// "N of M connected in S s (F failed: error)".
     func describe(_ connected: ConnectResult, of count: Int, seconds: Double, perSecond: Bool = false) -> String {
         let rate = perSecond ? ", \(format(Double(connected.ok) / seconds)) per s" : ""
-        return "\(connected.ok) of \(count) connected in \(format(seconds)) s\(rate) (\(connected.failed) failed\(connected.firstError.map { ": " + $0 } ?? ""))"
+        return
+            "\(connected.ok) of \(count) connected in \(format(seconds)) s\(rate) (\(connected.failed) failed\(connected.firstError.map { ": " + $0 } ?? ""))"
     }
 }

@@ -1,3 +1,6 @@
+import NIOCore
+import NIOHTTP1
+
 /// The fan-out scenario: clients in conversations, a fixed total send rate,
 /// the delay of every delivery.
 extension LiveBench {

@@ -1,3 +1,5 @@
+import Histogram
+
 /// The fan-out scenario's JSON line and summary.
 extension LiveBench {
     func fanoutReport(

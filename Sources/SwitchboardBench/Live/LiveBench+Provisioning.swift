@@ -1,4 +1,5 @@
 import Foundation
+import NIOHTTP1
 
 /// Users and conversations, through the REST API.
 extension LiveBench {
@@ -92,7 +93,8 @@ extension LiveBench {
                 while !rest.isEmpty {
                     let chunk = Array(rest.prefix(1000))
                     rest = rest.dropFirst(1000)
-                    let added = try await connection.request(.POST, "/api/v1/conversations/\(id)/members", json: ["users": chunk], token: owner.access)
+                    let added = try await connection.request(
+                        .POST, "/api/v1/conversations/\(id)/members", json: ["users": chunk], token: owner.access)
                     guard added.status == 200 else { throw BenchError("add members: \(added.status) \(added.text)") }
                 }
             }

@@ -25,7 +25,9 @@ struct LoopMeasurements: Sendable {
     mutating func countDelivery(room: Int, seq: UInt64) {
         if room >= seqCounts.count { seqCounts.append(contentsOf: repeatElement([], count: room + 1 - seqCounts.count)) }
         let index = Int(seq)
-        if index >= seqCounts[room].count { seqCounts[room].append(contentsOf: repeatElement(0, count: max(index + 1 - seqCounts[room].count, 1024))) }
+        if index >= seqCounts[room].count {
+            seqCounts[room].append(contentsOf: repeatElement(0, count: max(index + 1 - seqCounts[room].count, 1024)))
+        }
         seqCounts[room][index] &+= 1
     }
 
@@ -50,7 +52,9 @@ struct LoopMeasurements: Sendable {
         firstError = firstError ?? other.firstError
         if seqCounts.count < other.seqCounts.count { seqCounts.append(contentsOf: repeatElement([], count: other.seqCounts.count - seqCounts.count)) }
         for (room, counts) in other.seqCounts.enumerated() {
-            if seqCounts[room].count < counts.count { seqCounts[room].append(contentsOf: repeatElement(0, count: counts.count - seqCounts[room].count)) }
+            if seqCounts[room].count < counts.count {
+                seqCounts[room].append(contentsOf: repeatElement(0, count: counts.count - seqCounts[room].count))
+            }
             for (seq, count) in counts.enumerated() where count > 0 { seqCounts[room][seq] &+= count }
         }
         if ackedSeqs.count < other.ackedSeqs.count { ackedSeqs.append(contentsOf: repeatElement([], count: other.ackedSeqs.count - ackedSeqs.count)) }

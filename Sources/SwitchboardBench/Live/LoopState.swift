@@ -1,3 +1,4 @@
+import Histogram
 import NIOCore
 
 /// The clients of one event loop, its sender and its measurements. Only

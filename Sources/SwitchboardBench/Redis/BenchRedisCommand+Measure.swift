@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import RedisClient
 
@@ -60,7 +61,10 @@ extension BenchRedisCommand {
             let reply = try await window[head].get()
             head += 1
             guard reply == test.expected else { throw BenchError("\(test.name) answered \(reply)") }
-            if head == window.count { window.removeAll(keepingCapacity: true); head = 0 }
+            if head == window.count {
+                window.removeAll(keepingCapacity: true)
+                head = 0
+            }
             _ = issue()
         }
     }

@@ -192,10 +192,11 @@ public struct AccountService: Sendable {
     /// Users whose username starts with `prefix` (case-insensitive), by name.
     public func search(prefix: String, limit: Int) async throws(SwitchboardError) -> [User] {
         let lower = prefix.lowercased()
-        let ids = try await mapRedis {
-            try await redis.send(
-                "ZRANGEBYLEX", keys.usernameIndex, "[" + lower, Array(("[" + lower).utf8) + [0xFF], "LIMIT", 0, limit)
-        }.array?.compactMap { $0.string?.split(separator: ":", maxSplits: 1).last.map(String.init) } ?? []
+        let ids =
+            try await mapRedis {
+                try await redis.send(
+                    "ZRANGEBYLEX", keys.usernameIndex, "[" + lower, Array(("[" + lower).utf8) + [0xFF], "LIMIT", 0, limit)
+            }.array?.compactMap { $0.string?.split(separator: ":", maxSplits: 1).last.map(String.init) } ?? []
         let users = try await users(ids: ids)
         return ids.compactMap { users[$0] }
     }

@@ -16,12 +16,13 @@ extension Switchboard {
     /// free again and their sockets close. Messages stay with their id.
     public func deleteAccount(user: String, password: String) async throws(SwitchboardError) {
         try await accounts.verifyPassword(user, password)
-        let conversationIDs = try await mapRedis { try await redis.send("SMEMBERS", keys.userConversations(user)) }
+        let conversationIDs =
+            try await mapRedis { try await redis.send("SMEMBERS", keys.userConversations(user)) }
             .array?.compactMap(\.string) ?? []
         for id in conversationIDs.sorted() {
             do {
                 try await conversations.removeMember(id, actor: user, target: user)
-            } catch where error.code == .notFound || error.code == .notMember {
+            } catch  where error.code == .notFound || error.code == .notMember {
                 continue  // a stale index entry
             }
         }

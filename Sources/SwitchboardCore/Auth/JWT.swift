@@ -36,7 +36,9 @@ public enum JWT {
         if let keyID { header["kid"] = keyID }
         var payload: [String: Any] = ["sub": claims.subject, "iat": claims.issuedAt, "exp": claims.expiresAt]
         if let issuer = claims.issuer { payload["iss"] = issuer }
-        if claims.audience.count == 1 { payload["aud"] = claims.audience[0] } else if !claims.audience.isEmpty {
+        if claims.audience.count == 1 {
+            payload["aud"] = claims.audience[0]
+        } else if !claims.audience.isEmpty {
             payload["aud"] = claims.audience
         }
         if let notBefore = claims.notBefore { payload["nbf"] = notBefore }

@@ -160,7 +160,8 @@ public final class TokenService: Sendable {
     /// Logout: revokes the family of the given refresh token (unknown tokens are ignored).
     public func logout(_ token: String) async throws(SwitchboardError) {
         guard !token.isEmpty, token.utf8.count <= 256 else { return }
-        let entry = try await mapRedis { try await redis.send("HGETALL", keys.refreshToken(Self.digest(token))) }
+        let entry =
+            try await mapRedis { try await redis.send("HGETALL", keys.refreshToken(Self.digest(token))) }
             .stringPairs ?? [:]
         if let family = entry["family"] { try await revoke(family: family) }
     }

@@ -1,6 +1,6 @@
 import Foundation
-import RedisClient
 import NIOCore
+import RedisClient
 
 /// A page of history.
 public struct MessagePage: Sendable, Hashable {
@@ -148,9 +148,10 @@ extension ConversationService {
     /// Overlays `sb:conv:{C}:edits` on messages read from the stream.
     func applyEdits(_ id: String, _ messages: [Message]) async throws(SwitchboardError) -> [Message] {
         guard !messages.isEmpty else { return messages }
-        let edits = try await mapRedis {
-            try await redis.execute(RedisCommand("HMGET", [keys.edits(id)] + messages.map(\.id)))
-        }.array ?? []
+        let edits =
+            try await mapRedis {
+                try await redis.execute(RedisCommand("HMGET", [keys.edits(id)] + messages.map(\.id)))
+            }.array ?? []
         var result = messages
         for (index, edit) in edits.enumerated() where index < result.count {
             if let json = edit.string { result[index].apply(edit: json) }
@@ -169,9 +170,10 @@ extension ConversationService {
         var reachedStart = false
         pages: while collected.count <= limit {
             let page = min(limit + 1 - collected.count, 500)
-            let entries = try await mapRedis {
-                try await redis.send("XREVRANGE", keys.messages(id), end, "-", "COUNT", page)
-            }.array ?? []
+            let entries =
+                try await mapRedis {
+                    try await redis.send("XREVRANGE", keys.messages(id), end, "-", "COUNT", page)
+                }.array ?? []
             for entry in entries {
                 guard let message = Message(conversation: id, entry: entry) else { continue }
                 if message.seq <= seq {

@@ -192,7 +192,8 @@ public struct ConversationService: Sendable {
     /// The user's conversations, newest activity first, each with `unread`
     /// and `lastMessage`: two pipelined round trips whatever the count.
     public func list(user: String, limit: Int) async throws(SwitchboardError) -> [Conversation] {
-        let ids = try await mapRedis { try await redis.send("SMEMBERS", keys.userConversations(user)) }
+        let ids =
+            try await mapRedis { try await redis.send("SMEMBERS", keys.userConversations(user)) }
             .array?.compactMap(\.string) ?? []
         guard !ids.isEmpty else { return [] }
         var commands: [RedisCommand] = []
@@ -230,10 +231,11 @@ public struct ConversationService: Sendable {
     /// Public rooms whose name starts with `prefix` (case-insensitive).
     public func rooms(prefix: String, limit: Int) async throws(SwitchboardError) -> [Conversation] {
         let lower = prefix.lowercased()
-        let entries = try await mapRedis {
-            // Upper bound: the prefix then byte 0xFF, above every UTF-8 continuation.
-            try await redis.send("ZRANGEBYLEX", keys.roomIndex, "[" + lower, Array(("[" + lower).utf8) + [0xFF], "LIMIT", 0, limit)
-        }.array?.compactMap(\.string) ?? []
+        let entries =
+            try await mapRedis {
+                // Upper bound: the prefix then byte 0xFF, above every UTF-8 continuation.
+                try await redis.send("ZRANGEBYLEX", keys.roomIndex, "[" + lower, Array(("[" + lower).utf8) + [0xFF], "LIMIT", 0, limit)
+            }.array?.compactMap(\.string) ?? []
         let ids = entries.compactMap { $0.split(separator: "\u{1F}").last.map(String.init) }
         guard !ids.isEmpty else { return [] }
         let replies = try await mapRedis { try await redis.pipeline(ids.map { RedisCommand("HGETALL", [keys.conversation($0)]) }) }

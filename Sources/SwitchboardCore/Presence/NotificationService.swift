@@ -70,9 +70,10 @@ public struct NotificationService: Sendable {
                 try await redis.pipeline(names.map { RedisCommand("GET", [keys.username($0)]) })
             }.compactMap(\.string)
             guard !ids.isEmpty else { return }
-            let roles = try await mapRedis {
-                try await redis.execute(RedisCommand("HMGET", [keys.members(conversation)] + ids))
-            }.array ?? []
+            let roles =
+                try await mapRedis {
+                    try await redis.execute(RedisCommand("HMGET", [keys.members(conversation)] + ids))
+                }.array ?? []
             recipients = zip(ids, roles).filter { !$0.1.isNull }.map(\.0)
         }
         recipients.removeAll { $0 == sender }
@@ -150,9 +151,10 @@ public struct NotificationService: Sendable {
         // in the raw JSON first, so only the new ones are decoded.
         let raw = (replies[1].array ?? []).compactMap { $0.string.flatMap(Self.json) }
         // (JSONEncoder may write "/" as "\/": look for both spellings.)
-        let markers = pushed.map { id in
-            [#""id":""# + id + "\"", #""id":""# + id.replacingOccurrences(of: "/", with: "\\/") + "\""]
-        } ?? []
+        let markers =
+            pushed.map { id in
+                [#""id":""# + id + "\"", #""id":""# + id.replacingOccurrences(of: "/", with: "\\/") + "\""]
+            } ?? []
         let cut = markers.isEmpty ? raw.count : (raw.firstIndex { item in markers.contains { item.contains($0) } } ?? raw.count)
         let fresh = raw[..<cut].compactMap { try? JSONDecoder().decode(Notification.self, from: Data($0.utf8)) }
         if let newest = fresh.first {

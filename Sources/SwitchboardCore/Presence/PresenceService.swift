@@ -31,11 +31,12 @@ public struct PresenceService: Sendable {
         let indexed: EventLoopFuture<[RedisValue]> = redis.pipeline(
             [RedisCommand("SADD", [keys.nodeUsers(node), user])]
                 + conversations.map { RedisCommand("SREM", [keys.offline($0), user]) })
-        let status = try await mapRedis {
-            try await scripts.evaluate(
-                "presence_connect", keys: userKeys(user),
-                arguments: [member, now, now + ttlMilliseconds, ttlSeconds, keys.presenceChannel(user), user], events: events)
-        }.string ?? "online"
+        let status =
+            try await mapRedis {
+                try await scripts.evaluate(
+                    "presence_connect", keys: userKeys(user),
+                    arguments: [member, now, now + ttlMilliseconds, ttlSeconds, keys.presenceChannel(user), user], events: events)
+            }.string ?? "online"
         _ = try await mapRedis { try await indexed.get() }
         return status
     }
@@ -50,11 +51,12 @@ public struct PresenceService: Sendable {
     /// user goes into the offline sets of their conversations).
     @discardableResult
     public func disconnect(user: String, member: String) async throws(SwitchboardError) -> Int {
-        let left = try await mapRedis {
-            try await scripts.evaluate(
-                "presence_disconnect", keys: userKeys(user),
-                arguments: [clock.milliseconds, keys.presenceChannel(user), user, "member", member], events: events)
-        }.int ?? 0
+        let left =
+            try await mapRedis {
+                try await scripts.evaluate(
+                    "presence_disconnect", keys: userKeys(user),
+                    arguments: [clock.milliseconds, keys.presenceChannel(user), user, "member", member], events: events)
+            }.int ?? 0
         if left == 0 { try await markOffline([user]) }
         return left
     }
@@ -112,7 +114,8 @@ public struct PresenceService: Sendable {
         let replies = try await mapRedis { try await redis.pipeline(commands) }
         var result: [String: Presence] = [:]
         for (index, user) in users.enumerated() {
-            result[user] = Presence(status: replies[index * 2].string.flatMap(PresenceStatus.init(rawValue:)) ?? .offline, lastSeen: replies[index * 2 + 1].int)
+            result[user] = Presence(
+                status: replies[index * 2].string.flatMap(PresenceStatus.init(rawValue:)) ?? .offline, lastSeen: replies[index * 2 + 1].int)
         }
         return result
     }
@@ -147,10 +150,12 @@ public struct PresenceService: Sendable {
     ) async throws(SwitchboardError) {
         let now = clock.milliseconds
         var commands = [
-            RedisCommand("HSET", [
-                keys.node(node), "id", node, "address", address, "started", started, "connections", connections, "heartbeat", now,
-                "messagesPerSecond", (messagesPerSecond * 100).rounded() / 100,
-            ]),
+            RedisCommand(
+                "HSET",
+                [
+                    keys.node(node), "id", node, "address", address, "started", started, "connections", connections, "heartbeat", now,
+                    "messagesPerSecond", (messagesPerSecond * 100).rounded() / 100,
+                ]),
             RedisCommand("EXPIRE", [keys.node(node), ttlSeconds]),
             RedisCommand("ZADD", [keys.nodes, now, node]),
         ]
@@ -167,7 +172,8 @@ public struct PresenceService: Sendable {
     @discardableResult
     public func sweepDeadNodes(except me: String) async throws(SwitchboardError) -> [String] {
         let cutoff = clock.milliseconds - ttlMilliseconds
-        let dead = try await mapRedis { try await redis.send("ZRANGEBYSCORE", keys.nodes, "-inf", "(\(cutoff)") }
+        let dead =
+            try await mapRedis { try await redis.send("ZRANGEBYSCORE", keys.nodes, "-inf", "(\(cutoff)") }
             .array?.compactMap(\.string).filter { $0 != me } ?? []
         var swept: [String] = []
         for node in dead {

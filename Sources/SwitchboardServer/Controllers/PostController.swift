@@ -1,4 +1,5 @@
 import Hummingbird
+import Logging
 import SwitchboardCore
 
 /// `/api/v1/posts*` and `/api/v1/users/{id}/posts`: posts, likes and comments.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Which browser origins may open a WebSocket (`--allowed-origins`).
 ///
 /// A browser sends `Origin` with every WebSocket upgrade and lets any page

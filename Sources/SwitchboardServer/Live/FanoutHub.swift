@@ -4,8 +4,8 @@ import Metrics
 import NIOCore
 import NIOPosix
 import RedisClient
-import Synchronization
 import SwitchboardCore
+import Synchronization
 
 /// One per node: subscribes the pub/sub channels of the conversations and
 /// users that have a local connection (reference counted), decodes each

@@ -1,7 +1,7 @@
 import Logging
 import Metrics
-import Synchronization
 import SwitchboardCore
+import Synchronization
 
 /// What every WebSocket session of a node shares.
 final class LiveContext: Sendable {

@@ -1,6 +1,9 @@
 import Logging
 import NIOCore
+import RedisClient
 import ServiceLifecycle
+import SwitchboardProtocol
+import Synchronization
 
 /// The live side of a node as a `Service`: the pub/sub subscriber and the
 /// per-loop session timers. On graceful shutdown it closes every WebSocket

@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import NIOWebSocket
 
 /// One event published on a pub/sub channel, decoded once per node: the
 /// client frame encoded once (`ServerFrame`) and shared by every recipient,

@@ -1,6 +1,6 @@
 import Dispatch
-import Synchronization
 import SwitchboardCore
+import Synchronization
 
 /// The per-user send budget, one for every node and both transports.
 ///

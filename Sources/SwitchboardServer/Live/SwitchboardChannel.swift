@@ -7,6 +7,7 @@ import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 import NIOWebSocket
+import SwitchboardCore
 
 /// The child channel of every accepted connection: HTTP/1.1 for the REST API
 /// through Hummingbird, or, for `GET /ws` with an upgrade, plain SwiftNIO

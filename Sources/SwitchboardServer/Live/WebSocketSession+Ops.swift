@@ -1,4 +1,6 @@
+import CoreMetrics
 import Foundation
+import Logging
 import NIOCore
 import RedisClient
 import SwitchboardCore
@@ -8,7 +10,8 @@ extension WebSocketSession {
     /// (without braces), or fails with the error to answer.
     func dispatch(_ command: ClientCommand) -> EventLoopFuture<String> {
         guard let name = command.fields["op"] as? String else {
-            let error: SwitchboardError = command.fields["op"] == nil ? .invalid("missing field: op") : .invalid("wrong type for field op (expected string)")
+            let error: SwitchboardError =
+                command.fields["op"] == nil ? .invalid("missing field: op") : .invalid("wrong type for field op (expected string)")
             return eventLoop.makeFailedFuture(error)
         }
         live.opCounter(command.op?.rawValue ?? "unknown").increment()
@@ -51,7 +54,8 @@ extension WebSocketSession {
 
     /// `{"re":id,"ok":true,<fields>}`; `fields` is JSON object members without braces.
     func reply(_ command: ClientCommand, fields: String) {
-        let text = fields.isEmpty
+        let text =
+            fields.isEmpty
             ? #"{"re":"# + command.idJSON + #","ok":true}"#
             : #"{"re":"# + command.idJSON + #","ok":true,"# + fields + "}"
         write(ServerFrame.text(text), flush: true)
@@ -93,7 +97,8 @@ extension WebSocketSession {
                 }
                 return (claims, user, [], false)
             }
-            guard let (user, conversations) = try await switchboard.accounts.userWithConversations(id: claims.subject, session: claims.sessionID) else {
+            guard let (user, conversations) = try await switchboard.accounts.userWithConversations(id: claims.subject, session: claims.sessionID)
+            else {
                 throw SwitchboardError(.unauthorized, "the token's user does not exist")
             }
             _ = try await switchboard.presence.connect(user: user.id, member: member, conversations: conversations)
@@ -162,8 +167,9 @@ extension WebSocketSession {
                     bound.value.close(code: .rateLimited, reason: "rate limited")
                 }
             }
-            throw SwitchboardError(.rateLimited, "sending too fast, retry in \(Int(token.retryAfter.rounded(.up))) s",
-                                   retryAfter: Int(token.retryAfter.rounded(.up)))
+            throw SwitchboardError(
+                .rateLimited, "sending too fast, retry in \(Int(token.retryAfter.rounded(.up))) s",
+                retryAfter: Int(token.retryAfter.rounded(.up)))
         }
         refusedSends = 0
         let followUp = live.followUp
@@ -215,7 +221,8 @@ extension WebSocketSession {
         }
         typingSent[conversation] = active ? now : nil
         let keys = live.switchboard.keys
-        let payload = #"{"ev":"typing","conv":"# + JSONText.quote(conversation) + #","user":"# + JSONText.quote(user)
+        let payload =
+            #"{"ev":"typing","conv":"# + JSONText.quote(conversation) + #","user":"# + JSONText.quote(user)
             + #","active":"# + (active ? "true" : "false") + #","origin":"# + JSONText.quote(connectionID) + "}"
         let (switchboard, limits) = (live.switchboard, live.switchboard.configuration.limits)
         return task {

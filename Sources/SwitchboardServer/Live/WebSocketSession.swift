@@ -1,7 +1,9 @@
+import CoreMetrics
 import Logging
 import NIOCore
 import NIOWebSocket
 import SwitchboardCore
+import Synchronization
 
 /// One WebSocket connection, on its channel's event loop.
 ///

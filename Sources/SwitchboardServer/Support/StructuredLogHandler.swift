@@ -67,9 +67,11 @@ public struct StructuredLogHandler: LogHandler {
     /// U+2028/U+2029 as `\uXXXX`: a value (a client's text, say) can never
     /// start a line of its own or hide what follows on a terminal.
     static func logfmtValue(_ value: String) -> String {
-        let needsQuotes = value.isEmpty || value.unicodeScalars.contains { scalar in
-            scalar == " " || scalar == "=" || scalar == "\"" || scalar == "\\" || mustEscape(scalar)
-        }
+        let needsQuotes =
+            value.isEmpty
+            || value.unicodeScalars.contains { scalar in
+                scalar == " " || scalar == "=" || scalar == "\"" || scalar == "\\" || mustEscape(scalar)
+            }
         guard needsQuotes else { return value }
         var out = "\""
         out.reserveCapacity(value.utf8.count + 2)

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Logging
 import Metrics
 import NIOCore
+import NIOHTTP1
 import RedisClient
 import ServiceLifecycle
 import SwitchboardCore
@@ -112,9 +113,11 @@ final class WebhookService: Service {
             "webhook gave up on an event; moved to the dead-letter stream",
             metadata: ["event": "\(entry.id)", "attempts": "\(configuration.maxAttempts)", "error": "\(lastError)"])
         let replies = try await switchboard.redis.pipeline([
-            RedisCommand("XADD", [
-                keys.deadEvents, "*", "id", entry.id, "event", entry.json, "attempts", configuration.maxAttempts, "error", lastError,
-            ]),
+            RedisCommand(
+                "XADD",
+                [
+                    keys.deadEvents, "*", "id", entry.id, "event", entry.json, "attempts", configuration.maxAttempts, "error", lastError,
+                ]),
             RedisCommand("XACK", [keys.events, configuration.group, entry.id]),
         ]).get()
         if let error = replies.first(where: { $0.errorMessage != nil })?.errorMessage { throw RedisError.server(error) }
