@@ -59,8 +59,11 @@ struct ServerAPITests {
         #expect(me.status == 200)
         #expect((me.json["user"] as? [String: Any])?["displayName"] as? String == "Server \(alice.username)")
         #expect(try await a.server("POST", "users", json: ["username": alice.username]).errorCode == "username_taken")
-        // No password: logging in is the app's own business.
-        #expect(try await a.request("POST", "/api/v1/auth/login", json: ["username": alice.username, "password": ""]).status == 401)
+        // No password: logging in is the app's own business (any password is wrong; an empty one is not a password).
+        #expect(
+            try await a.request("POST", "/api/v1/auth/login", json: ["username": alice.username, "password": "any password at all"]).status
+                == 401)
+        #expect(try await a.request("POST", "/api/v1/auth/login", json: ["username": alice.username, "password": ""]).status == 400)
 
         let created = try await a.server("POST", "conversations", json: ["kind": "group", "name": "Ops", "members": [alice.id, bob.id]])
         #expect(created.status == 201)
