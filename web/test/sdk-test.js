@@ -71,7 +71,7 @@ const textsIn = (client, conv) => eventsOf(client, "message").filter((m) => m.co
 
 async function newUser(prefix, storage) {
     const client = makeClient(storage);
-    await client.register(`${prefix}_${unique()}`, "password123");
+    await client.register(`${prefix}_${unique()}`, "sdk-test Hq7x passphrase");
     return client;
 }
 
@@ -93,7 +93,7 @@ test("register, log in, restore a session, refuse a wrong password", async () =>
     const again = makeClient(storage);
     equal((await again.restore())?.id, alice.user.id, "restore() from the stored refresh token");
     const login = makeClient();
-    equal((await login.login(alice.user.username, "password123")).id, alice.user.id, "login");
+    equal((await login.login(alice.user.username, "sdk-test Hq7x passphrase")).id, alice.user.id, "login");
     let code = null;
     try {
         await makeClient().login(alice.user.username, "wrong-password");

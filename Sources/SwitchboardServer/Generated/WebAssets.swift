@@ -1457,7 +1457,7 @@ body { font-family: system-ui, sans-serif; margin: 2rem; line-height: 1.4; }
         WebAsset(
             path: "/test/sdk-test.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""69d826e1d84af37b""#,
+            etag: #""d51b50b003f2b9bf""#,
             text: ####"""
 // Tests of the JavaScript SDK, run in a real browser against the hub that
 // serves this page (scripts/browser-test opens /test/sdk-test.html?run and
@@ -1532,7 +1532,7 @@ const textsIn = (client, conv) => eventsOf(client, "message").filter((m) => m.co
 
 async function newUser(prefix, storage) {
     const client = makeClient(storage);
-    await client.register(`${prefix}_${unique()}`, "password123");
+    await client.register(`${prefix}_${unique()}`, "sdk-test Hq7x passphrase");
     return client;
 }
 
@@ -1554,7 +1554,7 @@ test("register, log in, restore a session, refuse a wrong password", async () =>
     const again = makeClient(storage);
     equal((await again.restore())?.id, alice.user.id, "restore() from the stored refresh token");
     const login = makeClient();
-    equal((await login.login(alice.user.username, "password123")).id, alice.user.id, "login");
+    equal((await login.login(alice.user.username, "sdk-test Hq7x passphrase")).id, alice.user.id, "login");
     let code = null;
     try {
         await makeClient().login(alice.user.username, "wrong-password");
