@@ -54,8 +54,15 @@ struct RedisTLSTests {
         let running = Task { try await subscriber.run() }
         try await Task.sleep(nanoseconds: 100_000_000)
         try await subscriber.subscribe(["tls:channel"])
-        try await redis.send("PUBLISH", "tls:channel", "over tls")
-        let event = await recorder.next(where: isMessage("tls:channel", "over tls"))
+        // Published until it arrives (bounded): the subscription may become active just after `subscribe` returns.
+        let publisher = Task {
+            for _ in 0..<60 where !Task.isCancelled {
+                _ = try? await redis.send("PUBLISH", "tls:channel", "over tls")
+                try? await Task.sleep(nanoseconds: 250_000_000)
+            }
+        }
+        let event = await recorder.next(within: 20, where: isMessage("tls:channel", "over tls"))
+        publisher.cancel()
         #expect(event != nil)
         subscriber.stop()
         try await running.value
