@@ -178,6 +178,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "scrypt parallelism p for new password hashes, 1 to 16 (env SWITCHBOARD_SCRYPT_P).")
     var scryptP: UInt64 = env("SWITCHBOARD_SCRYPT_P").flatMap { UInt64($0) } ?? defaults.auth.scryptP
 
+    @OptionGroup(title: "Throttles, caps and timeouts")
+    var throttles: ThrottleOptions
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error (env SWITCHBOARD_LOG_LEVEL).")
     var logLevel: String = env("SWITCHBOARD_LOG_LEVEL") ?? "info"
 
@@ -314,6 +317,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.live.maxWatchedUsers = maxWatchedUsers
         configuration.auth.scryptN = scryptN
         configuration.auth.scryptP = scryptP
+        throttles.apply(to: &configuration)
 
         var services: [any Service] = []
         if redisURL != nil || redisSentinel != nil {
