@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import RedisClient
 import SwitchboardClient
 import SwitchboardCore
 import SwitchboardTestSupport
@@ -236,6 +237,51 @@ struct LiveHardeningTests {
         await ownerClient.close()
         await bobClient.close()
         await loader.close()
+    }
+
+    /// The race above made certain: the first message is published before
+    /// Bob's node subscribes to the conversation (it is stored and published
+    /// while only the owner's node knows of the add, then the `added` event
+    /// reaches Bob's node with the seq at the add). Only the fill from the
+    /// stream after that seq can bring it to Bob: without it, this fails.
+    @Test func aMessagePublishedBeforeTheAddedMembersNodeSubscribedIsFilledFromTheStream() async throws {
+        let (one, two) = try await TestNode.pair()
+        defer {
+            Task {
+                await one.stop()
+                await two.stop()
+            }
+        }
+        let owner = try await one.register()
+        let bob = try await one.register()
+        let bobClient = try await LiveClient.authenticated(two, bob)
+        let group = try await one.create(["kind": "group", "name": "late"], as: owner)["id"] as! String
+        // The state at the add, as the event will carry it: seq 0.
+        let object = try #require(try await one.conversation(group, as: owner).json["conversation"] as? [String: Any])
+        var atAdd = try JSONDecoder().decode(Conversation.self, from: JSONSerialization.data(withJSONObject: object))
+        atAdd.members?.append(Member(id: bob.id, role: .member))
+        atAdd.unread = 0
+        // The add itself, without its event yet (what add_members and the user index do).
+        let keys = one.keys
+        _ = try await one.redis.pipeline([
+            RedisCommand("HSET", [keys.members(group), bob.id, "member"]),
+            RedisCommand("ZADD", [keys.joined(group), 1, bob.id]),
+            RedisCommand("HSET", [keys.readPointers(group), bob.id, 0]),
+            RedisCommand("SADD", [keys.userConversations(bob.id), group]),
+        ])
+        // The first message: published while no node has Bob in the conversation.
+        #expect(try await one.send(group, "first", as: owner).status == 201)
+        // Now the `added` event reaches Bob's node.
+        _ = try await one.redis.send("PUBLISH", keys.userChannel(bob.id), LiveEvent.conversation(atAdd, change: "added"))
+        _ = try await bobClient.event("conversation") { $0["change"] as? String == "added" }
+        let message = try await bobClient.event("message") { ($0["message"] as? [String: Any])?["conv"] as? String == group }
+        #expect((message["message"] as? [String: Any])?["text"] as? String == "first")
+        // Live messages follow, each once.
+        #expect(try await one.send(group, "second", as: owner).status == 201)
+        let second = try await bobClient.event("message") { ($0["message"] as? [String: Any])?["conv"] as? String == group }
+        #expect((second["message"] as? [String: Any])?["seq"] as? Int == 2)
+        #expect(bobClient.messageSeqs(group).isEmpty)
+        await bobClient.close()
     }
 
     // MARK: Item 6: one send budget per user
