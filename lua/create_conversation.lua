@@ -10,16 +10,21 @@
 -- ARGV[1] convId   ARGV[2] kind: direct|group|room   ARGV[3] name ("" allowed)
 -- ARGV[4] public: "1"|"0" ("1" only for rooms)   ARGV[5] createdBy (user id)
 -- ARGV[6] createdAt, ms integer (also the join time of the members)
--- ARGV[7..] member ids; ARGV[7] must equal createdBy and becomes owner, the
+-- ARGV[7] epoch: a fresh random string (1-64 of A-Z a-z 0-9 _ -) for this
+--   incarnation of the id; kept only when the conversation is created now (a
+--   direct conversation deleted and opened again gets a new one, so clients
+--   holding positions of the old one can tell: see resume in docs/protocol.md)
+-- ARGV[8..] member ids; ARGV[8] must equal createdBy and becomes owner, the
 --   others become members (duplicates ignored; direct: at most 2 distinct).
 --   In a direct conversation both sides are equal: every member is "member",
 --   the creator included (nobody has owner powers over the other).
 -- New conv hash: id, kind, name, description "", public, createdBy,
---   createdAt, seq 0, lastTs = createdAt. Read pointers start at 0.
+--   createdAt, seq 0, lastTs = createdAt, epoch. Read pointers start at 0.
+--   (Conversations created before epochs existed have no epoch field.)
 -- Returns: {created, convJSON, addedIds}
 --   created  1 = created now, 0 = a conversation with this id existed
 --   convJSON {"id","kind","name","description","public":bool,"createdBy",
---            "createdAt","seq","lastTs","lastMessage"?:{message},
+--            "createdAt","seq","lastTs","epoch"?,"lastMessage"?:{message},
 --            "members":[{"id","role"}] (in join order)}
 --   addedIds Redis array of the ids that became members by this call: all
 --            of them when created; when an existing DIRECT conversation is
@@ -64,16 +69,19 @@ end
 
 if #KEYS ~= 5 then return err("INVALID", "create_conversation expects 5 keys") end
 local convId, kind, name, public, createdBy = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local createdAt = uint(ARGV[6])
+local createdAt, epoch = uint(ARGV[6]), ARGV[7]
 if (convId or "") == "" or (createdBy or "") == "" or name == nil then
   return err("INVALID", "convId, name and createdBy are required")
 end
 if kind ~= "direct" and kind ~= "group" and kind ~= "room" then return err("INVALID", "kind must be direct, group or room") end
 if public ~= "0" and not (public == "1" and kind == "room") then return err("INVALID", "public must be 0, or 1 for a room") end
 if not createdAt then return err("INVALID", "createdAt must be a non-negative integer") end
-if ARGV[7] ~= createdBy then return err("INVALID", "the first member must be the creator") end
+if type(epoch) ~= "string" or #epoch > 64 or not epoch:match("^[%w_%-]+$") then
+  return err("INVALID", "epoch must be 1-64 characters of A-Z a-z 0-9 _ -")
+end
+if ARGV[8] ~= createdBy then return err("INVALID", "the first member must be the creator") end
 local ids, seen = {}, {}
-for i = 7, #ARGV do
+for i = 8, #ARGV do
   if ARGV[i] == "" then return err("INVALID", "empty member id") end
   if not seen[ARGV[i]] then seen[ARGV[i]] = true; ids[#ids + 1] = ARGV[i] end
 end
@@ -99,7 +107,7 @@ if redis.call("EXISTS", KEYS[1]) == 1 then
 end
 
 redis.call("HSET", KEYS[1], "id", convId, "kind", kind, "name", name, "description", "",
-  "public", public, "createdBy", createdBy, "createdAt", createdAt, "seq", 0, "lastTs", createdAt)
+  "public", public, "createdBy", createdBy, "createdAt", createdAt, "seq", 0, "lastTs", createdAt, "epoch", epoch)
 for i, id in ipairs(ids) do
   redis.call("HSET", KEYS[2], id, (i == 1 and kind ~= "direct") and "owner" or "member")
   redis.call("ZADD", KEYS[3], createdAt, id)

@@ -23,7 +23,8 @@
 --          who gets a notification, with no further read of the members;
 --          {0, storedJSON} when the nonce was already used (nothing stored,
 --          nothing published; storedJSON is the message as first sent).
--- messageJSON: {"id","conv","seq","from","kind":"text","text","ts","nonce"?}
+-- messageJSON: {"id","conv","seq","from","kind":"text","text","ts","nonce"?,
+--   "epoch"? (the conversation's epoch; absent for one created before epochs)}
 -- Errors: INVALID (bad ARGV / key count), NOT_FOUND (no conversation),
 --         NOT_MEMBER (sender is not a member).
 local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
@@ -53,7 +54,8 @@ if not ts then return err("INVALID", "ts must be a non-negative integer") end
 if not maxlen then return err("INVALID", "maxlen must be a non-negative integer") end
 if nonce == nil or channel == nil or origin == nil then return err("INVALID", "send expects 8 arguments") end
 
-local kind = redis.call("HGET", KEYS[1], "kind")
+local conv = redis.call("HMGET", KEYS[1], "kind", "epoch")
+local kind, epoch = conv[1], conv[2]
 if not kind then return err("NOT_FOUND", "conversation not found") end
 if not redis.call("HGET", KEYS[2], userId) then return err("NOT_MEMBER", "not a member of this conversation") end
 if nonce ~= "" then
@@ -73,6 +75,7 @@ end
 
 local msg = {id = id, conv = convId, seq = seq, from = userId, kind = "text", text = text, ts = ts}
 if nonce ~= "" then msg.nonce = nonce end
+if epoch then msg.epoch = epoch end
 local json = cjson.encode(msg)
 local lastTs = tonumber(redis.call("HGET", KEYS[1], "lastTs")) or 0
 redis.call("HSET", KEYS[1], "lastTs", math.max(lastTs, ts), "lastMessage", json)

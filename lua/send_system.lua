@@ -10,7 +10,8 @@
 -- Effects: as send.lua, without membership, nonce or read pointer: HINCRBY
 --   seq; XADD {seq, from=system, kind=system, text, ts}; lastTs,
 --   lastMessage; PUBLISH {"ev":"message","message":<msg>,"origin":""} in
---   this order; emits message.sent.
+--   this order; emits message.sent. The message carries the conversation's
+--   "epoch" (absent for one created before epochs), as in send.lua.
 -- Returns: {1, messageJSON, kind, offline} (offline: every member in the
 --   offline set, who get a notification).
 -- Errors: INVALID (bad ARGV / key count), NOT_FOUND (no conversation).
@@ -35,14 +36,16 @@ local convId, text, ts, maxlen, channel = ARGV[1], ARGV[2], uint(ARGV[3]), uint(
 if #KEYS ~= 3 or (convId or "") == "" or (text or "") == "" or not ts or not maxlen or channel == nil then
   return redis.error_reply("INVALID send_system expects 3 keys and convId, text, ts, maxlen, channel")
 end
-local kind = redis.call("HGET", KEYS[1], "kind")
+local conv = redis.call("HMGET", KEYS[1], "kind", "epoch")
+local kind, epoch = conv[1], conv[2]
 if not kind then return redis.error_reply("NOT_FOUND conversation not found") end
 local seq = redis.call("HINCRBY", KEYS[1], "seq", 1)
 local fields = {"seq", seq, "from", "system", "kind", "system", "text", text, "ts", ts}
 local id
 if maxlen > 0 then id = redis.call("XADD", KEYS[2], "MAXLEN", "~", maxlen, "*", unpack(fields))
 else id = redis.call("XADD", KEYS[2], "*", unpack(fields)) end
-local json = cjson.encode({id = id, conv = convId, seq = seq, from = "system", kind = "system", text = text, ts = ts})
+local json = cjson.encode({id = id, conv = convId, seq = seq, from = "system", kind = "system", text = text, ts = ts,
+  epoch = epoch or nil})
 local lastTs = tonumber(redis.call("HGET", KEYS[1], "lastTs")) or 0
 redis.call("HSET", KEYS[1], "lastTs", math.max(lastTs, ts), "lastMessage", json)
 if channel ~= "" then

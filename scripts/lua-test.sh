@@ -60,8 +60,9 @@ send() { # C USER TEXT TS [NONCE] [MAXLEN] [ORIGIN]
 readp() { run read 3 "$(K "$1")" "$(K "$1"):members" "$(K "$1"):read" "$1" "$2" "$3" "$(CH "$1")"; }
 edit() { run edit 4 "$(K "$1")" "$(K "$1"):members" "$(K "$1"):msgs" "$(K "$1"):edits" "$1" "$2" "$3" "$4" "$5" "$(CH "$1")"; }
 del() { run delete 4 "$(K "$1")" "$(K "$1"):members" "$(K "$1"):msgs" "$(K "$1"):edits" "$1" "$2" "$3" "$4" "$(CH "$1")"; }
-create() { # C KIND NAME PUBLIC CREATOR TS MEMBERS...
-    run create_conversation 5 "$(K "$1")" "$(K "$1"):members" "$(K "$1"):joined" "$(K "$1"):read" "$(K "$1"):offline" "$@"
+create() { # C KIND NAME PUBLIC CREATOR TS MEMBERS... (epoch: $EPOCH, default "ep-<C>")
+    run create_conversation 5 "$(K "$1")" "$(K "$1"):members" "$(K "$1"):joined" "$(K "$1"):read" "$(K "$1"):offline" \
+        "${@:1:6}" "${EPOCH:-ep-$1}" "${@:7}"
 }
 add() { # C ACTOR TS MODE IDS...
     run add_members 5 "$(K "$1")" "$(K "$1"):members" "$(K "$1"):joined" "$(K "$1"):read" "$(K "$1"):offline" "$@"
@@ -301,6 +302,20 @@ out=$(create d1 direct "" 0 alice $((T + 3)) alice bob)
 check "direct asked again re-adds" '0 ["bob"] 1' "$(j '"\(.[0]) \(.[2]|tojson) \(.[1]|fromjson|.seq)"' "$out")"
 check "direct re-added pointer" 1 "$(cli HGET "$(K d1):read" bob)"
 
+echo "== epoch"
+check "epoch on create" "ep-g1 ep-g1" "$(cli HGET "$(K g1)" epoch) $(j '.[1]|fromjson|.epoch' "$(create g1 group "Team" 0 alice $T alice)")"
+check "epoch kept when asked again" "ep-d1" "$(j '.[1]|fromjson|.epoch' "$(EPOCH=other create d1 direct "" 0 alice $((T + 4)) alice bob)")"
+check "epoch on sent message" "ep-d1" "$(j '.[1]|fromjson|.epoch' "$(send d1 alice "e" $((T + 5)))")"
+checkerr "epoch missing" INVALID "$(EPOCH=" " create zz group n 0 alice $T alice)"
+checkerr "epoch bad characters" INVALID "$(EPOCH='a/b' create zz group n 0 alice $T alice)"
+remove d1 alice alice >/dev/null
+check "direct deleted by the last leave" '["deleted",""]' "$(jq -c . <<<"$(remove d1 bob bob)")"
+out=$(EPOCH=ep-d1-2 create d1 direct "" 0 alice $((T + 6)) alice bob)
+check "direct opened again: new epoch, seq 0" "1 ep-d1-2 0" "$(j '"\(.[0]) \(.[1]|fromjson|.epoch) \(.[1]|fromjson|.seq)"' "$out")"
+check "new epoch on its messages" "1 ep-d1-2" "$(j '.[1]|fromjson|"\(.seq) \(.epoch)"' "$(send d1 bob "again" $((T + 7)))")"
+cli HDEL "$(K d1)" epoch >/dev/null # a conversation from before epochs
+check "no epoch: message without one" "null" "$(j '.[1]|fromjson|.epoch' "$(send d1 bob "old" $((T + 8)))")"
+
 echo "== set_role"
 checkerr "set_role by admin" FORBIDDEN "$(setrole g1 bob carol admin)"
 checkerr "set_role by non-member" NOT_MEMBER "$(setrole g1 zed carol admin)"
@@ -393,11 +408,11 @@ evs() { cli --json XRANGE "$E" - + | jq -r 'map(.[1][1]|fromjson|.type)|join(","
 evlast() { cli --json XREVRANGE "$E" + - COUNT 1 | jq -r '.[0][1][1]'; }
 C=ev1
 run create_conversation 6 "$(K $C)" "$(K $C):members" "$(K $C):joined" "$(K $C):read" "$(K $C):offline" "$E" \
-    $C group Ev 0 alice $T alice bob 0 >/dev/null
+    $C group Ev 0 alice $T ep1 alice bob 0 >/dev/null
 check "ev created" "conversation.created" "$(evs)"
 check "ev created data" "$C alice alice,bob $T" "$(j '"\(.data.conversation.id) \(.data.by) \(.data.conversation.members|map(.id)|join(",")) \(.ts)"' "$(evlast)")"
 run create_conversation 6 "$(K $C)" "$(K $C):members" "$(K $C):joined" "$(K $C):read" "$(K $C):offline" "$E" \
-    $C group Ev 0 alice $T alice 0 >/dev/null
+    $C group Ev 0 alice $T ep1 alice 0 >/dev/null
 check "ev existing: none" "conversation.created" "$(evs)"
 out=$(run send 7 "$(K $C)" "$(K $C):members" "$(K $C):msgs" "$(K $C):read" "$(K $C):nonce:bob:n1" "$(K $C):offline" "$E" \
     $C bob hello $((T + 1)) n1 0 "$(CH $C)" o 1000)

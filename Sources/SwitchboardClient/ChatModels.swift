@@ -30,10 +30,22 @@ public enum ChatEvent: Sendable {
     case typing(conv: String, user: String, active: Bool)
     case read(conv: String, user: String, seq: Int)
     case presence(user: String, status: PresenceStatus, lastSeen: Int?)
-    /// A `conversation` or `notification` event, or anything newer than this SDK: the raw JSON.
+    /// A `conversation` event. `conversation.members` is the member list as
+    /// this client knows it (the hub sends it whole with `added`, and only
+    /// what changed with `updated`: `members` then holds that change, already
+    /// applied); nil when the client never got the list (fetch it with REST
+    /// and hand it over with `setMembers`).
+    case conversation(Conversation, change: String, members: MemberChanges?)
+    /// A `notification` event, or anything newer than this SDK: the raw JSON.
     case other(name: String, json: String)
     /// Connected and authenticated (again); `resumed` lists what resume recovered.
     case connected(resumed: [String: Int], complete: Bool)
+    /// The conversation was deleted and opened again under the same id (a
+    /// new epoch, seq counting from 1 again): the client dropped what it held
+    /// of it (position, de-duplication) and starts it over; the app should
+    /// drop its copy of the old messages. Messages of the new epoch follow
+    /// as `.message` events.
+    case conversationReset(conv: String)
     /// The connection dropped; the client reconnects by itself.
     case disconnected(closeCode: CloseCode?)
 }

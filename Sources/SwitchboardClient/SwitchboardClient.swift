@@ -7,7 +7,9 @@ import NIOPosix
 /// an automatic nonce (retried across reconnects, stored once), delivers
 /// events as an `AsyncStream`, and on any disconnect reconnects with backoff
 /// (to the next endpoint) and `resume`s from the contiguous seq it holds per
-/// conversation, so no message is missed or seen twice.
+/// conversation, so no message is missed or seen twice. Positions carry the
+/// conversation's epoch: a conversation deleted and opened again under the
+/// same id is reported as `.conversationReset` and started over.
 public actor SwitchboardClient {
     /// Where and how to connect.
     public struct Configuration: Sendable {
@@ -44,6 +46,10 @@ public actor SwitchboardClient {
     private var positions: [String: Int] = [:]
     /// Seqs seen beyond the contiguous position (after a gap), per conversation.
     private var ahead: [String: Set<Int>] = [:]
+    /// Per conversation: the epoch the position and seqs above belong to.
+    private var epochs: [String: String] = [:]
+    /// Per conversation: its member list, kept from `conversation` events.
+    private var memberLists: [String: [Member]] = [:]
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -52,6 +58,17 @@ public actor SwitchboardClient {
 
     /// The contiguous positions (conversation → seq) this client holds.
     public var contiguousPositions: [String: Int] { positions }
+
+    /// The epoch of each conversation whose position this client holds (when the hub sent one).
+    public var conversationEpochs: [String: String] { epochs }
+
+    /// A conversation's member list as kept from `conversation` events (nil: not known).
+    public func members(of conversation: String) -> [Member]? { memberLists[conversation] }
+
+    /// Hands over a member list read with REST, so later `conversation` changes apply to it.
+    public func setMembers(_ members: [Member], for conversation: String) {
+        memberLists[conversation] = members
+    }
 
     /// Starts connecting (and reconnecting) in the background; returns once connected the first time.
     public func connect() async throws {
@@ -202,9 +219,14 @@ public actor SwitchboardClient {
                 var complete = true
                 anchorOwnSends()
                 if !positions.isEmpty {
-                    let reply = try await request(["op": "resume", "positions": positions])
+                    let sent = epochs
+                    let reply = try await request(["op": "resume", "positions": resumePositions()])
                     resumed = reply["recovered"] as? [String: Int] ?? [:]
                     complete = reply["complete"] as? Bool ?? true
+                    for conversation in reply["reset"] as? [String] ?? [] where epochs[conversation] == sent[conversation] {
+                        // (Not started over by a replayed message of the new epoch: no message yet.)
+                        reset(conversation, epoch: nil)
+                    }
                 } else {
                     _ = try await request(["op": "auth", "token": token])
                 }
@@ -282,8 +304,37 @@ public actor SwitchboardClient {
                     user: object["user"] as? String ?? "",
                     status: (object["status"] as? String).flatMap(PresenceStatus.init(rawValue:)) ?? .offline,
                     lastSeen: object["lastSeen"] as? Int))
-        case .conversation, .notification, .error, nil:
+        case .conversation:
+            guard var conversation = try? Self.decode(Conversation.self, object["conversation"]) else {
+                continuation.yield(.other(name: name, json: text))
+                return
+            }
+            let change = object["change"] as? String ?? ""
+            let changes = object["members"].flatMap { try? Self.decode(MemberChanges.self, $0) }
+            track(&conversation, change: change, changes: changes)
+            continuation.yield(.conversation(conversation, change: change, members: changes))
+        case .notification, .error, nil:
             continuation.yield(.other(name: name, json: text))
+        }
+    }
+
+    /// Keeps the member list (whole with `added`, changes with `updated`) and
+    /// fills it into the event's conversation; an `added` of another epoch
+    /// than the one held starts the conversation over.
+    private func track(_ conversation: inout Conversation, change: String, changes: MemberChanges?) {
+        let id = conversation.id
+        if change == "removed" {
+            memberLists[id] = nil
+            return
+        }
+        if let members = conversation.members {
+            memberLists[id] = members
+        } else if let changes, let current = memberLists[id] {
+            memberLists[id] = changes.apply(to: current)
+        }
+        conversation.members = memberLists[id]
+        if change == "added", let epoch = conversation.epoch, let held = epochs[id], held != epoch {
+            reset(id, epoch: epoch)
         }
     }
 
@@ -291,9 +342,17 @@ public actor SwitchboardClient {
     /// Without a known position, the first live message sets it (live
     /// messages come in seq order); the client's own sends wait in `ahead`
     /// until then, since others' earlier messages may still be on the way.
+    /// A message of another epoch than the one held starts the conversation over.
     @discardableResult
     private func observe(_ message: Message, own: Bool = false) -> Bool {
         let conversation = message.conv
+        if let epoch = message.epoch {
+            if let held = epochs[conversation], held != epoch {
+                reset(conversation, epoch: epoch)
+            } else {
+                epochs[conversation] = epoch
+            }
+        }
         if ahead[conversation]?.contains(message.seq) == true { return false }
         if positions[conversation] == nil {
             if own {
@@ -331,10 +390,34 @@ public actor SwitchboardClient {
         }
     }
 
-    /// Tells the client the position it holds for a conversation (e.g. from local storage).
-    public func setPosition(_ seq: Int, for conversation: String) {
+    /// The conversation was deleted and opened again: everything held of it
+    /// belonged to the old epoch. It starts over from seq 0 of the new one.
+    private func reset(_ conversation: String, epoch: String?) {
+        positions[conversation] = 0
+        ahead[conversation] = nil
+        epochs[conversation] = epoch
+        continuation.yield(.conversationReset(conv: conversation))
+    }
+
+    /// The `resume` positions: `{seq, epoch}` where the epoch is known, else the seq alone.
+    private func resumePositions() -> [String: Any] {
+        var result: [String: Any] = [:]
+        for (conversation, seq) in positions {
+            if let epoch = epochs[conversation] {
+                result[conversation] = ["seq": seq, "epoch": epoch] as [String: Any]
+            } else {
+                result[conversation] = seq
+            }
+        }
+        return result
+    }
+
+    /// Tells the client the position it holds for a conversation (e.g. from
+    /// local storage), with the epoch it belongs to when known.
+    public func setPosition(_ seq: Int, for conversation: String, epoch: String? = nil) {
         positions[conversation] = seq
         ahead[conversation] = nil
+        epochs[conversation] = epoch
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ value: Any?) throws -> T {

@@ -17,16 +17,20 @@ public struct Conversation: Codable, Sendable, Hashable {
     public var unread: Int?
     public var lastMessage: Message?
     public var members: [Member]?
+    /// Random, set when the conversation was created: a direct conversation
+    /// deleted and opened again (same id, seq from 0) has a new one. Nil for
+    /// a conversation created before epochs existed.
+    public var epoch: String?
 
     enum CodingKeys: String, CodingKey {
-        case id, kind, name, description, `public`, createdBy, createdAt, seq, lastActivity, unread, lastMessage, members
+        case id, kind, name, description, `public`, createdBy, createdAt, seq, lastActivity, unread, lastMessage, members, epoch
         case lastTs
     }
 
     public init(
         id: String, kind: ConversationKind, name: String? = nil, description: String? = nil, public: Bool? = nil,
         createdBy: String, createdAt: Int, seq: Int, lastActivity: Int? = nil, unread: Int? = nil,
-        lastMessage: Message? = nil, members: [Member]? = nil
+        lastMessage: Message? = nil, members: [Member]? = nil, epoch: String? = nil
     ) {
         self.id = id
         self.kind = kind
@@ -40,6 +44,7 @@ public struct Conversation: Codable, Sendable, Hashable {
         self.unread = unread
         self.lastMessage = lastMessage
         self.members = members
+        self.epoch = epoch
     }
 
     public init(from decoder: any Decoder) throws {
@@ -60,6 +65,7 @@ public struct Conversation: Codable, Sendable, Hashable {
         lastMessage = try container.decodeIfPresent(Message.self, forKey: .lastMessage)
         // Lua's cjson writes an empty list as {}.
         members = try? container.decodeIfPresent([Member].self, forKey: .members)
+        epoch = (try container.decodeIfPresent(String.self, forKey: .epoch)).flatMap { $0.isEmpty ? nil : $0 }
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -76,5 +82,6 @@ public struct Conversation: Codable, Sendable, Hashable {
         try container.encodeIfPresent(unread, forKey: .unread)
         try container.encodeIfPresent(lastMessage, forKey: .lastMessage)
         try container.encodeIfPresent(members, forKey: .members)
+        try container.encodeIfPresent(epoch, forKey: .epoch)
     }
 }

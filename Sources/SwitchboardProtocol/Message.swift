@@ -13,10 +13,13 @@ public struct Message: Codable, Sendable, Hashable {
     public var nonce: String?
     public var editedAt: Int?
     public var deleted: Bool?
+    /// The conversation's epoch when the message was stored (see
+    /// `Conversation.epoch`); nil in a conversation created before epochs.
+    public var epoch: String?
 
     public init(
         id: String, conv: String, seq: Int, from: String, kind: MessageKind = .text, text: String, ts: Int,
-        nonce: String? = nil, editedAt: Int? = nil, deleted: Bool? = nil
+        nonce: String? = nil, editedAt: Int? = nil, deleted: Bool? = nil, epoch: String? = nil
     ) {
         self.id = id
         self.conv = conv
@@ -28,6 +31,7 @@ public struct Message: Codable, Sendable, Hashable {
         self.nonce = nonce
         self.editedAt = editedAt
         self.deleted = deleted
+        self.epoch = epoch
     }
 }
 

@@ -58,7 +58,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * A client of one Switchboard hub. An EventTarget: listen for "message",
  * "message.edited", "message.deleted", "typing", "read", "presence",
- * "conversation", "notification", "post", "connected", "disconnected", "state" and
+ * "conversation", "reset", "notification", "post", "connected", "disconnected", "state" and
  * "logout"; each event's `detail` carries the payload.
  */
 export class SwitchboardClient extends EventTarget {
@@ -116,6 +116,11 @@ export class SwitchboardClient extends EventTarget {
     // every message has been delivered (or loaded), and seqs seen past a gap.
     #positions = {};
     #ahead = new Map();
+    // Per conversation: the epoch those positions belong to (a conversation
+    // deleted and opened again under its id has a new one), and the member
+    // list as kept from `conversation` events and REST answers.
+    #epochs = {};
+    #members = new Map();
     #saveQueued = false;
     #watched = new Set();
     #status = "online";
@@ -134,10 +139,18 @@ export class SwitchboardClient extends EventTarget {
     /** Per conversation, the seq up to which every message was delivered: a copy. */
     get positions() { return { ...this.#positions }; }
 
-    /** Sets the position of a conversation (e.g. after the app reloaded its history). */
-    setPosition(conversationID, seq) {
+    /** Per conversation, the epoch its position belongs to: a copy. */
+    get epochs() { return { ...this.#epochs }; }
+
+    /** The member list of a conversation as this client keeps it (`conversation` events applied), or undefined. */
+    members(conversationID) { return this.#members.get(conversationID)?.slice(); }
+
+    /** Sets the position of a conversation (e.g. after the app reloaded its history), with its epoch when known. */
+    setPosition(conversationID, seq, epoch) {
         this.#positions[conversationID] = seq;
         this.#ahead.delete(conversationID);
+        if (epoch) this.#epochs[conversationID] = epoch;
+        else if (epoch === null) delete this.#epochs[conversationID];
         this.#savePositions();
     }
 
@@ -228,7 +241,9 @@ export class SwitchboardClient extends EventTarget {
         this.storage.setItem(this.#key("user"), answer.user.id);
         if (previousUser !== answer.user.id) {
             this.#positions = {};
+            this.#epochs = {};
             this.#ahead.clear();
+            this.#members.clear();
         }
         this.#loadPositions();
         clearTimeout(this.#refreshTimer);
@@ -243,12 +258,15 @@ export class SwitchboardClient extends EventTarget {
         const hadSession = this.user !== null || this.#accessToken !== null;
         clearTimeout(this.#refreshTimer);
         if (this.user) this.storage.removeItem(this.#key(`positions:${this.user.id}`));
+        if (this.user) this.storage.removeItem(this.#key(`epochs:${this.user.id}`));
         this.storage.removeItem(this.#key("refresh"));
         this.storage.removeItem(this.#key("user"));
         this.#accessToken = null;
         this.user = null;
         this.#positions = {};
+        this.#epochs = {};
         this.#ahead.clear();
+        this.#members.clear();
         this.#watched.clear();
         this.#status = "online";
         this.close();
@@ -355,6 +373,7 @@ export class SwitchboardClient extends EventTarget {
         for (const conversation of conversations) {
             if (this.#positions[conversation.id] === undefined) {
                 this.#positions[conversation.id] = conversation.seq;
+                if (conversation.epoch) this.#epochs[conversation.id] = conversation.epoch;
                 changed = true;
             }
         }
@@ -365,7 +384,7 @@ export class SwitchboardClient extends EventTarget {
     /** One conversation with its members (`[{id, role, read}]`). */
     async conversation(conversationID) {
         const { conversation } = await this.#api("GET", `/conversations/${encodeURIComponent(conversationID)}`);
-        return conversation;
+        return this.#takeMembers(conversation);
     }
 
     /** Opens the direct conversation with a user (the same one every time for the pair). */
@@ -407,7 +426,7 @@ export class SwitchboardClient extends EventTarget {
     /** Adds users to a group or room (owner or admin); resolves to the conversation. */
     async addMembers(conversationID, userIDs) {
         const { conversation } = await this.#api("POST", `/conversations/${encodeURIComponent(conversationID)}/members`, { users: userIDs });
-        return conversation;
+        return this.#takeMembers(conversation);
     }
 
     /** Removes a member (admins), or the caller themself (leaving). */
@@ -430,16 +449,79 @@ export class SwitchboardClient extends EventTarget {
     async setRole(conversationID, userID, role) {
         const { conversation } = await this.#api(
             "PATCH", `/conversations/${encodeURIComponent(conversationID)}/members/${encodeURIComponent(userID)}`, { role });
-        return conversation;
+        return this.#takeMembers(conversation);
     }
 
     /** A conversation the app has just opened starts at its current seq (its history comes from `history()`). */
     #known(conversation) {
         if (conversation && this.#positions[conversation.id] === undefined) {
             this.#positions[conversation.id] = conversation.seq ?? 0;
+            if (conversation.epoch) this.#epochs[conversation.id] = conversation.epoch;
             this.#savePositions();
         }
+        return this.#takeMembers(conversation);
+    }
+
+    /** Keeps a conversation's member list from a REST answer or an event that carries it whole. */
+    #takeMembers(conversation) {
+        if (conversation?.id && Array.isArray(conversation.members)) {
+            this.#members.set(conversation.id, conversation.members.map((m) => ({ ...m })));
+        }
         return conversation;
+    }
+
+    /**
+     * Applies a `conversation` event's member changes (`{added, removed,
+     * changed}`, sent instead of the whole list) to the kept list, and
+     * answers the conversation with the list filled in when known.
+     */
+    #applyMembers(conversation, change, delta) {
+        const id = conversation.id;
+        if (change === "removed") {
+            this.#members.delete(id);
+            return conversation;
+        }
+        if (Array.isArray(conversation.members)) {
+            this.#takeMembers(conversation);
+        } else if (delta && this.#members.has(id)) {
+            const gone = new Set(Array.isArray(delta.removed) ? delta.removed : []);
+            const roles = new Map((Array.isArray(delta.changed) ? delta.changed : []).map((m) => [m.id, m.role]));
+            const list = [];
+            for (const member of this.#members.get(id)) {
+                if (gone.has(member.id)) continue;
+                list.push(roles.has(member.id) ? { ...member, role: roles.get(member.id) } : member);
+            }
+            for (const member of Array.isArray(delta.added) ? delta.added : []) {
+                if (!gone.has(member.id) && !list.some((m) => m.id === member.id)) list.push({ ...member });
+            }
+            this.#members.set(id, list);
+        }
+        const members = this.#members.get(id);
+        return members ? { ...conversation, members: members.map((m) => ({ ...m })) } : conversation;
+    }
+
+    /** The `resume` positions: `{seq, epoch}` where the epoch is known, else the seq alone. */
+    #resumePositions(ids) {
+        const positions = {};
+        for (const id of ids) {
+            const seq = this.#positions[id] ?? 0;
+            positions[id] = this.#epochs[id] ? { seq, epoch: this.#epochs[id] } : seq;
+        }
+        return positions;
+    }
+
+    /**
+     * The conversation was deleted and opened again under its id (a new
+     * epoch, seq from 1 again): what was held of it is dropped and it starts
+     * over; the app hears "reset" and should drop its copy of the messages.
+     */
+    #reset(conversationID, epoch) {
+        this.#positions[conversationID] = 0;
+        this.#ahead.delete(conversationID);
+        if (epoch) this.#epochs[conversationID] = epoch;
+        else delete this.#epochs[conversationID];
+        this.#savePositions();
+        this.#emit("reset", { conv: conversationID });
     }
 
     /**
@@ -450,13 +532,17 @@ export class SwitchboardClient extends EventTarget {
      */
     #catchUp(conversation) {
         if (!this.#ready || !conversation) return;
-        const position = this.#positions[conversation.id] ?? 0;
-        this.#request({ op: "resume", positions: { [conversation.id]: position } }).catch(() => {});
+        if (conversation.epoch && this.#epochs[conversation.id] && this.#epochs[conversation.id] !== conversation.epoch) {
+            this.#reset(conversation.id, conversation.epoch);
+        }
+        this.#request({ op: "resume", positions: this.#resumePositions([conversation.id]) }).catch(() => {});
     }
 
     #forget(conversationID) {
         delete this.#positions[conversationID];
+        delete this.#epochs[conversationID];
         this.#ahead.delete(conversationID);
+        this.#members.delete(conversationID);
         this.#savePositions();
     }
 
@@ -715,13 +801,17 @@ export class SwitchboardClient extends EventTarget {
                 // starts and merges them into the replay. (Even with no
                 // positions: an empty resume ends the hold.)
                 const auth = this.#request({ op: "auth", token, resume: true }, { force: true });
-                const resume = this.#request({ op: "resume", positions: { ...this.#positions } }, { force: true });
+                const sentEpochs = { ...this.#epochs };
+                const resume = this.#request(
+                    { op: "resume", positions: this.#resumePositions(Object.keys(this.#positions)) }, { force: true });
                 auth.catch(() => {});
                 resume.catch(() => {});
                 const { user } = await auth;
                 if (user) this.user = { ...this.user, ...user };
                 const resumed = await resume;
                 for (const id of resumed.denied ?? []) this.#forget(id);
+                // Reset, and not started over yet by a replayed message of the new epoch: no message yet.
+                for (const id of resumed.reset ?? []) if (this.#epochs[id] === sentEpochs[id]) this.#reset(id, null);
                 this.#ready = true;
                 this.#attempt = 0;
                 this.#setState("connected");
@@ -734,6 +824,7 @@ export class SwitchboardClient extends EventTarget {
                     recovered: resumed.recovered ?? {},
                     complete: resumed.complete !== false,
                     denied: resumed.denied ?? [],
+                    reset: resumed.reset ?? [],
                 });
                 const event = await closed;
                 closeCode = event.code;
@@ -916,7 +1007,11 @@ export class SwitchboardClient extends EventTarget {
         case "conversation":
             if (object.change === "removed" && object.conversation) this.#forget(object.conversation.id);
             if (object.change === "added" && object.conversation) this.#catchUp(this.#known(object.conversation));
-            this.#emit("conversation", { conversation: object.conversation, change: object.change });
+            this.#emit("conversation", {
+                conversation: object.conversation ? this.#applyMembers(object.conversation, object.change, object.members) : object.conversation,
+                change: object.change,
+                members: object.members,
+            });
             break;
         case "notification":
             this.#emit("notification", object.notification);
@@ -937,6 +1032,11 @@ export class SwitchboardClient extends EventTarget {
      */
     #observe(message, own) {
         const conv = message.conv;
+        if (message.epoch) {
+            const held = this.#epochs[conv];
+            if (held && held !== message.epoch) this.#reset(conv, message.epoch);
+            else if (!held) this.#epochs[conv] = message.epoch;
+        }
         let ahead = this.#ahead.get(conv);
         if (ahead?.has(message.seq)) return false;
         if (this.#positions[conv] === undefined) {
@@ -971,6 +1071,10 @@ export class SwitchboardClient extends EventTarget {
                     this.#positions[conv] = seq;
                 }
             }
+            const epochs = JSON.parse(this.storage.getItem(this.#key(`epochs:${this.user.id}`)) ?? "{}");
+            for (const [conv, epoch] of Object.entries(epochs)) {
+                if (typeof epoch === "string" && this.#positions[conv] !== undefined && !this.#epochs[conv]) this.#epochs[conv] = epoch;
+            }
         } catch {
             // Unreadable: start over (resume then starts from the conversation list).
         }
@@ -984,6 +1088,7 @@ export class SwitchboardClient extends EventTarget {
             if (!this.user) return;
             try {
                 this.storage.setItem(this.#key(`positions:${this.user.id}`), JSON.stringify(this.#positions));
+                this.storage.setItem(this.#key(`epochs:${this.user.id}`), JSON.stringify(this.#epochs));
             } catch {
                 // Storage full or unavailable: positions stay in memory.
             }

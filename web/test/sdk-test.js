@@ -60,7 +60,7 @@ function makeClient(storage = new MemoryStorage()) {
     client.sockets = WebSocketClass.sockets;
     client.events = [];
     for (const type of ["message", "message.edited", "message.deleted", "typing", "read", "presence", "conversation",
-        "notification", "connected", "disconnected", "logout"]) {
+        "reset", "notification", "connected", "disconnected", "logout"]) {
         client.addEventListener(type, (e) => client.events.push({ type, detail: e.detail }));
     }
     return client;
@@ -254,6 +254,53 @@ test("groups: roles, members, conversation events", async () => {
     await until(() => eventsOf(bob, "conversation").some((c) => c.conversation.id === group.id && c.change === "removed"), "bob's removed event");
     const members = (await alice.conversation(group.id)).members.map((m) => m.id);
     equal(members, [alice.user.id], "only alice is left");
+});
+
+test("member changes come as deltas; the SDK keeps the list", async () => {
+    const [alice, bob] = await connected(await newUser("alice"), await newUser("bob"));
+    const carol = await newUser("carol");
+    const group = await alice.createGroup("Deltas", [bob.user.id]);
+    await until(() => eventsOf(bob, "conversation").some((c) => c.conversation.id === group.id && c.change === "added"), "bob added");
+    equal(bob.members(group.id).map((m) => m.id).sort(), [alice.user.id, bob.user.id].sort(), "bob's list from the added event");
+    await alice.addMembers(group.id, [carol.user.id]);
+    const update = await (async () => {
+        await until(() => eventsOf(bob, "conversation").some((c) => c.members?.added?.length), "bob's delta");
+        return eventsOf(bob, "conversation").find((c) => c.members?.added?.length);
+    })();
+    equal(update.members.added, [{ id: carol.user.id, role: "member" }], "the delta names carol only");
+    equal(update.conversation.members.map((m) => m.id).sort(), [alice.user.id, bob.user.id, carol.user.id].sort(), "the event's list, delta applied");
+    await alice.setRole(group.id, carol.user.id, "admin");
+    await until(() => bob.members(group.id).find((m) => m.id === carol.user.id)?.role === "admin", "carol admin in bob's list");
+    await carol.leave(group.id);
+    await until(() => !bob.members(group.id).some((m) => m.id === carol.user.id), "carol gone from bob's list");
+    equal(bob.members(group.id).map((m) => m.id).sort(), (await bob.conversation(group.id)).members.map((m) => m.id).sort(), "the same as the hub's");
+});
+
+test("a conversation deleted and opened again is reset and starts over", async () => {
+    const storage = new MemoryStorage();
+    const [alice] = await connected(await newUser("alice"));
+    const bob = await newUser("bob", storage);
+    const conv = await alice.createDirect(bob.user.id);
+    check(conv.epoch, "a conversation has an epoch");
+    for (const text of ["old 1", "old 2", "old 3"]) await alice.send(conv.id, text);
+    // Bob's client held all three (of the old epoch).
+    await bob.conversations();
+    equal(bob.positions[conv.id], 3, "bob's position");
+    equal(bob.epochs[conv.id], conv.epoch, "bob's epoch");
+    // Both leave (the last leave deletes it); Alice opens it again and writes.
+    await bob.leave(conv.id);
+    bob.setPosition(conv.id, 3, conv.epoch); // (what a client away meanwhile still holds)
+    await alice.leave(conv.id);
+    const again = await alice.createDirect(bob.user.id);
+    equal(again.id, conv.id, "the same id");
+    check(again.epoch && again.epoch !== conv.epoch, "a new epoch");
+    await alice.send(conv.id, "new 1");
+    await alice.send(conv.id, "new 2");
+    await connected(bob);
+    await until(() => textsIn(bob, conv.id).length === 2, "the new messages");
+    equal(textsIn(bob, conv.id), ["new 1", "new 2"], "replayed from the new start");
+    equal(eventsOf(bob, "reset").map((r) => r.conv), [conv.id], "one reset event");
+    equal([bob.positions[conv.id], bob.epochs[conv.id]], [2, again.epoch], "position and epoch of the new epoch");
 });
 
 test("rooms: create, find, join, leave", async () => {

@@ -31,6 +31,11 @@ export class Store extends EventTarget {
             this.changed("presence", { user: e.detail.user });
         });
         client.addEventListener("conversation", (e) => this.#onConversation(e.detail));
+        // Deleted and opened again under its id: the old messages are gone, the new ones follow.
+        client.addEventListener("reset", (e) => {
+            this.threads.delete(e.detail.conv);
+            this.changed("messages", { conv: e.detail.conv });
+        });
         client.addEventListener("notification", (e) => {
             // Pending ones are pushed again on every connect: keep each once.
             if (this.notifications.some((n) => n.id === e.detail.id)) return;
@@ -288,8 +293,10 @@ export class Store extends EventTarget {
         if (change === "removed") {
             this.forget(conversation.id);
         } else {
+            // The SDK fills in the member list it keeps (an update carries only
+            // what changed); without one, members load when the conversation is opened.
             this.merge(conversation);
-            if (!conversation.members) this.loadMembers(conversation.id).catch(() => {});
+            if (!conversation.members && change === "added") this.loadMembers(conversation.id).catch(() => {});
             this.changed("list");
             this.changed("members", { conv: conversation.id });
         }

@@ -11,7 +11,8 @@ extension Conversation {
             public: kind == .room ? hash["public"] == "1" : nil, createdBy: hash["createdBy"] ?? "",
             createdAt: hash["createdAt"].flatMap { Int($0) } ?? 0, seq: hash["seq"].flatMap { Int($0) } ?? 0,
             lastActivity: hash["lastTs"].flatMap { Int($0) },
-            lastMessage: hash["lastMessage"].flatMap { try? Message.decode($0) })
+            lastMessage: hash["lastMessage"].flatMap { try? Message.decode($0) },
+            epoch: hash["epoch"].flatMap { $0.isEmpty ? nil : $0 })
     }
 
     static func decode(_ json: String) throws(SwitchboardError) -> Conversation {

@@ -109,12 +109,16 @@ extension ConversationService {
     public func history(
         _ id: String, user: String, before: String?, after: String?, limit: Int
     ) async throws(SwitchboardError) -> MessagePage {
-        _ = try await access(id, user: user)
-        return try await page(id, before: before, after: after, limit: limit)
+        let (conversation, _) = try await access(id, user: user)
+        return try await page(id, before: before, after: after, limit: limit, epoch: conversation.epoch)
     }
 
-    /// History without an access check (the caller checked it).
-    public func page(_ id: String, before: String?, after: String?, limit: Int) async throws(SwitchboardError) -> MessagePage {
+    /// History without an access check (the caller checked it). `epoch`
+    /// (the conversation's) goes on every message: the stream holds one
+    /// epoch's messages only, since deleting the conversation deletes it.
+    public func page(
+        _ id: String, before: String?, after: String?, limit: Int, epoch: String? = nil
+    ) async throws(SwitchboardError) -> MessagePage {
         let beforeID = try before.map { text throws(SwitchboardError) in
             guard let id = Self.streamID(text) else { throw .invalid("before must be a message id") }
             return id
@@ -139,7 +143,7 @@ extension ConversationService {
             newestFirst = true
         }
         let entries = try await mapRedis { try await redis.execute(command) }.array ?? []
-        var messages = entries.prefix(limit).compactMap { Message(conversation: id, entry: $0) }
+        var messages = entries.prefix(limit).compactMap { Message(conversation: id, entry: $0, epoch: epoch) }
         if newestFirst { messages.reverse() }
         messages = try await applyEdits(id, messages)
         return MessagePage(messages: messages, more: entries.count > limit)
@@ -162,8 +166,10 @@ extension ConversationService {
     /// Messages with seq greater than `seq`, oldest first (for resume and
     /// gap replay). More than `limit` of them, or some dropped by retention:
     /// `complete` is false and the newest `limit` come back (the client
-    /// reloads history).
-    public func messages(after seq: Int, in id: String, limit: Int) async throws(SwitchboardError) -> (messages: [Message], complete: Bool) {
+    /// reloads history). `epoch` as in `page`.
+    public func messages(
+        after seq: Int, in id: String, limit: Int, epoch: String? = nil
+    ) async throws(SwitchboardError) -> (messages: [Message], complete: Bool) {
         // Seq and stream order agree: page back from the newest entry until seq is reached.
         var collected: [Message] = []
         var end = "+"
@@ -175,7 +181,7 @@ extension ConversationService {
                     try await redis.send("XREVRANGE", keys.messages(id), end, "-", "COUNT", page)
                 }.array ?? []
             for entry in entries {
-                guard let message = Message(conversation: id, entry: entry) else { continue }
+                guard let message = Message(conversation: id, entry: entry, epoch: epoch) else { continue }
                 if message.seq <= seq {
                     reachedStart = true
                     break pages

@@ -73,7 +73,8 @@ public struct ConversationService: Sendable {
             try await scripts.evaluate(
                 "create_conversation",
                 keys: [keys.conversation(id), keys.members(id), keys.joined(id), keys.readPointers(id), keys.offline(id)],
-                arguments: [id, kind.rawValue, name, `public` ? "1" : "0", actor, clock.milliseconds] + members, events: events)
+                arguments: [id, kind.rawValue, name, `public` ? "1" : "0", actor, clock.milliseconds, Self.newEpoch()] + members,
+                events: events)
         }
         guard let parts = reply.array, parts.count == 3, let json = parts[1].string else {
             throw SwitchboardError(.internalError, "unexpected reply from create_conversation")
@@ -87,6 +88,9 @@ public struct ConversationService: Sendable {
         }
         return (conversation, parts[0].int == 1)
     }
+
+    /// A fresh conversation epoch: 8 base64url characters (48 random bits).
+    static func newEpoch() -> String { Base64.urlEncode(RandomID.bytes(6)) }
 
     func requireUsers(_ ids: [String]) async throws(SwitchboardError) {
         guard !ids.isEmpty else { return }
@@ -156,11 +160,11 @@ public struct ConversationService: Sendable {
         return conversation
     }
 
-    /// The conversation with its members, without any access check (for events).
-    func snapshot(_ id: String) async throws(SwitchboardError) -> Conversation {
+    /// The conversation (with its members unless `members` is false), without any access check (for events).
+    func snapshot(_ id: String, members withMembers: Bool = true) async throws(SwitchboardError) -> Conversation {
         let hash = try await mapRedis { try await redis.send("HGETALL", keys.conversation(id)) }.stringPairs ?? [:]
         guard var conversation = Conversation(hash: hash) else { throw .notFound("conversation not found") }
-        conversation.members = try await members(of: id)
+        if withMembers { conversation.members = try await members(of: id) }
         return conversation
     }
 
@@ -266,8 +270,9 @@ public struct ConversationService: Sendable {
                 RedisCommand("ZADD", [keys.roomIndex, 0, Self.indexEntry(name, id)]),
             ])
         }
-        conversation.members = try await members(of: id)
+        // To every member: the metadata only (their member lists did not change).
         await publish(keys.conversationChannel(id), LiveEvent.conversation(conversation, change: "updated"))
+        conversation.members = try await members(of: id)
         return conversation
     }
 
@@ -320,7 +325,10 @@ public struct ConversationService: Sendable {
         try await indexMembers(id, added: added)
         var conversation = try await snapshot(id)
         if !added.isEmpty {
-            await publish(keys.conversationChannel(id), LiveEvent.conversation(conversation, change: "updated"))
+            let joined = Set(added)
+            let changes = MemberChanges(
+                added: (conversation.members ?? []).filter { joined.contains($0.id) }.map { Member(id: $0.id, role: $0.role) })
+            await publish(keys.conversationChannel(id), LiveEvent.membersChanged(conversation, changes))
             conversation.unread = 0
             for user in added {
                 await publish(keys.userChannel(user), LiveEvent.conversation(conversation, change: "added"))
@@ -344,6 +352,7 @@ public struct ConversationService: Sendable {
                 arguments: [id, actor, target], events: events)
         }
         let status = reply.array?.first?.string
+        let newOwner = reply.array?.dropFirst().first?.string ?? ""
         try await indexMembers(id, removed: [target])
         await dropNotifications(id, users: [target])
         await publish(keys.userChannel(target), LiveEvent.conversation(conversation, change: "removed"))
@@ -351,20 +360,24 @@ public struct ConversationService: Sendable {
             if conversation.kind == .room {
                 _ = try? await redis.send("ZREM", keys.roomIndex, Self.indexEntry(conversation.name ?? "", id))
             }
-        } else if let current = try? await snapshot(id) {
-            await publish(keys.conversationChannel(id), LiveEvent.conversation(current, change: "updated"))
+        } else if let current = try? await snapshot(id, members: false) {
+            let changes = MemberChanges(removed: [target], changed: newOwner.isEmpty ? [] : [Member(id: newOwner, role: .owner)])
+            await publish(keys.conversationChannel(id), LiveEvent.membersChanged(current, changes))
         }
     }
 
     /// Changes a member's role (owner only); `owner` hands ownership over.
     public func setRole(_ id: String, actor: String, target: String, role: MemberRole) async throws(SwitchboardError) -> Conversation {
         guard Self.isValidID(id) else { throw .notFound("conversation not found") }
-        _ = try await mapRedis {
+        let reply = try await mapRedis {
             try await scripts.evaluate(
                 "set_role", keys: [keys.conversation(id), keys.members(id)], arguments: [id, actor, target, role.rawValue], events: events)
         }
-        let conversation = try await snapshot(id)
-        await publish(keys.conversationChannel(id), LiveEvent.conversation(conversation, change: "updated"))
+        let conversation = try await snapshot(id, members: false)
+        var changed = [Member(id: target, role: MemberRole(rawValue: reply.string ?? role.rawValue) ?? role)]
+        // Handing ownership over makes the old owner an admin.
+        if role == .owner, target != actor { changed.append(Member(id: actor, role: .admin)) }
+        await publish(keys.conversationChannel(id), LiveEvent.membersChanged(conversation, MemberChanges(changed: changed)))
         return try await get(id, user: actor)
     }
 }

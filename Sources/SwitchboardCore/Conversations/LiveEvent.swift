@@ -9,9 +9,26 @@ public enum LiveEvent {
         var change: String
     }
 
+    struct MembershipChange: Encodable {
+        var ev = "conversation"
+        var conversation: Conversation
+        var change = "updated"
+        var members: MemberChanges
+    }
+
     /// `{"ev":"conversation","conversation":…,"change":…}`.
     public static func conversation(_ conversation: Conversation, change: String) -> String {
         encode(ConversationChange(conversation: conversation, change: change))
+    }
+
+    /// `{"ev":"conversation","conversation":…,"change":"updated","members":{added, removed, changed}}`
+    /// to every member: the conversation without its member list, and what
+    /// changed in it (the list itself would be O(members) bytes per member).
+    public static func membersChanged(_ conversation: Conversation, _ changes: MemberChanges) -> String {
+        var bare = conversation
+        bare.members = nil
+        bare.unread = nil
+        return encode(MembershipChange(conversation: bare, members: changes))
     }
 
     /// `{"ev":"disconnect"}` on a user's channel: every node closes that

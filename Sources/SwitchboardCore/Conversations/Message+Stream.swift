@@ -4,13 +4,13 @@ import SwitchboardProtocol
 
 extension Message {
     /// A message from a stream entry (`[id, [field, value, ...]]`), without edits applied.
-    init?(conversation: String, entry: RedisValue) {
+    init?(conversation: String, entry: RedisValue, epoch: String? = nil) {
         guard let parts = entry.array, parts.count == 2, let id = parts[0].string,
             let fields = parts[1].stringPairs, let seq = fields["seq"].flatMap({ Int($0) })
         else { return nil }
         self.init(
             id: id, conv: conversation, seq: seq, from: fields["from"] ?? "", kind: MessageKind(rawValue: fields["kind"] ?? "text"),
-            text: fields["text"] ?? "", ts: fields["ts"].flatMap { Int($0) } ?? 0, nonce: fields["nonce"])
+            text: fields["text"] ?? "", ts: fields["ts"].flatMap { Int($0) } ?? 0, nonce: fields["nonce"], epoch: epoch)
     }
 
     /// Applies the entry of `sb:conv:{C}:edits` for this message: the current

@@ -152,16 +152,21 @@ public enum LuaScripts {
             -- ARGV[1] convId   ARGV[2] kind: direct|group|room   ARGV[3] name ("" allowed)
             -- ARGV[4] public: "1"|"0" ("1" only for rooms)   ARGV[5] createdBy (user id)
             -- ARGV[6] createdAt, ms integer (also the join time of the members)
-            -- ARGV[7..] member ids; ARGV[7] must equal createdBy and becomes owner, the
+            -- ARGV[7] epoch: a fresh random string (1-64 of A-Z a-z 0-9 _ -) for this
+            --   incarnation of the id; kept only when the conversation is created now (a
+            --   direct conversation deleted and opened again gets a new one, so clients
+            --   holding positions of the old one can tell: see resume in docs/protocol.md)
+            -- ARGV[8..] member ids; ARGV[8] must equal createdBy and becomes owner, the
             --   others become members (duplicates ignored; direct: at most 2 distinct).
             --   In a direct conversation both sides are equal: every member is "member",
             --   the creator included (nobody has owner powers over the other).
             -- New conv hash: id, kind, name, description "", public, createdBy,
-            --   createdAt, seq 0, lastTs = createdAt. Read pointers start at 0.
+            --   createdAt, seq 0, lastTs = createdAt, epoch. Read pointers start at 0.
+            --   (Conversations created before epochs existed have no epoch field.)
             -- Returns: {created, convJSON, addedIds}
             --   created  1 = created now, 0 = a conversation with this id existed
             --   convJSON {"id","kind","name","description","public":bool,"createdBy",
-            --            "createdAt","seq","lastTs","lastMessage"?:{message},
+            --            "createdAt","seq","lastTs","epoch"?,"lastMessage"?:{message},
             --            "members":[{"id","role"}] (in join order)}
             --   addedIds Redis array of the ids that became members by this call: all
             --            of them when created; when an existing DIRECT conversation is
@@ -206,16 +211,19 @@ public enum LuaScripts {
             
             if #KEYS ~= 5 then return err("INVALID", "create_conversation expects 5 keys") end
             local convId, kind, name, public, createdBy = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-            local createdAt = uint(ARGV[6])
+            local createdAt, epoch = uint(ARGV[6]), ARGV[7]
             if (convId or "") == "" or (createdBy or "") == "" or name == nil then
               return err("INVALID", "convId, name and createdBy are required")
             end
             if kind ~= "direct" and kind ~= "group" and kind ~= "room" then return err("INVALID", "kind must be direct, group or room") end
             if public ~= "0" and not (public == "1" and kind == "room") then return err("INVALID", "public must be 0, or 1 for a room") end
             if not createdAt then return err("INVALID", "createdAt must be a non-negative integer") end
-            if ARGV[7] ~= createdBy then return err("INVALID", "the first member must be the creator") end
+            if type(epoch) ~= "string" or #epoch > 64 or not epoch:match("^[%w_%-]+$") then
+              return err("INVALID", "epoch must be 1-64 characters of A-Z a-z 0-9 _ -")
+            end
+            if ARGV[8] ~= createdBy then return err("INVALID", "the first member must be the creator") end
             local ids, seen = {}, {}
-            for i = 7, #ARGV do
+            for i = 8, #ARGV do
               if ARGV[i] == "" then return err("INVALID", "empty member id") end
               if not seen[ARGV[i]] then seen[ARGV[i]] = true; ids[#ids + 1] = ARGV[i] end
             end
@@ -241,7 +249,7 @@ public enum LuaScripts {
             end
             
             redis.call("HSET", KEYS[1], "id", convId, "kind", kind, "name", name, "description", "",
-              "public", public, "createdBy", createdBy, "createdAt", createdAt, "seq", 0, "lastTs", createdAt)
+              "public", public, "createdBy", createdBy, "createdAt", createdAt, "seq", 0, "lastTs", createdAt, "epoch", epoch)
             for i, id in ipairs(ids) do
               redis.call("HSET", KEYS[2], id, (i == 1 and kind ~= "direct") and "owner" or "member")
               redis.call("ZADD", KEYS[3], createdAt, id)
@@ -1384,7 +1392,8 @@ public enum LuaScripts {
             --          who gets a notification, with no further read of the members;
             --          {0, storedJSON} when the nonce was already used (nothing stored,
             --          nothing published; storedJSON is the message as first sent).
-            -- messageJSON: {"id","conv","seq","from","kind":"text","text","ts","nonce"?}
+            -- messageJSON: {"id","conv","seq","from","kind":"text","text","ts","nonce"?,
+            --   "epoch"? (the conversation's epoch; absent for one created before epochs)}
             -- Errors: INVALID (bad ARGV / key count), NOT_FOUND (no conversation),
             --         NOT_MEMBER (sender is not a member).
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
@@ -1414,7 +1423,8 @@ public enum LuaScripts {
             if not maxlen then return err("INVALID", "maxlen must be a non-negative integer") end
             if nonce == nil or channel == nil or origin == nil then return err("INVALID", "send expects 8 arguments") end
             
-            local kind = redis.call("HGET", KEYS[1], "kind")
+            local conv = redis.call("HMGET", KEYS[1], "kind", "epoch")
+            local kind, epoch = conv[1], conv[2]
             if not kind then return err("NOT_FOUND", "conversation not found") end
             if not redis.call("HGET", KEYS[2], userId) then return err("NOT_MEMBER", "not a member of this conversation") end
             if nonce ~= "" then
@@ -1434,6 +1444,7 @@ public enum LuaScripts {
             
             local msg = {id = id, conv = convId, seq = seq, from = userId, kind = "text", text = text, ts = ts}
             if nonce ~= "" then msg.nonce = nonce end
+            if epoch then msg.epoch = epoch end
             local json = cjson.encode(msg)
             local lastTs = tonumber(redis.call("HGET", KEYS[1], "lastTs")) or 0
             redis.call("HSET", KEYS[1], "lastTs", math.max(lastTs, ts), "lastMessage", json)
@@ -1471,7 +1482,8 @@ public enum LuaScripts {
             -- Effects: as send.lua, without membership, nonce or read pointer: HINCRBY
             --   seq; XADD {seq, from=system, kind=system, text, ts}; lastTs,
             --   lastMessage; PUBLISH {"ev":"message","message":<msg>,"origin":""} in
-            --   this order; emits message.sent.
+            --   this order; emits message.sent. The message carries the conversation's
+            --   "epoch" (absent for one created before epochs), as in send.lua.
             -- Returns: {1, messageJSON, kind, offline} (offline: every member in the
             --   offline set, who get a notification).
             -- Errors: INVALID (bad ARGV / key count), NOT_FOUND (no conversation).
@@ -1496,14 +1508,16 @@ public enum LuaScripts {
             if #KEYS ~= 3 or (convId or "") == "" or (text or "") == "" or not ts or not maxlen or channel == nil then
               return redis.error_reply("INVALID send_system expects 3 keys and convId, text, ts, maxlen, channel")
             end
-            local kind = redis.call("HGET", KEYS[1], "kind")
+            local conv = redis.call("HMGET", KEYS[1], "kind", "epoch")
+            local kind, epoch = conv[1], conv[2]
             if not kind then return redis.error_reply("NOT_FOUND conversation not found") end
             local seq = redis.call("HINCRBY", KEYS[1], "seq", 1)
             local fields = {"seq", seq, "from", "system", "kind", "system", "text", text, "ts", ts}
             local id
             if maxlen > 0 then id = redis.call("XADD", KEYS[2], "MAXLEN", "~", maxlen, "*", unpack(fields))
             else id = redis.call("XADD", KEYS[2], "*", unpack(fields)) end
-            local json = cjson.encode({id = id, conv = convId, seq = seq, from = "system", kind = "system", text = text, ts = ts})
+            local json = cjson.encode({id = id, conv = convId, seq = seq, from = "system", kind = "system", text = text, ts = ts,
+              epoch = epoch or nil})
             local lastTs = tonumber(redis.call("HGET", KEYS[1], "lastTs")) or 0
             redis.call("HSET", KEYS[1], "lastTs", math.max(lastTs, ts), "lastMessage", json)
             if channel ~= "" then

@@ -3,7 +3,7 @@
 /// docs/openapi.yaml as JSON, embedded at build time and served at `GET /api/v1/openapi.json`.
 enum OpenAPIDocument {
     /// SHA-256 (hex) of the docs/openapi.yaml this was generated from; a test compares it with the file.
-    static let sourceSHA256 = "3ff62237b299e04e1de5869e1e0f3b3391731ce617fc1e90032602a4be71a0f0"
+    static let sourceSHA256 = "095733d7357111315ef5d66fe9ed9d5c4c303cc048ec57c4117c468daa49eb7e"
 
     /// The document as JSON text.
     static let json = ####"""
@@ -2966,6 +2966,14 @@ enum OpenAPIDocument {
                 "items": {
                   "$ref": "#/components/schemas/Member"
                 }
+              },
+              "epoch": {
+                "type": "string",
+                "pattern": "^[A-Za-z0-9_-]{1,64}$",
+                "examples": [
+                  "Zk3q_x9A"
+                ],
+                "description": "Random, set when the conversation was created and never changed.\nA direct conversation deleted and opened again under its id (seq\nfrom 0 again) has a new one. Absent for a conversation created\nbefore epochs existed. See docs/protocol.md#epochs.\n"
               }
             }
           },
@@ -3019,6 +3027,10 @@ enum OpenAPIDocument {
               },
               "deleted": {
                 "type": "boolean"
+              },
+              "epoch": {
+                "type": "string",
+                "description": "The conversation's epoch (absent in a conversation created before epochs)."
               }
             }
           },

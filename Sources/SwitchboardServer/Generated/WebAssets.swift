@@ -175,7 +175,7 @@ boot();
         WebAsset(
             path: "/sdk/switchboard.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""70edf14032320a30""#,
+            etag: #""de98ef5867fc52a6""#,
             text: ####"""
 // Switchboard JavaScript SDK: one ES module, no dependencies, no build step.
 //
@@ -237,7 +237,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * A client of one Switchboard hub. An EventTarget: listen for "message",
  * "message.edited", "message.deleted", "typing", "read", "presence",
- * "conversation", "notification", "post", "connected", "disconnected", "state" and
+ * "conversation", "reset", "notification", "post", "connected", "disconnected", "state" and
  * "logout"; each event's `detail` carries the payload.
  */
 export class SwitchboardClient extends EventTarget {
@@ -295,6 +295,11 @@ export class SwitchboardClient extends EventTarget {
     // every message has been delivered (or loaded), and seqs seen past a gap.
     #positions = {};
     #ahead = new Map();
+    // Per conversation: the epoch those positions belong to (a conversation
+    // deleted and opened again under its id has a new one), and the member
+    // list as kept from `conversation` events and REST answers.
+    #epochs = {};
+    #members = new Map();
     #saveQueued = false;
     #watched = new Set();
     #status = "online";
@@ -313,10 +318,18 @@ export class SwitchboardClient extends EventTarget {
     /** Per conversation, the seq up to which every message was delivered: a copy. */
     get positions() { return { ...this.#positions }; }
 
-    /** Sets the position of a conversation (e.g. after the app reloaded its history). */
-    setPosition(conversationID, seq) {
+    /** Per conversation, the epoch its position belongs to: a copy. */
+    get epochs() { return { ...this.#epochs }; }
+
+    /** The member list of a conversation as this client keeps it (`conversation` events applied), or undefined. */
+    members(conversationID) { return this.#members.get(conversationID)?.slice(); }
+
+    /** Sets the position of a conversation (e.g. after the app reloaded its history), with its epoch when known. */
+    setPosition(conversationID, seq, epoch) {
         this.#positions[conversationID] = seq;
         this.#ahead.delete(conversationID);
+        if (epoch) this.#epochs[conversationID] = epoch;
+        else if (epoch === null) delete this.#epochs[conversationID];
         this.#savePositions();
     }
 
@@ -407,7 +420,9 @@ export class SwitchboardClient extends EventTarget {
         this.storage.setItem(this.#key("user"), answer.user.id);
         if (previousUser !== answer.user.id) {
             this.#positions = {};
+            this.#epochs = {};
             this.#ahead.clear();
+            this.#members.clear();
         }
         this.#loadPositions();
         clearTimeout(this.#refreshTimer);
@@ -422,12 +437,15 @@ export class SwitchboardClient extends EventTarget {
         const hadSession = this.user !== null || this.#accessToken !== null;
         clearTimeout(this.#refreshTimer);
         if (this.user) this.storage.removeItem(this.#key(`positions:${this.user.id}`));
+        if (this.user) this.storage.removeItem(this.#key(`epochs:${this.user.id}`));
         this.storage.removeItem(this.#key("refresh"));
         this.storage.removeItem(this.#key("user"));
         this.#accessToken = null;
         this.user = null;
         this.#positions = {};
+        this.#epochs = {};
         this.#ahead.clear();
+        this.#members.clear();
         this.#watched.clear();
         this.#status = "online";
         this.close();
@@ -534,6 +552,7 @@ export class SwitchboardClient extends EventTarget {
         for (const conversation of conversations) {
             if (this.#positions[conversation.id] === undefined) {
                 this.#positions[conversation.id] = conversation.seq;
+                if (conversation.epoch) this.#epochs[conversation.id] = conversation.epoch;
                 changed = true;
             }
         }
@@ -544,7 +563,7 @@ export class SwitchboardClient extends EventTarget {
     /** One conversation with its members (`[{id, role, read}]`). */
     async conversation(conversationID) {
         const { conversation } = await this.#api("GET", `/conversations/${encodeURIComponent(conversationID)}`);
-        return conversation;
+        return this.#takeMembers(conversation);
     }
 
     /** Opens the direct conversation with a user (the same one every time for the pair). */
@@ -586,7 +605,7 @@ export class SwitchboardClient extends EventTarget {
     /** Adds users to a group or room (owner or admin); resolves to the conversation. */
     async addMembers(conversationID, userIDs) {
         const { conversation } = await this.#api("POST", `/conversations/${encodeURIComponent(conversationID)}/members`, { users: userIDs });
-        return conversation;
+        return this.#takeMembers(conversation);
     }
 
     /** Removes a member (admins), or the caller themself (leaving). */
@@ -609,16 +628,79 @@ export class SwitchboardClient extends EventTarget {
     async setRole(conversationID, userID, role) {
         const { conversation } = await this.#api(
             "PATCH", `/conversations/${encodeURIComponent(conversationID)}/members/${encodeURIComponent(userID)}`, { role });
-        return conversation;
+        return this.#takeMembers(conversation);
     }
 
     /** A conversation the app has just opened starts at its current seq (its history comes from `history()`). */
     #known(conversation) {
         if (conversation && this.#positions[conversation.id] === undefined) {
             this.#positions[conversation.id] = conversation.seq ?? 0;
+            if (conversation.epoch) this.#epochs[conversation.id] = conversation.epoch;
             this.#savePositions();
         }
+        return this.#takeMembers(conversation);
+    }
+
+    /** Keeps a conversation's member list from a REST answer or an event that carries it whole. */
+    #takeMembers(conversation) {
+        if (conversation?.id && Array.isArray(conversation.members)) {
+            this.#members.set(conversation.id, conversation.members.map((m) => ({ ...m })));
+        }
         return conversation;
+    }
+
+    /**
+     * Applies a `conversation` event's member changes (`{added, removed,
+     * changed}`, sent instead of the whole list) to the kept list, and
+     * answers the conversation with the list filled in when known.
+     */
+    #applyMembers(conversation, change, delta) {
+        const id = conversation.id;
+        if (change === "removed") {
+            this.#members.delete(id);
+            return conversation;
+        }
+        if (Array.isArray(conversation.members)) {
+            this.#takeMembers(conversation);
+        } else if (delta && this.#members.has(id)) {
+            const gone = new Set(Array.isArray(delta.removed) ? delta.removed : []);
+            const roles = new Map((Array.isArray(delta.changed) ? delta.changed : []).map((m) => [m.id, m.role]));
+            const list = [];
+            for (const member of this.#members.get(id)) {
+                if (gone.has(member.id)) continue;
+                list.push(roles.has(member.id) ? { ...member, role: roles.get(member.id) } : member);
+            }
+            for (const member of Array.isArray(delta.added) ? delta.added : []) {
+                if (!gone.has(member.id) && !list.some((m) => m.id === member.id)) list.push({ ...member });
+            }
+            this.#members.set(id, list);
+        }
+        const members = this.#members.get(id);
+        return members ? { ...conversation, members: members.map((m) => ({ ...m })) } : conversation;
+    }
+
+    /** The `resume` positions: `{seq, epoch}` where the epoch is known, else the seq alone. */
+    #resumePositions(ids) {
+        const positions = {};
+        for (const id of ids) {
+            const seq = this.#positions[id] ?? 0;
+            positions[id] = this.#epochs[id] ? { seq, epoch: this.#epochs[id] } : seq;
+        }
+        return positions;
+    }
+
+    /**
+     * The conversation was deleted and opened again under its id (a new
+     * epoch, seq from 1 again): what was held of it is dropped and it starts
+     * over; the app hears "reset" and should drop its copy of the messages.
+     */
+    #reset(conversationID, epoch) {
+        this.#positions[conversationID] = 0;
+        this.#ahead.delete(conversationID);
+        if (epoch) this.#epochs[conversationID] = epoch;
+        else delete this.#epochs[conversationID];
+        this.#savePositions();
+        this.#emit("reset", { conv: conversationID });
     }
 
     /**
@@ -629,13 +711,17 @@ export class SwitchboardClient extends EventTarget {
      */
     #catchUp(conversation) {
         if (!this.#ready || !conversation) return;
-        const position = this.#positions[conversation.id] ?? 0;
-        this.#request({ op: "resume", positions: { [conversation.id]: position } }).catch(() => {});
+        if (conversation.epoch && this.#epochs[conversation.id] && this.#epochs[conversation.id] !== conversation.epoch) {
+            this.#reset(conversation.id, conversation.epoch);
+        }
+        this.#request({ op: "resume", positions: this.#resumePositions([conversation.id]) }).catch(() => {});
     }
 
     #forget(conversationID) {
         delete this.#positions[conversationID];
+        delete this.#epochs[conversationID];
         this.#ahead.delete(conversationID);
+        this.#members.delete(conversationID);
         this.#savePositions();
     }
 
@@ -894,13 +980,17 @@ export class SwitchboardClient extends EventTarget {
                 // starts and merges them into the replay. (Even with no
                 // positions: an empty resume ends the hold.)
                 const auth = this.#request({ op: "auth", token, resume: true }, { force: true });
-                const resume = this.#request({ op: "resume", positions: { ...this.#positions } }, { force: true });
+                const sentEpochs = { ...this.#epochs };
+                const resume = this.#request(
+                    { op: "resume", positions: this.#resumePositions(Object.keys(this.#positions)) }, { force: true });
                 auth.catch(() => {});
                 resume.catch(() => {});
                 const { user } = await auth;
                 if (user) this.user = { ...this.user, ...user };
                 const resumed = await resume;
                 for (const id of resumed.denied ?? []) this.#forget(id);
+                // Reset, and not started over yet by a replayed message of the new epoch: no message yet.
+                for (const id of resumed.reset ?? []) if (this.#epochs[id] === sentEpochs[id]) this.#reset(id, null);
                 this.#ready = true;
                 this.#attempt = 0;
                 this.#setState("connected");
@@ -913,6 +1003,7 @@ export class SwitchboardClient extends EventTarget {
                     recovered: resumed.recovered ?? {},
                     complete: resumed.complete !== false,
                     denied: resumed.denied ?? [],
+                    reset: resumed.reset ?? [],
                 });
                 const event = await closed;
                 closeCode = event.code;
@@ -1095,7 +1186,11 @@ export class SwitchboardClient extends EventTarget {
         case "conversation":
             if (object.change === "removed" && object.conversation) this.#forget(object.conversation.id);
             if (object.change === "added" && object.conversation) this.#catchUp(this.#known(object.conversation));
-            this.#emit("conversation", { conversation: object.conversation, change: object.change });
+            this.#emit("conversation", {
+                conversation: object.conversation ? this.#applyMembers(object.conversation, object.change, object.members) : object.conversation,
+                change: object.change,
+                members: object.members,
+            });
             break;
         case "notification":
             this.#emit("notification", object.notification);
@@ -1116,6 +1211,11 @@ export class SwitchboardClient extends EventTarget {
      */
     #observe(message, own) {
         const conv = message.conv;
+        if (message.epoch) {
+            const held = this.#epochs[conv];
+            if (held && held !== message.epoch) this.#reset(conv, message.epoch);
+            else if (!held) this.#epochs[conv] = message.epoch;
+        }
         let ahead = this.#ahead.get(conv);
         if (ahead?.has(message.seq)) return false;
         if (this.#positions[conv] === undefined) {
@@ -1150,6 +1250,10 @@ export class SwitchboardClient extends EventTarget {
                     this.#positions[conv] = seq;
                 }
             }
+            const epochs = JSON.parse(this.storage.getItem(this.#key(`epochs:${this.user.id}`)) ?? "{}");
+            for (const [conv, epoch] of Object.entries(epochs)) {
+                if (typeof epoch === "string" && this.#positions[conv] !== undefined && !this.#epochs[conv]) this.#epochs[conv] = epoch;
+            }
         } catch {
             // Unreadable: start over (resume then starts from the conversation list).
         }
@@ -1163,6 +1267,7 @@ export class SwitchboardClient extends EventTarget {
             if (!this.user) return;
             try {
                 this.storage.setItem(this.#key(`positions:${this.user.id}`), JSON.stringify(this.#positions));
+                this.storage.setItem(this.#key(`epochs:${this.user.id}`), JSON.stringify(this.#epochs));
             } catch {
                 // Storage full or unavailable: positions stay in memory.
             }
@@ -1457,7 +1562,7 @@ body { font-family: system-ui, sans-serif; margin: 2rem; line-height: 1.4; }
         WebAsset(
             path: "/test/sdk-test.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""d51b50b003f2b9bf""#,
+            etag: #""e3292206719c95b6""#,
             text: ####"""
 // Tests of the JavaScript SDK, run in a real browser against the hub that
 // serves this page (scripts/browser-test opens /test/sdk-test.html?run and
@@ -1521,7 +1626,7 @@ function makeClient(storage = new MemoryStorage()) {
     client.sockets = WebSocketClass.sockets;
     client.events = [];
     for (const type of ["message", "message.edited", "message.deleted", "typing", "read", "presence", "conversation",
-        "notification", "connected", "disconnected", "logout"]) {
+        "reset", "notification", "connected", "disconnected", "logout"]) {
         client.addEventListener(type, (e) => client.events.push({ type, detail: e.detail }));
     }
     return client;
@@ -1715,6 +1820,53 @@ test("groups: roles, members, conversation events", async () => {
     await until(() => eventsOf(bob, "conversation").some((c) => c.conversation.id === group.id && c.change === "removed"), "bob's removed event");
     const members = (await alice.conversation(group.id)).members.map((m) => m.id);
     equal(members, [alice.user.id], "only alice is left");
+});
+
+test("member changes come as deltas; the SDK keeps the list", async () => {
+    const [alice, bob] = await connected(await newUser("alice"), await newUser("bob"));
+    const carol = await newUser("carol");
+    const group = await alice.createGroup("Deltas", [bob.user.id]);
+    await until(() => eventsOf(bob, "conversation").some((c) => c.conversation.id === group.id && c.change === "added"), "bob added");
+    equal(bob.members(group.id).map((m) => m.id).sort(), [alice.user.id, bob.user.id].sort(), "bob's list from the added event");
+    await alice.addMembers(group.id, [carol.user.id]);
+    const update = await (async () => {
+        await until(() => eventsOf(bob, "conversation").some((c) => c.members?.added?.length), "bob's delta");
+        return eventsOf(bob, "conversation").find((c) => c.members?.added?.length);
+    })();
+    equal(update.members.added, [{ id: carol.user.id, role: "member" }], "the delta names carol only");
+    equal(update.conversation.members.map((m) => m.id).sort(), [alice.user.id, bob.user.id, carol.user.id].sort(), "the event's list, delta applied");
+    await alice.setRole(group.id, carol.user.id, "admin");
+    await until(() => bob.members(group.id).find((m) => m.id === carol.user.id)?.role === "admin", "carol admin in bob's list");
+    await carol.leave(group.id);
+    await until(() => !bob.members(group.id).some((m) => m.id === carol.user.id), "carol gone from bob's list");
+    equal(bob.members(group.id).map((m) => m.id).sort(), (await bob.conversation(group.id)).members.map((m) => m.id).sort(), "the same as the hub's");
+});
+
+test("a conversation deleted and opened again is reset and starts over", async () => {
+    const storage = new MemoryStorage();
+    const [alice] = await connected(await newUser("alice"));
+    const bob = await newUser("bob", storage);
+    const conv = await alice.createDirect(bob.user.id);
+    check(conv.epoch, "a conversation has an epoch");
+    for (const text of ["old 1", "old 2", "old 3"]) await alice.send(conv.id, text);
+    // Bob's client held all three (of the old epoch).
+    await bob.conversations();
+    equal(bob.positions[conv.id], 3, "bob's position");
+    equal(bob.epochs[conv.id], conv.epoch, "bob's epoch");
+    // Both leave (the last leave deletes it); Alice opens it again and writes.
+    await bob.leave(conv.id);
+    bob.setPosition(conv.id, 3, conv.epoch); // (what a client away meanwhile still holds)
+    await alice.leave(conv.id);
+    const again = await alice.createDirect(bob.user.id);
+    equal(again.id, conv.id, "the same id");
+    check(again.epoch && again.epoch !== conv.epoch, "a new epoch");
+    await alice.send(conv.id, "new 1");
+    await alice.send(conv.id, "new 2");
+    await connected(bob);
+    await until(() => textsIn(bob, conv.id).length === 2, "the new messages");
+    equal(textsIn(bob, conv.id), ["new 1", "new 2"], "replayed from the new start");
+    equal(eventsOf(bob, "reset").map((r) => r.conv), [conv.id], "one reset event");
+    equal([bob.positions[conv.id], bob.epochs[conv.id]], [2, again.epoch], "position and epoch of the new epoch");
 });
 
 test("rooms: create, find, join, leave", async () => {
@@ -2807,7 +2959,7 @@ export class Sidebar {
         WebAsset(
             path: "/ui/store.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""e124b79624d33e64""#,
+            etag: #""1b5c64fbc5ed18ba""#,
             text: ####"""
 // The app's state: conversations, messages by seq, users, presence, read
 // pointers and typing, fed by the SDK's calls and events. Views listen to
@@ -2842,6 +2994,11 @@ export class Store extends EventTarget {
             this.changed("presence", { user: e.detail.user });
         });
         client.addEventListener("conversation", (e) => this.#onConversation(e.detail));
+        // Deleted and opened again under its id: the old messages are gone, the new ones follow.
+        client.addEventListener("reset", (e) => {
+            this.threads.delete(e.detail.conv);
+            this.changed("messages", { conv: e.detail.conv });
+        });
         client.addEventListener("notification", (e) => {
             // Pending ones are pushed again on every connect: keep each once.
             if (this.notifications.some((n) => n.id === e.detail.id)) return;
@@ -3099,8 +3256,10 @@ export class Store extends EventTarget {
         if (change === "removed") {
             this.forget(conversation.id);
         } else {
+            // The SDK fills in the member list it keeps (an update carries only
+            // what changed); without one, members load when the conversation is opened.
             this.merge(conversation);
-            if (!conversation.members) this.loadMembers(conversation.id).catch(() => {});
+            if (!conversation.members && change === "added") this.loadMembers(conversation.id).catch(() => {});
             this.changed("list");
             this.changed("members", { conv: conversation.id });
         }

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import SwitchboardCore
 
@@ -6,12 +7,46 @@ extension WebSocketSession {
     struct ResumeProgress {
         var recovered: [String] = []
         var denied: [String] = []
+        /// Positions of another epoch: replayed from the conversation's start.
+        var reset: [String] = []
         var complete = true
+    }
+
+    /// One conversation's resume position: `seq`, or `{seq, epoch}`.
+    struct ResumePosition {
+        var conversation: String
+        var seq: Int
+        /// The epoch the client's position belongs to (nil: v1 position, not checked).
+        var epoch: String?
+
+        init(conversation: String, value: Any) throws(SwitchboardError) {
+            self.conversation = conversation
+            if let object = value as? [String: Any] {
+                guard let seq = object["seq"].flatMap(ClientCommand.integer), seq >= 0 else {
+                    throw .invalid("positions.\(conversation).seq must be a non-negative integer")
+                }
+                self.seq = seq
+                if let epoch = object["epoch"], !(epoch is NSNull) {
+                    guard let text = epoch as? String, text.utf8.count <= 64 else {
+                        throw .invalid("positions.\(conversation).epoch must be a string of at most 64 bytes")
+                    }
+                    self.epoch = text
+                }
+            } else {
+                guard let seq = ClientCommand.integer(value), seq >= 0 else {
+                    throw .invalid("positions.\(conversation) must be a non-negative integer or {seq, epoch}")
+                }
+                self.seq = seq
+            }
+        }
     }
 
     /// `resume`: replays, per conversation, the messages after the client's
     /// position, then the live events that arrived meanwhile (buffered), with
-    /// no gap and no duplicate; answers `{recovered, complete, denied}`.
+    /// no gap and no duplicate; answers `{recovered, complete, denied}`, plus
+    /// `reset` when some position carried an epoch that is not the
+    /// conversation's current one (deleted and opened again): that
+    /// conversation is replayed from its start instead.
     ///
     /// One conversation at a time, and at the client's pace: the replay
     /// writes while the socket takes frames and waits for it to drain before
@@ -20,40 +55,48 @@ extension WebSocketSession {
     func resume(_ command: ClientCommand, user: String) throws(SwitchboardError) -> EventLoopFuture<String> {
         let raw = try command.object("positions")
         guard raw.count <= 1000 else { throw .invalid("positions: at most 1000 conversations") }
-        var positions: [(String, Int)] = []
+        var positions: [ResumePosition] = []
         for (conversation, value) in raw.sorted(by: { $0.key < $1.key }) {
-            guard let seq = ClientCommand.integer(value), seq >= 0 else {
-                throw .invalid("positions.\(conversation) must be a non-negative integer")
-            }
-            positions.append((conversation, seq))
+            positions.append(try ResumePosition(conversation: conversation, value: value))
         }
         // From here on, live events of these conversations wait behind the replay.
-        beginReplay(positions.map(\.0))
+        beginReplay(positions.map(\.conversation))
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
         var chain = eventLoop.makeSucceededFuture(ResumeProgress())
-        for (conversation, seq) in positions {
+        for position in positions {
             chain = chain.flatMap { progress in
-                bound.value.replay(conversation, after: seq, user: user, progress: progress)
+                bound.value.replay(position.conversation, after: position.seq, epoch: position.epoch, user: user, progress: progress)
             }
         }
         return chain.map { progress in
-            #""recovered":{"# + progress.recovered.joined(separator: ",") + #"},"complete":"# + (progress.complete ? "true" : "false")
+            var reply =
+                #""recovered":{"# + progress.recovered.joined(separator: ",") + #"},"complete":"# + (progress.complete ? "true" : "false")
                 + #","denied":["# + progress.denied.map(JSONText.quote).joined(separator: ",") + "]"
+            if !progress.reset.isEmpty { reply += #","reset":["# + progress.reset.map(JSONText.quote).joined(separator: ",") + "]" }
+            return reply
         }.flatMapErrorThrowing { error in
             // (Redis unavailable, or the connection closed meanwhile: no conversation stays buffered.)
-            for (conversation, _) in positions { _ = bound.value.endReplay(conversation) }
+            for position in positions { _ = bound.value.endReplay(position.conversation) }
             throw error
         }
     }
 
-    /// Fetches and writes one conversation's replay, then its buffered live events.
-    func replay(_ conversation: String, after seq: Int, user: String, progress: ResumeProgress) -> EventLoopFuture<ResumeProgress> {
+    /// Fetches and writes one conversation's replay, then its buffered live
+    /// events. A position of another epoch (`epoch` given and not the
+    /// conversation's; a conversation without one counts as epoch "") is
+    /// reset: the replay starts from seq 0 of the current epoch.
+    func replay(
+        _ conversation: String, after seq: Int, epoch: String? = nil, user: String, progress: ResumeProgress
+    ) -> EventLoopFuture<ResumeProgress> {
         let service = live.switchboard.conversations
         let limit = live.configuration.resumeLimit
-        let fetched = task { () async -> Result<([Message], Bool), SwitchboardError> in
+        let fetched = task { () async -> Result<([Message], Bool, Bool), SwitchboardError> in
             do {
-                _ = try await service.access(conversation, user: user)
-                return .success(try await service.messages(after: seq, in: conversation, limit: limit))
+                let (current, _) = try await service.access(conversation, user: user)
+                let reset = epoch.map { $0 != (current.epoch ?? "") } ?? false
+                let (messages, complete) = try await service.messages(
+                    after: reset ? 0 : seq, in: conversation, limit: limit, epoch: current.epoch)
+                return .success((messages, complete, reset))
             } catch {
                 return .failure(SwitchboardError(redis: error))
             }
@@ -69,10 +112,12 @@ extension WebSocketSession {
                 progress.denied.append(conversation)
                 progress.recovered.append(JSONText.quote(conversation) + ":0")
                 return session.eventLoop.makeSucceededFuture(progress)
-            case .success(let (messages, whole)):
+            case .success(let (messages, whole, reset)):
                 progress.complete = progress.complete && whole
                 progress.recovered.append(JSONText.quote(conversation) + ":" + String(messages.count))
-                return session.writeReplay(messages, from: 0, mark: seq).map { mark in
+                if reset { progress.reset.append(conversation) }
+                let start = reset ? 0 : seq
+                return session.writeReplay(messages, from: 0, mark: start).map { mark in
                     let session = bound.value
                     var mark = mark
                     // Live events that arrived meanwhile, without the replayed ones.
@@ -83,7 +128,8 @@ extension WebSocketSession {
                         }
                         session.write(frame, flush: false)
                     }
-                    if mark > seq { session.setWatermark(mark, for: conversation) }
+                    // (After a reset, also replaces a watermark of the old epoch.)
+                    if mark > start || reset { session.setWatermark(mark, for: conversation) }
                     session.flushIfNeeded()
                     return progress
                 }
