@@ -559,7 +559,8 @@ export class SwitchboardClient extends EventTarget {
         const messages = page.messages;
         messages.more = page.more;
         if (!before && !after && this.#positions[conversationID] === undefined) {
-            this.setPosition(conversationID, messages.length ? messages[messages.length - 1].seq : 0);
+            const last = messages[messages.length - 1];
+            this.setPosition(conversationID, last ? last.seq : 0, last?.epoch);
         }
         return messages;
     }

@@ -175,7 +175,7 @@ boot();
         WebAsset(
             path: "/sdk/switchboard.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""de98ef5867fc52a6""#,
+            etag: #""9cd32e25de1e49e8""#,
             text: ####"""
 // Switchboard JavaScript SDK: one ES module, no dependencies, no build step.
 //
@@ -738,7 +738,8 @@ export class SwitchboardClient extends EventTarget {
         const messages = page.messages;
         messages.more = page.more;
         if (!before && !after && this.#positions[conversationID] === undefined) {
-            this.setPosition(conversationID, messages.length ? messages[messages.length - 1].seq : 0);
+            const last = messages[messages.length - 1];
+            this.setPosition(conversationID, last ? last.seq : 0, last?.epoch);
         }
         return messages;
     }
