@@ -25,6 +25,9 @@ public final class RedisClient: Sendable {
     public let eventLoopGroup: any EventLoopGroup
     /// With Sentinel: where the master is (share it with a `RedisSubscriber`).
     public let masterLocator: RedisMasterLocator?
+    /// With `configuration.cluster`: the slot map and the per-master pools
+    /// that every command goes through (share it with a `RedisSubscriber`).
+    public let clusterRouter: RedisClusterRouter?
 
     /// Builds the pool. Connections open lazily on first use.
     public init(
@@ -39,8 +42,11 @@ public final class RedisClient: Sendable {
             RedisMasterLocator(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
         }
         self.masterLocator = locator
+        self.clusterRouter = configuration.cluster.map {
+            RedisClusterRouter(configuration: configuration, cluster: $0, eventLoopGroup: eventLoopGroup, logger: logger)
+        }
         let connector = RedisConnector(configuration: configuration, locator: locator)
-        let slots = (0..<max(1, configuration.poolSize)).map { _ in
+        let slots = (0..<(configuration.cluster == nil ? max(1, configuration.poolSize) : 0)).map { _ in
             RedisConnectionSlot(connector: connector, eventLoop: eventLoopGroup.next(), logger: logger)
         }
         self.slots = slots
@@ -58,13 +64,23 @@ public final class RedisClient: Sendable {
     public var eventLoop: any EventLoop { eventLoopGroup.any() }
 
     /// A live connection from the pool (connecting it if needed).
+    /// On a cluster: a connection to one of the masters.
     public func connection() -> EventLoopFuture<RedisConnection> {
-        slot().connection()
+        if let clusterRouter {
+            return clusterRouter.masters().flatMap { masters in
+                guard let master = masters.randomElement() else {
+                    return self.eventLoop.makeFailedFuture(RedisError(code: .clusterDown, message: "the cluster has no master"))
+                }
+                return clusterRouter.pool(for: master).connection()
+            }
+        }
+        return slot().connection()
     }
 
     /// Sends one command. Error replies complete the future as `.error`;
     /// it fails only for connection problems and timeouts.
     public func send(_ command: RedisCommand) -> EventLoopFuture<RedisValue> {
+        if let clusterRouter { return clusterRouter.send(command) }
         let slot = slot()
         guard let locator = masterLocator else {
             if let connection = slot.ready { return connection.send(command) }
@@ -81,6 +97,7 @@ public final class RedisClient: Sendable {
     /// Sends commands as one write on one connection; replies in order, error
     /// replies inline as `.error`.
     public func pipeline(_ commands: [RedisCommand]) -> EventLoopFuture<[RedisValue]> {
+        if let clusterRouter { return clusterRouter.pipeline(commands) }
         let slot = slot()
         guard let locator = masterLocator else {
             if let connection = slot.ready { return connection.send(commands) }
@@ -107,6 +124,7 @@ public final class RedisClient: Sendable {
     /// Closes every connection; later requests fail with `shutdown`.
     public func shutdown() async {
         for slot in slots { await slot.shutdown() }
+        await clusterRouter?.shutdown()
     }
 }
 
@@ -133,7 +151,15 @@ extension RedisClient: Service {
     /// Keeps the pool until graceful shutdown, then closes it. With Sentinel,
     /// follows `+switch-master` meanwhile.
     public func run() async throws {
-        if let locator = masterLocator {
+        if let clusterRouter {
+            // Re-read the slot map now and then, so moves that no request ran into are seen too.
+            let interval = clusterRouter.cluster.refreshInterval
+            while !Task.isCancelled, !Task.isShuttingDownGracefully {
+                try? await Task.sleep(for: .nanoseconds(interval.nanoseconds))
+                if Task.isCancelled || Task.isShuttingDownGracefully { break }
+                _ = try? await clusterRouter.refresh().get()
+            }
+        } else if let locator = masterLocator {
             await withGracefulShutdownHandler {
                 await locator.watch()
             } onGracefulShutdown: {

@@ -31,6 +31,8 @@ public final class TestRedisServer: @unchecked Sendable {
         case replica(ofPort: Int)
         /// A sentinel monitoring the master on this loopback port under `name`.
         case sentinel(masterPort: Int, name: String, quorum: Int, downAfterMilliseconds: Int, failoverTimeoutMilliseconds: Int)
+        /// A Redis Cluster node (`--cluster-enabled yes`), its cluster bus on `busPort`.
+        case clusterNode(busPort: Int)
     }
 
     public private(set) var port: Int
@@ -84,6 +86,12 @@ public final class TestRedisServer: @unchecked Sendable {
             arguments += ["--port", "\(port)"]
         }
         if case .replica(let masterPort) = role { arguments += ["--replicaof", "127.0.0.1", "\(masterPort)"] }
+        if case .clusterNode(let busPort) = role {
+            arguments += [
+                "--cluster-enabled", "yes", "--cluster-config-file", directory + "/nodes.conf", "--cluster-port", "\(busPort)",
+                "--cluster-node-timeout", "2000", "--cluster-require-full-coverage", "no",
+            ]
+        }
         return arguments
     }
 

@@ -45,6 +45,12 @@ struct ServeCommand: AsyncParsableCommand {
     )
     var redisSentinel: String? = env("SWITCHBOARD_REDIS_SENTINEL")
 
+    @Option(
+        help:
+            "Redis Cluster seed nodes host:port,host:port (env SWITCHBOARD_REDIS_CLUSTER): commands routed by hash slot, sharded pub/sub. --redis-url then gives only the scheme (rediss:// for TLS) and credentials. Exclusive with --redis-sentinel."
+    )
+    var redisCluster: String? = env("SWITCHBOARD_REDIS_CLUSTER")
+
     @Option(help: "Name the sentinels monitor the master under (env SWITCHBOARD_REDIS_SENTINEL_MASTER).")
     var redisSentinelMaster: String = env("SWITCHBOARD_REDIS_SENTINEL_MASTER") ?? "mymaster"
 
@@ -260,6 +266,14 @@ struct ServeCommand: AsyncParsableCommand {
             }
             guard !redisSentinelMaster.isEmpty else { throw ValidationError("--redis-sentinel-master must not be empty") }
         }
+        if let redisCluster {
+            guard redisSentinel == nil else { throw ValidationError("--redis-cluster and --redis-sentinel are exclusive") }
+            do {
+                _ = try RedisClusterConfiguration.addresses(redisCluster)
+            } catch {
+                throw ValidationError("--redis-cluster: \(error.message)")
+            }
+        }
         guard redisWaitReplicas >= 0 else { throw ValidationError("--redis-wait-replicas must be 0 or more") }
         guard redisWaitTimeoutMs > 0 else { throw ValidationError("--redis-wait-timeout-ms must be positive") }
     }
@@ -281,6 +295,7 @@ struct ServeCommand: AsyncParsableCommand {
             caFile: redisCAFile, serverName: redisTLSServerName, certificateFile: redisCertFile, keyFile: redisKeyFile)
         configuration.redisSentinels = redisSentinel.map { [$0] } ?? []
         configuration.redisSentinelMaster = redisSentinelMaster
+        configuration.redisClusterSeeds = redisCluster.map { [$0] } ?? []
         configuration.redisSentinelPassword = redisSentinelPassword
         configuration.redisWaitReplicas = redisWaitReplicas
         configuration.redisWaitTimeout = redisWaitTimeoutMs
@@ -320,7 +335,7 @@ struct ServeCommand: AsyncParsableCommand {
         throttles.apply(to: &configuration)
 
         var services: [any Service] = []
-        if redisURL != nil || redisSentinel != nil {
+        if redisURL != nil || redisSentinel != nil || redisCluster != nil {
             configuration.redisURL = redisURL
         } else {
             let embedded = EmbeddedRedis(directory: dataDir, logger: logger)

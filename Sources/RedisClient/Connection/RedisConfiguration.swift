@@ -38,6 +38,9 @@ public struct RedisConfiguration: Sendable, Hashable {
     public var tls: RedisTLSConfiguration?
     /// Find the master through Sentinel instead of connecting to `address`.
     public var sentinel: RedisSentinelConfiguration?
+    /// Talk to a Redis Cluster found from these seeds instead of `address`
+    /// (commands routed by hash slot, sharded pub/sub). Exclusive with `sentinel`.
+    public var cluster: RedisClusterConfiguration?
     /// Check with `ROLE` after connecting that the server is a master (on with Sentinel).
     public var requireMaster: Bool = false
 

@@ -5,7 +5,8 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What kind of failure this is.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
-            case connectionClosed, connectionFailed, timeout, server, protocolError, invalidURL, shutdown, tlsConfiguration, notMaster
+            case connectionClosed, connectionFailed, timeout, server, protocolError, invalidURL, shutdown, tlsConfiguration, notMaster, crossSlot,
+                clusterDown
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -28,6 +29,10 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let tlsConfiguration = Code(.tlsConfiguration)
         /// The server is not (or no longer) the master: a replica after a failover (`READONLY`, `ROLE`).
         public static let notMaster = Code(.notMaster)
+        /// The keys of one command are in different cluster hash slots; the command was not sent.
+        public static let crossSlot = Code(.crossSlot)
+        /// The cluster has no reachable master for the slot, or redirects did not settle.
+        public static let clusterDown = Code(.clusterDown)
 
         public var description: String { base.rawValue }
     }
@@ -54,7 +59,7 @@ public struct RedisError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Whether the failure means Redis could not be reached (as opposed to Redis refusing a command).
     public var isConnectionError: Bool {
         code == .connectionClosed || code == .connectionFailed || code == .timeout || code == .shutdown
-            || code == .notMaster || code == .tlsConfiguration
+            || code == .notMaster || code == .tlsConfiguration || code == .clusterDown
     }
 
     public var description: String { "RedisError(\(code)): \(message)" }

@@ -25,6 +25,8 @@ public final class RedisSubscriber: Sendable {
     private struct State {
         var desired: [RedisSubscriptionKind: Set<String>] = [:]
         var confirmed: Set<Key> = []
+        /// Subscribe commands sent on the current connection, not yet confirmed.
+        var sent: Set<Key> = []
         var waiters: [Key: [EventLoopPromise<Void>]] = [:]
         var connection: RedisConnection?
         var stopped = false
@@ -44,6 +46,11 @@ public final class RedisSubscriber: Sendable {
     private let batchSize = 500
     /// How often the idle connection is pinged to detect a dead peer.
     public let healthCheckInterval: TimeAmount
+    /// On a cluster: the per-shard subscribers this one delegates to.
+    private let cluster: RedisClusterSubscriber?
+    /// On a cluster's per-shard subscriber: told about shard channels the server
+    /// dropped (`sunsubscribe` push after the slot moved) or refused (`MOVED`).
+    let lostHandler = Mutex<(@Sendable ([String], String) -> Void)?>(nil)
 
     public init(
         configuration: RedisConfiguration,
@@ -51,6 +58,7 @@ public final class RedisSubscriber: Sendable {
         logger: Logger = Logger(label: "redis.pubsub"),
         healthCheckInterval: TimeAmount = .seconds(5),
         masterLocator: RedisMasterLocator? = nil,
+        clusterRouter: RedisClusterRouter? = nil,
         handler: (@Sendable (RedisPubSubEvent) -> Void)? = nil
     ) {
         self.configuration = configuration
@@ -65,7 +73,21 @@ public final class RedisSubscriber: Sendable {
         self.logger = logger
         self.handler = handler
         self.healthCheckInterval = healthCheckInterval
-        (events, continuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+        let (events, continuation) = AsyncStream.makeStream(of: RedisPubSubEvent.self, bufferingPolicy: .unbounded)
+        (self.events, self.continuation) = (events, continuation)
+        if let clusterConfiguration = configuration.cluster {
+            // Share the pool's router: one slot map per process.
+            let router =
+                clusterRouter
+                ?? RedisClusterRouter(
+                    configuration: configuration, cluster: clusterConfiguration, eventLoopGroup: eventLoopGroup, logger: logger)
+            self.cluster = RedisClusterSubscriber(
+                configuration: configuration, router: router, eventLoop: self.eventLoop, logger: logger,
+                healthCheckInterval: healthCheckInterval,
+                emit: { event in if let handler { handler(event) } else { continuation.yield(event) } })
+        } else {
+            self.cluster = nil
+        }
         locator?.onSwitch { [weak self] master in
             guard let self else { return }
             let stale = self.state.withLock { state -> RedisConnection? in
@@ -78,28 +100,43 @@ public final class RedisSubscriber: Sendable {
 
     /// The channels currently wanted, of one kind.
     public func subscriptions(_ kind: RedisSubscriptionKind = .channel) -> Set<String> {
-        state.withLock { $0.desired[kind] ?? [] }
+        if let cluster { return cluster.subscriptions(kind) }
+        return state.withLock { $0.desired[kind] ?? [] }
     }
 
-    /// Subscribes; returns once Redis confirmed every channel, or at once when
-    /// disconnected (they are subscribed on the next connect).
+    /// Subscribes; returns once Redis confirmed every channel. While the
+    /// connection is (re)connecting the channels are sent as soon as it is
+    /// up; the call fails with `connectionFailed` when no connection confirmed
+    /// them within `connectTimeout` + `requestTimeout` (they stay wanted and
+    /// are subscribed on the next connect). A connection lost after the
+    /// command went out completes the call: the reconnect reports
+    /// `.connected(gap: true)` for the gap replay.
+    ///
+    /// On a cluster each channel is subscribed on the master of its slot
+    /// (`.shard` kind: `SSUBSCRIBE`), and moved when the slot moves.
     public func subscribe(_ channels: [String], kind: RedisSubscriptionKind = .channel) async throws {
         try await subscribeFuture(channels, kind: kind).get()
     }
 
     /// Future-returning `subscribe` for event-loop code.
     public func subscribeFuture(_ channels: [String], kind: RedisSubscriptionKind = .channel) -> EventLoopFuture<Void> {
+        if let cluster { return cluster.subscribe(channels, kind: kind) }
         let (connection, futures, toSend) = state.withLock { state -> (RedisConnection?, [EventLoopFuture<Void>], [String]) in
             var futures: [EventLoopFuture<Void>] = []
             var toSend: [String] = []
+            guard !state.stopped else { return (nil, [], []) }
             for channel in channels {
                 state.desired[kind, default: []].insert(channel)
                 let key = Key(kind: kind, name: channel)
-                guard state.connection != nil, !state.confirmed.contains(key) else { continue }
+                guard !state.confirmed.contains(key) else { continue }
                 let promise = eventLoop.makePromise(of: Void.self)
-                if state.waiters[key] == nil { toSend.append(channel) }
                 state.waiters[key, default: []].append(promise)
                 futures.append(promise.futureResult)
+                // Without a connection the connect loop sends every wanted channel once it is up.
+                if state.connection != nil, !state.sent.contains(key) {
+                    state.sent.insert(key)
+                    toSend.append(channel)
+                }
             }
             return (state.connection, futures, toSend)
         }
@@ -109,15 +146,32 @@ public final class RedisSubscriber: Sendable {
                 connection.sendWithoutReply(RedisCommand(kind.subscribeCommand, names))
             }
         }
-        return EventLoopFuture.andAllSucceed(futures, on: eventLoop)
+        let confirmed = EventLoopFuture.andAllSucceed(futures, on: eventLoop)
+        guard connection == nil, !futures.isEmpty else { return confirmed }
+        // Not connected: wait for the connect loop, but not forever.
+        let limit = configuration.connectTimeout + (configuration.requestTimeout ?? .seconds(5))
+        let result = eventLoop.makePromise(of: Void.self)
+        let once = CompletionGuard()
+        let timeout = eventLoop.scheduleTask(in: limit) {
+            if once.claim() {
+                result.fail(RedisError(code: .connectionFailed, message: "pub/sub not connected: subscription not confirmed in time"))
+            }
+        }
+        confirmed.whenComplete { outcome in
+            timeout.cancel()
+            if once.claim() { result.completeWith(outcome) }
+        }
+        return result.futureResult
     }
 
     /// Unsubscribes (batched); does not wait for Redis' confirmation.
     public func unsubscribe(_ channels: [String], kind: RedisSubscriptionKind = .channel) {
+        if let cluster { return cluster.unsubscribe(channels, kind: kind) }
         let connection = state.withLock { state -> RedisConnection? in
             for channel in channels {
                 state.desired[kind]?.remove(channel)
                 state.confirmed.remove(Key(kind: kind, name: channel))
+                state.sent.remove(Key(kind: kind, name: channel))
             }
             return state.connection
         }
@@ -134,6 +188,10 @@ public final class RedisSubscriber: Sendable {
 
     private func handlePush(_ reply: RedisValue) {
         state.withLock { $0.lastPush = .now() }
+        if let message = reply.errorMessage {
+            refused(message)
+            return
+        }
         guard let parts = reply.array, let type = parts.first?.string else { return }
         switch type {
         case "message", "smessage":
@@ -144,6 +202,19 @@ public final class RedisSubscriber: Sendable {
                 let payload = parts[3].bytes
             else { return }
             emit(.patternMessage(pattern: pattern, channel: channel, payload: payload))
+        case "sunsubscribe":
+            // Unasked for while still wanted: the channel's slot left this
+            // node (resharding or failover). The cluster subscriber moves it.
+            guard parts.count >= 2, let name = parts[1].string else { return }
+            let key = Key(kind: .shard, name: name)
+            let dropped = state.withLock { state -> Bool in
+                guard state.desired[.shard]?.contains(name) == true else { return false }
+                state.desired[.shard]?.remove(name)
+                state.confirmed.remove(key)
+                state.sent.remove(key)
+                return true
+            }
+            if dropped, let lost = lostHandler.withLock({ $0 }) { lost([name], "sunsubscribe pushed by \(configuration.address)") }
         default:
             guard let kind = RedisSubscriptionKind(confirmation: type), parts.count >= 2,
                 let name = parts[1].string
@@ -157,9 +228,43 @@ public final class RedisSubscriber: Sendable {
         }
     }
 
+    /// An error reply on the pub/sub connection: a `MOVED` (the shard
+    /// channels of that slot live elsewhere) fails their pending subscribes
+    /// and hands them to the cluster subscriber; anything else is logged.
+    private func refused(_ message: String) {
+        let parts = message.split(separator: " ")
+        guard parts.count == 3, parts[0] == "MOVED" || parts[0] == "ASK", let slot = Int(parts[1]) else {
+            logger.warning("pub/sub error reply", metadata: ["error": "\(message)"])
+            return
+        }
+        let (names, waiters) = state.withLock { state -> ([String], [EventLoopPromise<Void>]) in
+            let names = (state.desired[.shard] ?? []).filter { RedisHashSlot(key: $0).rawValue == slot }.sorted()
+            var waiters: [EventLoopPromise<Void>] = []
+            for name in names {
+                let key = Key(kind: .shard, name: name)
+                state.desired[.shard]?.remove(name)
+                state.confirmed.remove(key)
+                state.sent.remove(key)
+                waiters += state.waiters.removeValue(forKey: key) ?? []
+            }
+            return (names, waiters)
+        }
+        for waiter in waiters { waiter.fail(RedisError.server(message)) }
+        if !names.isEmpty, let lost = lostHandler.withLock({ $0 }) { lost(names, message) }
+    }
+
     /// Connects, keeps the subscriptions, reconnects with backoff, until
     /// graceful shutdown or cancellation.
     public func run() async throws {
+        if let cluster {
+            await withGracefulShutdownHandler {
+                await cluster.run()
+            } onGracefulShutdown: {
+                cluster.stop()
+            }
+            continuation.finish()
+            return
+        }
         await withGracefulShutdownHandler {
             await self.connectionLoop()
         } onGracefulShutdown: {
@@ -170,10 +275,14 @@ public final class RedisSubscriber: Sendable {
 
     /// Stops the subscriber: closes its connection and ends `run()`.
     public func stop() {
-        let connection = state.withLock { state -> RedisConnection? in
+        cluster?.stop()
+        let (connection, waiters) = state.withLock { state -> (RedisConnection?, [EventLoopPromise<Void>]) in
             state.stopped = true
-            return state.connection
+            let waiters = state.waiters.values.flatMap { $0 }
+            state.waiters = [:]
+            return (state.connection, waiters)
         }
+        for waiter in waiters { waiter.fail(RedisError(code: .shutdown, message: "the subscriber was stopped")) }
         connection?.channel.close(promise: nil)
     }
 
@@ -190,6 +299,7 @@ public final class RedisSubscriber: Sendable {
                     if state.stopped { return (true, nil) }
                     state.connection = connection
                     state.confirmed = []
+                    state.sent = []
                     state.lastPush = .now()
                     return (false, nil)
                 }
@@ -218,8 +328,11 @@ public final class RedisSubscriber: Sendable {
                 let waiters = state.withLock { state -> [EventLoopPromise<Void>] in
                     state.connection = nil
                     state.confirmed = []
-                    let waiters = state.waiters.values.flatMap { $0 }
-                    state.waiters = [:]
+                    // Subscribes that went out on this connection complete (the
+                    // reconnect reports a gap); the others wait for the next one.
+                    var waiters: [EventLoopPromise<Void>] = []
+                    for key in state.sent { waiters += state.waiters.removeValue(forKey: key) ?? [] }
+                    state.sent = []
                     return waiters
                 }
                 for waiter in waiters { waiter.succeed() }
@@ -254,3 +367,16 @@ public final class RedisSubscriber: Sendable {
 }
 
 extension RedisSubscriber: Service {}
+
+/// Lets exactly one of two racing completions through.
+final class CompletionGuard: Sendable {
+    private let done = Mutex(false)
+
+    /// True the first time only.
+    func claim() -> Bool {
+        done.withLock { done in
+            defer { done = true }
+            return !done
+        }
+    }
+}

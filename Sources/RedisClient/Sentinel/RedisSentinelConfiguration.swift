@@ -17,33 +17,36 @@ public struct RedisSentinelConfiguration: Sendable, Hashable {
     }
 
     /// Parses `host:port,host:port` (the port defaults to 26379; `[v6]:port` for IPv6).
-    public static func addresses(_ text: String) throws(RedisError) -> [RedisConfiguration.Address] {
+    /// `what` names the entries in error messages.
+    public static func addresses(
+        _ text: String, defaultPort: Int = 26379, what: String = "sentinel"
+    ) throws(RedisError) -> [RedisConfiguration.Address] {
         var result: [RedisConfiguration.Address] = []
         for item in text.split(separator: ",") {
             let entry = item.trimmingCharacters(in: .whitespaces)
             guard !entry.isEmpty else { continue }
             var host = entry
-            var port = 26379
+            var port = defaultPort
             if entry.hasPrefix("["), let close = entry.firstIndex(of: "]") {
                 host = String(entry[entry.index(after: entry.startIndex)..<close])
                 let after = entry[entry.index(after: close)...]
                 if after.hasPrefix(":") {
                     guard let number = Int(after.dropFirst()), (1...65535).contains(number) else {
-                        throw RedisError(code: .invalidURL, message: "invalid sentinel port in \(entry)")
+                        throw RedisError(code: .invalidURL, message: "invalid \(what) port in \(entry)")
                     }
                     port = number
                 }
             } else if let colon = entry.lastIndex(of: ":") {
                 host = String(entry[..<colon])
                 guard let number = Int(entry[entry.index(after: colon)...]), (1...65535).contains(number) else {
-                    throw RedisError(code: .invalidURL, message: "invalid sentinel port in \(entry)")
+                    throw RedisError(code: .invalidURL, message: "invalid \(what) port in \(entry)")
                 }
                 port = number
             }
-            guard !host.isEmpty else { throw RedisError(code: .invalidURL, message: "sentinel without a host: \(entry)") }
+            guard !host.isEmpty else { throw RedisError(code: .invalidURL, message: "\(what) without a host: \(entry)") }
             result.append(.tcp(host: host, port: port))
         }
-        guard !result.isEmpty else { throw RedisError(code: .invalidURL, message: "no sentinel address in \"\(text)\"") }
+        guard !result.isEmpty else { throw RedisError(code: .invalidURL, message: "no \(what) address in \"\(text)\"") }
         return result
     }
 }

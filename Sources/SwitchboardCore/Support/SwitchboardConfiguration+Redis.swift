@@ -3,7 +3,7 @@ import RedisClient
 
 extension SwitchboardConfiguration {
     /// The Redis client's configuration: the URL, the pool size, TLS (for
-    /// `rediss://`) and Sentinel. The pool and the subscriber both start
+    /// `rediss://`), Sentinel and Cluster. The pool and the subscriber both start
     /// from it, so they reach the same server the same way.
     public func redisConfiguration() throws -> RedisConfiguration {
         var configuration = try RedisConfiguration(url: redisURL ?? "redis://127.0.0.1:6379")
@@ -14,6 +14,14 @@ extension SwitchboardConfiguration {
                 sentinels: try RedisSentinelConfiguration.addresses(redisSentinels.joined(separator: ",")),
                 masterName: redisSentinelMaster, password: redisSentinelPassword)
             configuration.requireMaster = true
+        }
+        if !redisClusterSeeds.isEmpty {
+            guard redisSentinels.isEmpty else {
+                throw RedisError(code: .invalidURL, message: "Redis Cluster and Sentinel are exclusive: give seeds or sentinels, not both")
+            }
+            configuration.cluster = RedisClusterConfiguration(
+                seeds: try RedisClusterConfiguration.addresses(redisClusterSeeds.joined(separator: ",")))
+            configuration.database = 0
         }
         if redisWaitReplicas > 0, let timeout = configuration.requestTimeout, timeout <= .milliseconds(Int64(redisWaitTimeout)) {
             // WAIT holds its connection's reply: the request timeout must outlast it.

@@ -16,6 +16,11 @@ public struct SwitchboardConfiguration: Sendable {
     /// Sentinels (`host:port`) that monitor the master; empty connects to `redisURL`'s host.
     /// With sentinels, `redisURL` gives only the scheme, credentials and database.
     public var redisSentinels: [String] = []
+    /// Seed nodes (`host:port`) of a Redis Cluster; empty talks to one Redis
+    /// (or Sentinel). With seeds, `redisURL` gives only the scheme (`rediss://`
+    /// for TLS) and credentials; commands are routed by hash slot and live
+    /// events use sharded pub/sub. Exclusive with `redisSentinels`.
+    public var redisClusterSeeds: [String] = []
     /// The name the sentinels monitor the master under.
     public var redisSentinelMaster: String = "mymaster"
     /// Password of the sentinels themselves; nil sends no AUTH to them.

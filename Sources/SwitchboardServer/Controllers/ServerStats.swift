@@ -49,13 +49,17 @@ struct ServerStats: Encodable {
             let exists = try await redis.pipeline(users.map { RedisCommand("EXISTS", [keys.presence($0)]) }).get()
             online = exists.filter { $0.int == 1 }.count
         }
+        // SCAN walks one server's keys: on a cluster, every master's.
         var conversations = 0
-        var cursor = "0"
-        repeat {
-            let reply = try await redis.send("SCAN", cursor, "MATCH", keys.conversation("*"), "COUNT", 1000, "TYPE", "hash")
-            cursor = reply.array?.first?.string ?? "0"
-            conversations += reply.array?.last?.array?.count ?? 0
-        } while cursor != "0"
+        for master in try await redis.masters() {
+            var cursor = "0"
+            repeat {
+                let scan = RedisCommand("SCAN", [cursor, "MATCH", keys.conversation("*"), "COUNT", 1000, "TYPE", "hash"])
+                let reply = try await redis.send(scan, to: master).throwingError()
+                cursor = reply.array?.first?.string ?? "0"
+                conversations += reply.array?.last?.array?.count ?? 0
+            } while cursor != "0"
+        }
         let events = try await redis.send("XLEN", keys.events).int ?? 0
         return ServerStats(
             nodes: nodes.sorted { $0.id < $1.id }, usersOnline: online, conversations: conversations,

@@ -59,7 +59,8 @@ final class FanoutHub: Sendable {
         let box = HubReference()
         self.subscriber = RedisSubscriber(
             configuration: redisConfiguration, eventLoopGroup: subscriberLoop, logger: logger,
-            masterLocator: switchboard.redis.masterLocator, handler: { event in box.hub?.handle(event) })
+            masterLocator: switchboard.redis.masterLocator, clusterRouter: switchboard.redis.clusterRouter,
+            handler: { event in box.hub?.handle(event) })
         box.hub = self
     }
 
@@ -106,8 +107,9 @@ final class FanoutHub: Sendable {
     /// the next message (or a subscriber reconnect) replays.
     func retain(_ channels: [String]) -> EventLoopFuture<Void> {
         let prefix = convPrefix
+        let kind = switchboard.redis.subscriptionKind
         let fresh = references.withLock { $0.retain(channels) }.filter { $0.hasPrefix(prefix) }
-        guard !fresh.isEmpty else { return subscriber.subscribeFuture(channels) }
+        guard !fresh.isEmpty else { return subscriber.subscribeFuture(channels, kind: kind) }
         let ids = fresh.map { Self.id(in: $0, prefix: prefix) }
         let keys = switchboard.keys
         let tracks = self.tracks
@@ -121,14 +123,14 @@ final class FanoutHub: Sendable {
                 }
             }
             .recover { _ in }
-            .flatMap { subscriber.subscribeFuture(channels) }
+            .flatMap { subscriber.subscribeFuture(channels, kind: kind) }
     }
 
     /// Drops references; unsubscribes the channels nobody local needs any more.
     func release(_ channels: [String]) {
         let unused = references.withLock { $0.release(channels) }
         guard !unused.isEmpty else { return }
-        subscriber.unsubscribe(unused)
+        subscriber.unsubscribe(unused, kind: switchboard.redis.subscriptionKind)
         let prefix = convPrefix
         let tracks = self.tracks
         tracks.eventLoop.execute {
