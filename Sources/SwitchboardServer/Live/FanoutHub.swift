@@ -98,6 +98,10 @@ final class FanoutHub: Sendable {
     func startTimers() { forEachLoop { $0.startTimer() } }
     func stopTimers() { forEachLoop { $0.stopTimer() } }
 
+    /// `SSUBSCRIBE` on Redis Cluster, where the scripts `SPUBLISH` (sharded
+    /// pub/sub, in the slot of the channel's hash tag); `SUBSCRIBE` on one server.
+    var kind: RedisSubscriptionKind { switchboard.configuration.redisClusterMode ? .shard : .channel }
+
     // MARK: Subscriptions
 
     /// Takes a reference on channels; subscribes those that were not yet, in
@@ -106,8 +110,9 @@ final class FanoutHub: Sendable {
     /// the next message (or a subscriber reconnect) replays.
     func retain(_ channels: [String]) -> EventLoopFuture<Void> {
         let prefix = convPrefix
+        let kind = self.kind
         let fresh = references.withLock { $0.retain(channels) }.filter { $0.hasPrefix(prefix) }
-        guard !fresh.isEmpty else { return subscriber.subscribeFuture(channels) }
+        guard !fresh.isEmpty else { return subscriber.subscribeFuture(channels, kind: kind) }
         let ids = fresh.map { Self.id(in: $0, prefix: prefix) }
         let keys = switchboard.keys
         let tracks = self.tracks
@@ -121,14 +126,14 @@ final class FanoutHub: Sendable {
                 }
             }
             .recover { _ in }
-            .flatMap { subscriber.subscribeFuture(channels) }
+            .flatMap { subscriber.subscribeFuture(channels, kind: kind) }
     }
 
     /// Drops references; unsubscribes the channels nobody local needs any more.
     func release(_ channels: [String]) {
         let unused = references.withLock { $0.release(channels) }
         guard !unused.isEmpty else { return }
-        subscriber.unsubscribe(unused)
+        subscriber.unsubscribe(unused, kind: kind)
         let prefix = convPrefix
         let tracks = self.tracks
         tracks.eventLoop.execute {
