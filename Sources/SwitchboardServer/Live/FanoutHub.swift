@@ -112,7 +112,7 @@ final class FanoutHub: Sendable {
         let prefix = convPrefix
         let kind = self.kind
         let fresh = references.withLock { $0.retain(channels) }.filter { $0.hasPrefix(prefix) }
-        guard !fresh.isEmpty else { return subscriber.subscribeFuture(channels, kind: kind) }
+        guard !fresh.isEmpty else { return Self.subscribe(channels, kind: kind, on: subscriber, eventLoop: tracks.eventLoop) }
         let ids = fresh.map { Self.id(in: $0, prefix: prefix) }
         let keys = switchboard.keys
         let tracks = self.tracks
@@ -126,14 +126,27 @@ final class FanoutHub: Sendable {
                 }
             }
             .recover { _ in }
-            .flatMap { subscriber.subscribeFuture(channels, kind: kind) }
+            .flatMap { Self.subscribe(channels, kind: kind, on: subscriber, eventLoop: tracks.eventLoop) }
+    }
+
+    /// One `SUBSCRIBE` for all channels; on a cluster one `SSUBSCRIBE` per
+    /// channel, since one command may only name channels of one slot.
+    static func subscribe(
+        _ channels: [String], kind: RedisSubscriptionKind, on subscriber: RedisSubscriber, eventLoop: any EventLoop
+    ) -> EventLoopFuture<Void> {
+        guard kind == .shard, channels.count > 1 else { return subscriber.subscribeFuture(channels, kind: kind) }
+        return EventLoopFuture.andAllSucceed(channels.map { subscriber.subscribeFuture([$0], kind: kind) }, on: eventLoop)
     }
 
     /// Drops references; unsubscribes the channels nobody local needs any more.
     func release(_ channels: [String]) {
         let unused = references.withLock { $0.release(channels) }
         guard !unused.isEmpty else { return }
-        subscriber.unsubscribe(unused, kind: kind)
+        if kind == .shard {
+            for channel in unused { subscriber.unsubscribe([channel], kind: kind) }  // one slot per command
+        } else {
+            subscriber.unsubscribe(unused, kind: kind)
+        }
         let prefix = convPrefix
         let tracks = self.tracks
         tracks.eventLoop.execute {
