@@ -1,3 +1,4 @@
+#!lua
 -- add_members.lua: add users to a group or room.
 -- KEYS[1] conv hash            sb:conv:{C}
 -- KEYS[2] members hash         sb:conv:{C}:members

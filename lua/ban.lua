@@ -1,3 +1,4 @@
+#!lua
 -- ban.lua: ban a user (their tokens and refresh tokens are refused, their
 -- sockets close) or lift the ban.
 -- KEYS[1] user hash             sb:user:{U}   fields bannedUntil, banReason

@@ -1,3 +1,4 @@
+#!lua
 -- create_conversation.lua: create a conversation with its first members, or
 -- return the existing one with that id (direct conversations use an id
 -- derived from the pair, so the same pair gets one conversation).

@@ -1,3 +1,4 @@
+#!lua
 -- create_user.lua: write a new user's hash (its username already claimed by
 -- the caller with SET NX) and emit user.created.
 -- KEYS[1] user hash             sb:user:{U}

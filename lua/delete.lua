@@ -1,3 +1,4 @@
+#!lua
 -- delete.lua: delete a message (soft: it keeps its id and seq); allowed for
 -- its author and for the conversation's admins and owner. In a direct
 -- conversation only for its author, whatever the roles say (both sides are
@@ -18,6 +19,7 @@
 -- Errors: INVALID (bad ARGV / key count / malformed id), NOT_FOUND (no
 --   conversation, no such message or already deleted), NOT_MEMBER,
 --   FORBIDDEN (neither author nor admin/owner).
+local PUBLISH = "PUBLISH" -- "SPUBLISH" on Redis Cluster: the node loads a copy with this line changed
 local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
 local function uint(s)
   if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
@@ -74,7 +76,7 @@ if last and cjson.decode(last).id == msgId then redis.call("HSET", KEYS[1], "las
 if channel ~= "" then
   local ev = {ev = "message.deleted", message = msg}
   if (origin or "") ~= "" then ev.origin = origin end
-  redis.call("PUBLISH", channel, cjson.encode(ev))
+  redis.call(PUBLISH, channel, cjson.encode(ev))
 end
 emit("message.deleted", ts, {message = msg, by = userId})
 return json

@@ -1,3 +1,4 @@
+#!lua
 -- delete_conversation.lua: the owner deletes a conversation and all its keys.
 -- KEYS[1] conv hash            sb:conv:{C}
 -- KEYS[2] members hash         sb:conv:{C}:members

@@ -1,3 +1,4 @@
+#!lua
 -- delete_user.lua: delete a user's own keys (their messages stay, still
 -- carrying their id) and emit user.deleted.
 -- KEYS[1] user hash             sb:user:{U}

@@ -1,3 +1,4 @@
+#!lua
 -- drop_notifications.lua: remove a user's notifications of one conversation
 -- (it was deleted, or the user left it).
 -- KEYS[1] notifications zset   sb:notifs:{U}   (members "<seq, 20 digits>|<json>")

@@ -1,3 +1,4 @@
+#!lua
 -- edit.lua: replace the text of a message; author only.
 -- KEYS[1] conv hash          sb:conv:{C}
 -- KEYS[2] members hash       sb:conv:{C}:members
@@ -14,6 +15,7 @@
 -- Errors: INVALID (bad ARGV / key count / malformed id), NOT_FOUND (no
 --   conversation, no such message or message deleted), NOT_MEMBER,
 --   FORBIDDEN (not the author).
+local PUBLISH = "PUBLISH" -- "SPUBLISH" on Redis Cluster: the node loads a copy with this line changed
 local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
 local function uint(s)
   if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
@@ -63,7 +65,7 @@ if last and cjson.decode(last).id == msgId then redis.call("HSET", KEYS[1], "las
 if channel ~= "" then
   local ev = {ev = "message.edited", message = msg}
   if (origin or "") ~= "" then ev.origin = origin end
-  redis.call("PUBLISH", channel, cjson.encode(ev))
+  redis.call(PUBLISH, channel, cjson.encode(ev))
 end
 emit("message.edited", ts, {message = msg, by = userId})
 return json

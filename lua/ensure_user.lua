@@ -1,3 +1,4 @@
+#!lua
 -- ensure_user.lua: create the minimal record of a user known from an
 -- external token (the app's own backend), once.
 -- KEYS[1] user hash             sb:user:{U}

@@ -1,3 +1,4 @@
+#!lua
 -- follow.lua: follow or unfollow a user, on the followee's side.
 -- KEYS[1] followee's user hash       sb:user:{U}
 -- KEYS[2] followee's followers zset  sb:user:{U}:followers

@@ -1,3 +1,4 @@
+#!lua
 -- lease.lua: take or renew a lease held by one owner at a time (the node
 -- that delivers webhooks). Released with release_claim.lua.
 -- KEYS[1] lease string          sb:events:webhook-lease

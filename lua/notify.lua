@@ -1,3 +1,4 @@
+#!lua
 -- notify.lua: store a notification for a user who has no open connection.
 -- KEYS[1] notifications zset   sb:notifs:{U}
 -- KEYS[2] sockets zset         sb:sockets:{U}

@@ -1,3 +1,4 @@
+#!lua
 -- offline.lua: a member's last connection closed: the member goes into the
 -- conversation's offline set, which `send` reads to know who gets a
 -- notification. (Connecting takes the member out again with a plain SREM.)

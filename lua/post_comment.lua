@@ -1,3 +1,4 @@
+#!lua
 -- post_comment.lua: add a comment to a post.
 -- KEYS[1] post hash        sb:post:{P}
 -- KEYS[2] comments stream  sb:post:{P}:comments

@@ -1,3 +1,4 @@
+#!lua
 -- post_comment_delete.lua: delete a comment; its author or the post's author.
 -- KEYS[1] post hash        sb:post:{P}
 -- KEYS[2] comments stream  sb:post:{P}:comments

@@ -1,3 +1,4 @@
+#!lua
 -- post_fanout.lua: one batch of followers of a post's author.
 -- KEYS     pairs: feed zset sb:feed:{F}, sockets zset sb:sockets:{F}, per follower F
 -- ARGV[1]  mode: "add" (into feeds, and live), "live" (live only, for authors
@@ -10,7 +11,9 @@
 --   the channel of each follower with a live socket (score > now).
 -- Returns: {feeds written, events published}.
 -- Errors: INVALID (bad ARGV / key count).
--- Touches one slot per follower: single-server only (see redis-layout.md).
+-- Touches one slot per follower: on Redis Cluster the node passes one follower
+-- per call (all of them pipelined; see redis-layout.md).
+local PUBLISH = "PUBLISH" -- "SPUBLISH" on Redis Cluster: the node loads a copy with this line changed
 local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
 local mode, id, score, keep, now, payload = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
 local n = #KEYS / 2
@@ -29,7 +32,7 @@ for i = 1, n do
       written = written + 1
     end
     if (payload or "") ~= "" and redis.call("ZCOUNT", sockets, "(" .. now, "+inf") > 0 then
-      redis.call("PUBLISH", channel, payload)
+      redis.call(PUBLISH, channel, payload)
       published = published + 1
     end
   end

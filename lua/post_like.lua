@@ -1,3 +1,4 @@
+#!lua
 -- post_like.lua: like or unlike a post; one like per user, counted here.
 -- KEYS[1] post hash   sb:post:{P}
 -- KEYS[2] likes set   sb:post:{P}:likes

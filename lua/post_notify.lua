@@ -1,3 +1,4 @@
+#!lua
 -- post_notify.lua: a coalesced notification for a post's author
 -- ("3 people liked your post": one entry per post and type).
 -- KEYS[1] notifications zset   sb:notifs:{U}   (members "<seq, 20 digits>|<json>",
@@ -16,6 +17,7 @@
 --   (`pushedNotification` in the user hash), so the next connect skips it.
 -- Returns: the count.
 -- Errors: INVALID.
+local PUBLISH = "PUBLISH" -- "SPUBLISH" on Redis Cluster: the node loads a copy with this line changed
 local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
 if #KEYS ~= 3 then return err("INVALID", "post_notify expects 3 keys") end
 local kind, post, actor, now, keep, ttl, channel = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
@@ -52,7 +54,7 @@ redis.call("ZADD", KEYS[1], now, string.rep("0", 20) .. "|" .. entry)
 redis.call("ZREMRANGEBYRANK", KEYS[1], 0, -(keep + 1))
 redis.call("EXPIRE", KEYS[1], ttl)
 if channel ~= "" and redis.call("ZCOUNT", KEYS[2], "(" .. now, "+inf") > 0 then
-  redis.call("PUBLISH", channel, '{"ev":"notification","notification":' .. entry .. '}')
+  redis.call(PUBLISH, channel, '{"ev":"notification","notification":' .. entry .. '}')
   redis.call("HSET", KEYS[3], "pushedNotification", post .. "/" .. kind .. "/" .. now)
 end
 return count

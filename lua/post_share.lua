@@ -1,3 +1,4 @@
+#!lua
 -- post_share.lua: count one share of a post into a chat (the follow-up of a
 -- `send` with `post`; the message itself is stored by send.lua).
 -- KEYS[1] post hash   sb:post:{P}

@@ -1,3 +1,4 @@
+#!lua
 -- post_update.lua: replace a post's text; author only.
 -- KEYS[1] post hash   sb:post:{P}
 -- ARGV[1] userId (editor)   ARGV[2] new text (non-empty)   ARGV[3] editedAt, ms integer

@@ -1,3 +1,4 @@
+#!lua
 -- presence_connect.lua: a connection of a user opens.
 -- KEYS[1] sockets zset     sb:sockets:{U}      member "node/connection" -> expiry ms
 -- KEYS[2] presence hash    sb:presence:{U}     status, since
@@ -13,6 +14,7 @@
 -- Event stream (optional): KEYS[4] = sb:events, and then the last ARGV is
 -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
 -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+local PUBLISH = "PUBLISH" -- "SPUBLISH" on Redis Cluster: the node loads a copy with this line changed
 local EVENTS, EVENTS_MAXLEN = nil, 0
 if #KEYS == 4 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
 local function emit(etype, ts, data) -- data: a table, or JSON text of an object
@@ -36,7 +38,7 @@ if not wasOnline then redis.call("HSET", KEYS[2], "status", status, "since", now
 redis.call("EXPIRE", KEYS[2], ttl)
 if not wasOnline and ARGV[5] ~= "" then
   local lastSeen = tonumber(redis.call("HGET", KEYS[3], "lastSeen") or "")
-  redis.call("PUBLISH", ARGV[5], cjson.encode({ev = "presence", user = ARGV[6], status = status,
+  redis.call(PUBLISH, ARGV[5], cjson.encode({ev = "presence", user = ARGV[6], status = status,
     lastSeen = lastSeen or cjson.null}))
 end
 if not wasOnline then emit("presence.online", now, {user = ARGV[6], status = status}) end

@@ -1,3 +1,4 @@
+#!lua
 -- presence_disconnect.lua: connections of a user close (one connection, or
 -- every connection a dead or stopping node had).
 -- KEYS[1] sockets zset     sb:sockets:{U}
@@ -14,6 +15,7 @@
 -- Event stream (optional): KEYS[4] = sb:events, and then the last ARGV is
 -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
 -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+local PUBLISH = "PUBLISH" -- "SPUBLISH" on Redis Cluster: the node loads a copy with this line changed
 local EVENTS, EVENTS_MAXLEN = nil, 0
 if #KEYS == 4 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
 local function emit(etype, ts, data) -- data: a table, or JSON text of an object
@@ -43,7 +45,7 @@ local wasOnline = redis.call("EXISTS", KEYS[2]) == 1
 redis.call("DEL", KEYS[1], KEYS[2])
 if redis.call("EXISTS", KEYS[3]) == 1 then redis.call("HSET", KEYS[3], "lastSeen", now) end
 if (wasOnline or ARGV[4] == "node") and ARGV[2] ~= "" then
-  redis.call("PUBLISH", ARGV[2], cjson.encode({ev = "presence", user = ARGV[3], status = "offline", lastSeen = now}))
+  redis.call(PUBLISH, ARGV[2], cjson.encode({ev = "presence", user = ARGV[3], status = "offline", lastSeen = now}))
 end
 if wasOnline or ARGV[4] == "node" then emit("presence.offline", now, {user = ARGV[3], lastSeen = now}) end
 return 0

@@ -1,3 +1,4 @@
+#!lua
 -- presence_status.lua: a user picks a status for all their connections.
 -- KEYS[1] presence hash    sb:presence:{U}
 -- KEYS[2] sockets zset     sb:sockets:{U}
@@ -6,6 +7,7 @@
 --   {"ev":"presence","user","status","lastSeen":null} when the status changed.
 -- Returns: the status.
 -- Errors: INVALID (bad status), NOT_FOUND (the user has no live connection).
+local PUBLISH = "PUBLISH" -- "SPUBLISH" on Redis Cluster: the node loads a copy with this line changed
 local status, now = ARGV[1], tonumber(ARGV[2])
 if #KEYS ~= 2 or not now or (ARGV[4] or "") == "" then
   return redis.error_reply("INVALID presence_status expects 2 keys and status, now, channel, user")
@@ -19,6 +21,6 @@ end
 local previous = redis.call("HGET", KEYS[1], "status")
 redis.call("HSET", KEYS[1], "status", status, "since", now)
 if previous ~= status and ARGV[3] ~= "" then
-  redis.call("PUBLISH", ARGV[3], cjson.encode({ev = "presence", user = ARGV[4], status = status, lastSeen = cjson.null}))
+  redis.call(PUBLISH, ARGV[3], cjson.encode({ev = "presence", user = ARGV[4], status = status, lastSeen = cjson.null}))
 end
 return status

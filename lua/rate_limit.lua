@@ -1,3 +1,4 @@
+#!lua
 -- rate_limit.lua: token bucket (burst = capacity, steady rate = refill/s).
 -- KEYS[1] bucket hash   sb:ratelimit:{<bucket id>}   fields tokens, ts (ms)
 -- ARGV[1] capacity: number > 0 (may be fractional)

@@ -1,3 +1,4 @@
+#!lua
 -- read.lua: move a member's read pointer forward.
 -- KEYS[1] conv hash            sb:conv:{C}
 -- KEYS[2] members hash         sb:conv:{C}:members
@@ -11,6 +12,7 @@
 -- Returns: {unread, pointer} (integers; unread = conv seq - pointer).
 -- Errors: INVALID (bad ARGV / key count), NOT_FOUND (no conversation),
 --         NOT_MEMBER.
+local PUBLISH = "PUBLISH" -- "SPUBLISH" on Redis Cluster: the node loads a copy with this line changed
 local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
 -- Event stream (optional): KEYS[4] = sb:events, and then the last ARGV is
 -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
@@ -45,7 +47,7 @@ if seq > pointer then
   pointer = seq
   redis.call("HSET", KEYS[3], userId, pointer)
   if channel ~= "" then
-    redis.call("PUBLISH", channel, cjson.encode({ev = "read", conv = convId, user = userId, seq = pointer}))
+    redis.call(PUBLISH, channel, cjson.encode({ev = "read", conv = convId, user = userId, seq = pointer}))
   end
   emit("read.updated", nil, {conv = convId, user = userId, seq = pointer})
 end

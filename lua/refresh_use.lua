@@ -1,3 +1,4 @@
+#!lua
 -- refresh_use.lua: read a refresh token and mark it used, in one step.
 -- KEYS[1] refresh token hash   sb:refresh:<sha256 hex>   fields user, family, used
 -- Effects: HINCRBY used 1, only when the token exists (so an expired key is

@@ -1,3 +1,4 @@
+#!lua
 -- release_claim.lua: delete a key only if it still holds the expected value
 -- (gives back a username claimed with SET NX when creating the user failed).
 -- KEYS[1] the claimed key       sb:username:<lowercase name>

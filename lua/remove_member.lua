@@ -1,3 +1,4 @@
+#!lua
 -- remove_member.lua: a member leaves, or an admin/owner removes a member.
 -- KEYS[1] conv hash            sb:conv:{C}
 -- KEYS[2] members hash         sb:conv:{C}:members

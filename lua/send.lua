@@ -1,3 +1,4 @@
+#!lua
 -- send.lua: append a text message to a conversation, atomically and at most
 -- once per nonce.
 -- KEYS[1] conv hash             sb:conv:{C}
@@ -27,6 +28,7 @@
 --   "epoch"? (the conversation's epoch; absent for one created before epochs)}
 -- Errors: INVALID (bad ARGV / key count), NOT_FOUND (no conversation),
 --         NOT_MEMBER (sender is not a member).
+local PUBLISH = "PUBLISH" -- "SPUBLISH" on Redis Cluster: the node loads a copy with this line changed
 local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
 local function uint(s) -- non-negative integer string (<= 14 digits, exact in JSON) or nil
   if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
@@ -86,7 +88,7 @@ if channel ~= "" then
   local quoted = origin:match("^[%w_%-%./:]*$") and ('"' .. origin .. '"') or cjson.encode(origin)
   -- Written in this order on purpose: nodes slice the client frame out of
   -- these bytes (everything but the origin) instead of parsing the JSON.
-  redis.call("PUBLISH", channel, '{"ev":"message","message":' .. json .. ',"origin":' .. quoted .. '}')
+  redis.call(PUBLISH, channel, '{"ev":"message","message":' .. json .. ',"origin":' .. quoted .. '}')
 end
 emit("message.sent", ts, '{"message":' .. json .. '}')
 local offline = {}

@@ -1,3 +1,4 @@
+#!lua
 -- send_system.lua: append a system message (from "system", kind "system",
 -- sent by the app's backend through the server API) to a conversation; it is
 -- stored, counted and delivered like any other message.
@@ -18,6 +19,7 @@
 -- Event stream (optional): KEYS[4] = sb:events, and then the last ARGV is
 -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
 -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+local PUBLISH = "PUBLISH" -- "SPUBLISH" on Redis Cluster: the node loads a copy with this line changed
 local EVENTS, EVENTS_MAXLEN = nil, 0
 if #KEYS == 4 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
 local function emit(etype, ts, data) -- data: a table, or JSON text of an object
@@ -49,7 +51,7 @@ local json = cjson.encode({id = id, conv = convId, seq = seq, from = "system", k
 local lastTs = tonumber(redis.call("HGET", KEYS[1], "lastTs")) or 0
 redis.call("HSET", KEYS[1], "lastTs", math.max(lastTs, ts), "lastMessage", json)
 if channel ~= "" then
-  redis.call("PUBLISH", channel, '{"ev":"message","message":' .. json .. ',"origin":""}')
+  redis.call(PUBLISH, channel, '{"ev":"message","message":' .. json .. ',"origin":""}')
 end
 emit("message.sent", ts, '{"message":' .. json .. '}')
 local offline = {}

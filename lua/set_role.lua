@@ -1,3 +1,4 @@
+#!lua
 -- set_role.lua: the owner changes a member's role, or hands ownership over.
 -- KEYS[1] conv hash      sb:conv:{C}
 -- KEYS[2] members hash   sb:conv:{C}:members

@@ -1,3 +1,4 @@
+#!lua
 -- update_conversation.lua: change a conversation's name and/or description.
 -- KEYS[1] conv hash      sb:conv:{C}
 -- KEYS[2] members hash   sb:conv:{C}:members

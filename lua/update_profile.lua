@@ -1,3 +1,4 @@
+#!lua
 -- update_profile.lua: set profile fields of an existing user, never creating one.
 -- KEYS[1] user hash             sb:user:{U}
 -- ARGV[1..] field, value pairs (displayName, bio, avatar)

@@ -4,11 +4,21 @@
 
 PK() { printf '%spost:{%s}' "$P" "$1"; }
 UK() { printf '%suser:{%s}' "$P" "$1"; }
-pcreate() { run post_create 2 "$(PK "$1")" "$(UK "$2"):posts" "$1" "$2" "$3" "[]" "$4"; }
+pcreate() { run post_create 1 "$(PK "$1")" "$1" "$2" "$3" "[]" "$4"; }
 plike() { run post_like 2 "$(PK "$1")" "$(PK "$1"):likes" "$2" "$3"; }
 fanout() { # MODE POST SCORE KEEP NOW USERS...
     local mode=$1 post=$2 score=$3 keep=$4 now=$5 keys=() channels=()
     shift 5
+    if ((CLUSTER)) && (($# > 1)); then # one follower per call, as a cluster node does; the replies summed
+        local w=0 p=0 out u
+        for u in "$@"; do
+            out=$(fanout "$mode" "$post" "$score" "$keep" "$now" "$u")
+            [[ $out == \[* ]] || { printf '%s' "$out"; return; }
+            w=$((w + $(jq '.[0]' <<<"$out"))) p=$((p + $(jq '.[1]' <<<"$out")))
+        done
+        printf '[%d,%d]' "$w" "$p"
+        return
+    fi
     for u in "$@"; do keys+=("${P}feed:{$u}" "${P}sockets:{$u}"); channels+=("${P}live:user:{$u}"); done
     run post_fanout "${#keys[@]}" "${keys[@]}" "$mode" "$post" "$score" "$keep" "$now" '{"ev":"post"}' "${channels[@]}"
 }
@@ -20,7 +30,7 @@ echo "== post_create, post_update, post_delete"
 check "create" 1 "$(pcreate p_1 ua hello 1000)"
 checkerr "create twice" CONFLICT "$(pcreate p_1 ua again 1001)"
 checkerr "create empty" INVALID "$(pcreate p_2 ua '' 1000)"
-check "create indexes" 1000 "$(cli ZSCORE "$(UK ua):posts" p_1)"
+check "create writes one slot only" 0 "$(cli EXISTS "$(UK ua):posts")"
 checkerr "update other" FORBIDDEN "$(run post_update 1 "$(PK p_1)" ub new 2000)"
 check "update" edited "$(run post_update 1 "$(PK p_1)" ua edited 2000 | jq -r '.[index("text") + 1]')"
 check "update editedAt" 2000 "$(cli HGET "$(PK p_1)" editedAt)"
@@ -77,11 +87,10 @@ check "unfollow" "[1,0]" "$(run follow 2 "$(UK ua)" "$(UK ua):followers" ub 0 30
 checkerr "follow unknown" NOT_FOUND "$(run follow 2 "$(UK zz)" "$(UK zz):followers" ub 1 100)"
 
 echo "== post_delete"
-checkerr "delete other" FORBIDDEN "$(run post_delete 4 "$(PK p_1)" "$(PK p_1):likes" "$(PK p_1):comments" "$(UK ub):posts" ub p_1)"
-check "delete" 1000 "$(run post_delete 4 "$(PK p_1)" "$(PK p_1):likes" "$(PK p_1):comments" "$(UK ua):posts" ua p_1)"
+checkerr "delete other" FORBIDDEN "$(run post_delete 3 "$(PK p_1)" "$(PK p_1):likes" "$(PK p_1):comments" ub p_1)"
+check "delete" 1000 "$(run post_delete 3 "$(PK p_1)" "$(PK p_1):likes" "$(PK p_1):comments" ua p_1)"
 check "delete removed keys" 0 "$(cli EXISTS "$(PK p_1)" "$(PK p_1):likes" "$(PK p_1):comments")"
-check "delete unindexed" "" "$(cli ZSCORE "$(UK ua):posts" p_1)"
-checkerr "delete twice" NOT_FOUND "$(run post_delete 4 "$(PK p_1)" "$(PK p_1):likes" "$(PK p_1):comments" "$(UK ua):posts" ua p_1)"
+checkerr "delete twice" NOT_FOUND "$(run post_delete 3 "$(PK p_1)" "$(PK p_1):likes" "$(PK p_1):comments" ua p_1)"
 
 echo "== post_share"
 pcreate p_5 ua shared 1000 >/dev/null

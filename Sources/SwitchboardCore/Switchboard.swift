@@ -30,7 +30,7 @@ public final class Switchboard: Sendable {
     ) {
         self.configuration = configuration
         self.redis = redis
-        self.scripts = RedisScriptRegistry(client: redis, scripts: LuaScripts.all)
+        self.scripts = RedisScriptRegistry(client: redis, scripts: LuaScripts.scripts(for: configuration))
         self.keys = KeyLayout(prefix: configuration.prefix)
         self.events = EventStream(configuration.events, keys: keys)
         self.clock = clock
@@ -39,7 +39,7 @@ public final class Switchboard: Sendable {
             n: configuration.auth.scryptN, r: configuration.auth.scryptR, p: configuration.auth.scryptP)
         self.accounts = AccountService(
             redis: redis, scripts: scripts, keys: keys, clock: clock, hasher: hasher,
-            limits: configuration.limits, events: events)
+            limits: configuration.limits, events: events, publishCommand: configuration.publishCommand)
         self.tokens = TokenService(redis: redis, scripts: scripts, keys: keys, clock: clock, configuration: configuration.auth)
         self.rateLimiter = RateLimiter(scripts: scripts, keys: keys, clock: clock)
         self.presence = PresenceService(
@@ -48,7 +48,7 @@ public final class Switchboard: Sendable {
             redis: redis, scripts: scripts, keys: keys, clock: clock, configuration: configuration.live)
         self.posts = PostService(
             redis: redis, scripts: scripts, keys: keys, clock: clock, configuration: configuration.posts,
-            live: configuration.live, accounts: accounts)
+            live: configuration.live, accounts: accounts, redisClusterMode: configuration.isClusterMode)
         self.conversations = ConversationService(
             redis: redis, scripts: scripts, keys: keys, clock: clock, configuration: configuration, accounts: accounts, events: events)
     }

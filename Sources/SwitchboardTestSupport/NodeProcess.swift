@@ -25,7 +25,7 @@ public final class NodeProcess: @unchecked Sendable {
                 "serve", "--port", "\(port)", "--redis-url", configuration.redisURL ?? "", "--prefix", configuration.prefix,
                 "--node-id", configuration.nodeID, "--presence-ttl", "\(configuration.live.presenceTTL)",
                 "--log-level", "warning",
-            ] + arguments
+            ] + (configuration.redisClusterMode ? ["--redis-cluster-mode", "on"] : []) + arguments
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         for _ in 0..<200 {

@@ -9,6 +9,15 @@ public enum TestEnvironment {
             ?? "redis://127.0.0.1:6379"
     }
 
+    /// Whether the shared test Redis is a single-node Redis Cluster
+    /// (`SWITCHBOARD_TEST_REDIS_CLUSTER=1`, set by `scripts/test` when run
+    /// with it): it owns every slot, so the plain client works, but a
+    /// command or `#!lua` script touching keys of several slots is refused
+    /// (CROSSSLOT). Test nodes then run in cluster mode (`SPUBLISH`, no event stream).
+    public static var redisCluster: Bool {
+        ["1", "on", "true", "yes"].contains(ProcessInfo.processInfo.environment["SWITCHBOARD_TEST_REDIS_CLUSTER"] ?? "")
+    }
+
     /// A key prefix no other test uses.
     public static func uniquePrefix(_ tag: String = "test") -> String {
         "\(tag):\(UUID().uuidString.prefix(8)):"

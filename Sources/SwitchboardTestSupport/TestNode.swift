@@ -35,6 +35,11 @@ public final class TestNode: Sendable {
         configuration.limits.statusPerMinute = 10_000
         configuration.limits.membershipChangesPerMinute = 10_000
         configuration.limits.conversationsPerMinute = 10_000
+        if TestEnvironment.redisCluster {
+            // A single-node Redis Cluster: sharded pub/sub, and no event stream (refused on a cluster).
+            configuration.redisClusterMode = true
+            configuration.events.enabled = false
+        }
         return configuration
     }
 

@@ -63,6 +63,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Milliseconds WAIT may take before the send is acknowledged anyway (env SWITCHBOARD_REDIS_WAIT_TIMEOUT_MS).")
     var redisWaitTimeoutMs: Int = env("SWITCHBOARD_REDIS_WAIT_TIMEOUT_MS").flatMap { Int($0) } ?? defaults.redisWaitTimeout
 
+    @Option(
+        help: """
+            on: Redis at --redis-url is a Redis Cluster (a single-node one, as the tests run it): the scripts SPUBLISH, \
+            the hub SSUBSCRIBEs, and the event stream is off (env SWITCHBOARD_REDIS_CLUSTER_MODE; default off).
+            """)
+    var redisClusterMode: String = env("SWITCHBOARD_REDIS_CLUSTER_MODE") ?? "off"
+
     @Option(help: "Folder of the embedded redis-server's data (env SWITCHBOARD_DATA_DIR).")
     var dataDir: String = env("SWITCHBOARD_DATA_DIR") ?? ".switchboard"
 
@@ -118,8 +125,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Messages kept per conversation, 0 = all (env SWITCHBOARD_RETENTION).")
     var retention: Int = env("SWITCHBOARD_RETENTION").flatMap { Int($0) } ?? defaults.retention
 
-    @Option(help: "The event stream of every state change for your backend: on or off (env SWITCHBOARD_EVENTS).")
-    var events: String = env("SWITCHBOARD_EVENTS") ?? "on"
+    @Option(
+        name: .customLong("events"),
+        help: "The event stream of every state change for your backend: on or off (env SWITCHBOARD_EVENTS; default on, off on Redis Cluster).")
+    var eventsOption: String? = env("SWITCHBOARD_EVENTS")
+
+    /// `--events`, defaulting to off on Redis Cluster (where on is refused: one stream is one slot).
+    var events: String { eventsOption ?? (clusterMode ? "off" : "on") }
+    /// A cluster by `--redis-cluster` seeds or `--redis-cluster-mode on`.
+    var clusterMode: Bool { redisClusterMode == "on" || redisCluster != nil }
 
     @Option(help: "Entries kept in the event stream, MAXLEN ~; 0 = all (env SWITCHBOARD_EVENTS_MAXLEN).")
     var eventsMaxlen: Int = env("SWITCHBOARD_EVENTS_MAXLEN").flatMap { Int($0) } ?? 1_000_000
@@ -228,6 +242,12 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard (1...16).contains(scryptP) else { throw ValidationError("--scrypt-p must be between 1 and 16") }
         guard events == "on" || events == "off" else { throw ValidationError("--events must be on or off") }
+        guard redisClusterMode == "on" || redisClusterMode == "off" else { throw ValidationError("--redis-cluster-mode must be on or off") }
+        if clusterMode, events == "on" {
+            throw ValidationError(
+                "--events on is not available on Redis Cluster yet (the stream is one key, so one slot): "
+                    + "run with --events off (docs/redis-layout.md#redis-cluster-which-key-lives-with-which)")
+        }
         if (webhookURL == nil) != (webhookSecret == nil) {
             throw ValidationError("--webhook-url and --webhook-secret go together")
         }
@@ -303,6 +323,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.web = web
         configuration.trustedProxies = try trustedProxies.map { try CIDR.list($0).map(\.description) } ?? []
         configuration.forwardedHeader = ForwardedHeader(rawValue: forwardedHeader.lowercased()) ?? .xForwardedFor
+        configuration.redisClusterMode = redisClusterMode == "on"
         configuration.events.enabled = events == "on"
         configuration.events.maxLength = eventsMaxlen
         configuration.events.includeRead = eventsInclude.contains("read")

@@ -53,7 +53,9 @@ private func describe(_ event: [String: Any]) -> String {
     }
 }
 
-@Suite("Event stream (sb:events)", .serialized)
+@Suite(
+    "Event stream (sb:events)", .serialized,
+    .disabled(if: TestEnvironment.redisCluster, "the event stream is refused on Redis Cluster (docs/redis-layout.md)"))
 struct EventStreamTests {
     @Test func everyChangeAppendsOneEventAcrossTwoNodesAndRefusalsNone() async throws {
         let (a, b) = try await TestNode.pair()

@@ -36,7 +36,9 @@ struct SendCostTests {
     }
 
     /// The commands `send.lua` runs itself (counted by commandstats too).
-    static let insideSend: Set<String> = ["hget", "hmget", "get", "hincrby", "xadd", "hset", "set", "publish", "smembers"]
+    static let insideSend: Set<String> = [
+        "hget", "hmget", "get", "hincrby", "xadd", "hset", "set", "publish", "spublish", "smembers",
+    ]
 
     @Test func sendToConnectedMembersIsOneCallAndOfflineMembersOneNotifyEach() async throws {
         let server = try TestRedisServer()

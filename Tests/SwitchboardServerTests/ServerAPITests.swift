@@ -175,8 +175,10 @@ struct ServerAPITests {
             restored = try await b.request("GET", "/api/v1/users/me", token: alice.accessToken).status == 200
         }
         #expect(restored)
-        let types = try await a.events().compactMap { $0["type"] as? String }.filter { $0.hasPrefix("user.") }
-        #expect(types == ["user.created", "user.banned", "user.unbanned", "user.banned"])
+        if !TestEnvironment.redisCluster {  // no event stream on a cluster
+            let types = try await a.events().compactMap { $0["type"] as? String }.filter { $0.hasPrefix("user.") }
+            #expect(types == ["user.created", "user.banned", "user.unbanned", "user.banned"])
+        }
         await a.stop()
         await b.stop()
     }

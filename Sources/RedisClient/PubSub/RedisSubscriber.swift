@@ -141,9 +141,8 @@ public final class RedisSubscriber: Sendable {
             return (state.connection, futures, toSend)
         }
         if let connection {
-            for chunk in stride(from: 0, to: toSend.count, by: batchSize) {
-                let names = Array(toSend[chunk..<min(chunk + batchSize, toSend.count)])
-                connection.sendWithoutReply(RedisCommand(kind.subscribeCommand, names))
+            for command in Self.commands(kind.subscribeCommand, toSend, kind: kind, batch: batchSize) {
+                connection.sendWithoutReply(command)
             }
         }
         let confirmed = EventLoopFuture.andAllSucceed(futures, on: eventLoop)
@@ -176,10 +175,28 @@ public final class RedisSubscriber: Sendable {
             return state.connection
         }
         guard let connection, !channels.isEmpty else { return }
-        for chunk in stride(from: 0, to: channels.count, by: batchSize) {
-            let names = Array(channels[chunk..<min(chunk + batchSize, channels.count)])
-            connection.sendWithoutReply(RedisCommand(kind.unsubscribeCommand, names))
+        for command in Self.commands(kind.unsubscribeCommand, channels, kind: kind, batch: batchSize) {
+            connection.sendWithoutReply(command)
         }
+    }
+
+    /// `(UN)SUBSCRIBE` commands for `names`, at most `batch` names each. Shard
+    /// channels are grouped by hash slot: one `SSUBSCRIBE` may only name
+    /// channels of one slot (else `CROSSSLOT`).
+    static func commands(_ verb: String, _ names: [String], kind: RedisSubscriptionKind, batch: Int) -> [RedisCommand] {
+        var groups: [[String]] = [names]
+        if kind == .shard {
+            var bySlot: [Int: [String]] = [:]
+            for name in names { bySlot[RedisHashSlot(key: name).rawValue, default: []].append(name) }
+            groups = bySlot.keys.sorted().map { bySlot[$0]! }
+        }
+        var commands: [RedisCommand] = []
+        for group in groups {
+            for chunk in stride(from: 0, to: group.count, by: batch) {
+                commands.append(RedisCommand(verb, Array(group[chunk..<min(chunk + batch, group.count)])))
+            }
+        }
+        return commands
     }
 
     private func emit(_ event: RedisPubSubEvent) {

@@ -53,6 +53,6 @@ extension AccountService {
     /// and never forwarded to clients.
     public func disconnect(_ id: String) async throws(SwitchboardError) {
         guard Self.isUsableID(id) else { throw .notFound("no such user") }
-        _ = try await mapRedis { try await redis.send("PUBLISH", keys.userChannel(id), LiveEvent.disconnect) }
+        _ = try await mapRedis { try await redis.send(publishCommand, keys.userChannel(id), LiveEvent.disconnect) }
     }
 }

@@ -12,6 +12,8 @@ public struct AccountService: Sendable {
     let hasher: PasswordHasher
     let limits: Limits
     let events: EventStream
+    /// `PUBLISH`, or `SPUBLISH` on Redis Cluster (`SwitchboardConfiguration.publishCommand`).
+    var publishCommand = "PUBLISH"
 
     /// Checks a username: 3 to `limits.usernameBytes` of `A-Z a-z 0-9 _ . -`.
     /// Runs before any Redis key is built from the name.

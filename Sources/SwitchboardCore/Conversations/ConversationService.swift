@@ -81,7 +81,12 @@ public struct ConversationService: Sendable {
         }
         var conversation = try Conversation.decode(json)
         let added = parts[2].array?.compactMap(\.string) ?? []
-        try await indexMembers(conversation.id, added: added)
+        // The conversation's slot first, then each member's index (their own
+        // slots). Every listed member who is a member now is indexed, not only
+        // those added by this call: SADD is idempotent, so asking for a direct
+        // conversation again repairs an index a crash left behind.
+        let current = Set(conversation.members?.map(\.id) ?? [])
+        try await indexMembers(conversation.id, added: Array(Set(added + members.filter(current.contains))))
         conversation.unread = 0
         for user in added {
             await publish(keys.userChannel(user), LiveEvent.conversation(conversation, change: "added"))
@@ -116,7 +121,7 @@ public struct ConversationService: Sendable {
     }
 
     func publish(_ channel: String, _ payload: String) async {
-        _ = try? await redis.send("PUBLISH", channel, payload)
+        _ = try? await redis.send(configuration.publishCommand, channel, payload)
     }
 
     // MARK: Reading
@@ -322,8 +327,11 @@ public struct ConversationService: Sendable {
                 arguments: [id, actor, clock.milliseconds, mode] + users, events: events)
         }
         let added = reply.array?.compactMap(\.string) ?? []
-        try await indexMembers(id, added: added)
         var conversation = try await snapshot(id)
+        // Every listed user who is a member now gets the index entry (SADD is
+        // idempotent): a retry after a crash before this step repairs it.
+        let current = Set(conversation.members?.map(\.id) ?? [])
+        try await indexMembers(id, added: Array(Set(added + users.filter(current.contains))))
         if !added.isEmpty {
             let joined = Set(added)
             let changes = MemberChanges(

@@ -8,6 +8,7 @@ public enum LuaScripts {
         RedisScript(
             name: "add_members",
             source: ####"""
+            #!lua
             -- add_members.lua: add users to a group or room.
             -- KEYS[1] conv hash            sb:conv:{C}
             -- KEYS[2] members hash         sb:conv:{C}:members
@@ -96,6 +97,7 @@ public enum LuaScripts {
         RedisScript(
             name: "ban",
             source: ####"""
+            #!lua
             -- ban.lua: ban a user (their tokens and refresh tokens are refused, their
             -- sockets close) or lift the ban.
             -- KEYS[1] user hash             sb:user:{U}   fields bannedUntil, banReason
@@ -140,6 +142,7 @@ public enum LuaScripts {
         RedisScript(
             name: "create_conversation",
             source: ####"""
+            #!lua
             -- create_conversation.lua: create a conversation with its first members, or
             -- return the existing one with that id (direct conversations use an id
             -- derived from the pair, so the same pair gets one conversation).
@@ -264,6 +267,7 @@ public enum LuaScripts {
         RedisScript(
             name: "create_user",
             source: ####"""
+            #!lua
             -- create_user.lua: write a new user's hash (its username already claimed by
             -- the caller with SET NX) and emit user.created.
             -- KEYS[1] user hash             sb:user:{U}
@@ -303,6 +307,7 @@ public enum LuaScripts {
         RedisScript(
             name: "delete",
             source: ####"""
+            #!lua
             -- delete.lua: delete a message (soft: it keeps its id and seq); allowed for
             -- its author and for the conversation's admins and owner. In a direct
             -- conversation only for its author, whatever the roles say (both sides are
@@ -323,6 +328,7 @@ public enum LuaScripts {
             -- Errors: INVALID (bad ARGV / key count / malformed id), NOT_FOUND (no
             --   conversation, no such message or already deleted), NOT_MEMBER,
             --   FORBIDDEN (neither author nor admin/owner).
+            local PUBLISH = "PUBLISH" -- "SPUBLISH" on Redis Cluster: the node loads a copy with this line changed
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
             local function uint(s)
               if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
@@ -379,7 +385,7 @@ public enum LuaScripts {
             if channel ~= "" then
               local ev = {ev = "message.deleted", message = msg}
               if (origin or "") ~= "" then ev.origin = origin end
-              redis.call("PUBLISH", channel, cjson.encode(ev))
+              redis.call(PUBLISH, channel, cjson.encode(ev))
             end
             emit("message.deleted", ts, {message = msg, by = userId})
             return json
@@ -388,6 +394,7 @@ public enum LuaScripts {
         RedisScript(
             name: "delete_conversation",
             source: ####"""
+            #!lua
             -- delete_conversation.lua: the owner deletes a conversation and all its keys.
             -- KEYS[1] conv hash            sb:conv:{C}
             -- KEYS[2] members hash         sb:conv:{C}:members
@@ -438,6 +445,7 @@ public enum LuaScripts {
         RedisScript(
             name: "delete_user",
             source: ####"""
+            #!lua
             -- delete_user.lua: delete a user's own keys (their messages stay, still
             -- carrying their id) and emit user.deleted.
             -- KEYS[1] user hash             sb:user:{U}
@@ -476,6 +484,7 @@ public enum LuaScripts {
         RedisScript(
             name: "drop_notifications",
             source: ####"""
+            #!lua
             -- drop_notifications.lua: remove a user's notifications of one conversation
             -- (it was deleted, or the user left it).
             -- KEYS[1] notifications zset   sb:notifs:{U}   (members "<seq, 20 digits>|<json>")
@@ -498,6 +507,7 @@ public enum LuaScripts {
         RedisScript(
             name: "edit",
             source: ####"""
+            #!lua
             -- edit.lua: replace the text of a message; author only.
             -- KEYS[1] conv hash          sb:conv:{C}
             -- KEYS[2] members hash       sb:conv:{C}:members
@@ -514,6 +524,7 @@ public enum LuaScripts {
             -- Errors: INVALID (bad ARGV / key count / malformed id), NOT_FOUND (no
             --   conversation, no such message or message deleted), NOT_MEMBER,
             --   FORBIDDEN (not the author).
+            local PUBLISH = "PUBLISH" -- "SPUBLISH" on Redis Cluster: the node loads a copy with this line changed
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
             local function uint(s)
               if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
@@ -563,7 +574,7 @@ public enum LuaScripts {
             if channel ~= "" then
               local ev = {ev = "message.edited", message = msg}
               if (origin or "") ~= "" then ev.origin = origin end
-              redis.call("PUBLISH", channel, cjson.encode(ev))
+              redis.call(PUBLISH, channel, cjson.encode(ev))
             end
             emit("message.edited", ts, {message = msg, by = userId})
             return json
@@ -572,6 +583,7 @@ public enum LuaScripts {
         RedisScript(
             name: "ensure_user",
             source: ####"""
+            #!lua
             -- ensure_user.lua: create the minimal record of a user known from an
             -- external token (the app's own backend), once.
             -- KEYS[1] user hash             sb:user:{U}
@@ -600,6 +612,7 @@ public enum LuaScripts {
         RedisScript(
             name: "follow",
             source: ####"""
+            #!lua
             -- follow.lua: follow or unfollow a user, on the followee's side.
             -- KEYS[1] followee's user hash       sb:user:{U}
             -- KEYS[2] followee's followers zset  sb:user:{U}:followers
@@ -622,6 +635,7 @@ public enum LuaScripts {
         RedisScript(
             name: "lease",
             source: ####"""
+            #!lua
             -- lease.lua: take or renew a lease held by one owner at a time (the node
             -- that delivers webhooks). Released with release_claim.lua.
             -- KEYS[1] lease string          sb:events:webhook-lease
@@ -642,6 +656,7 @@ public enum LuaScripts {
         RedisScript(
             name: "notify",
             source: ####"""
+            #!lua
             -- notify.lua: store a notification for a user who has no open connection.
             -- KEYS[1] notifications zset   sb:notifs:{U}
             -- KEYS[2] sockets zset         sb:sockets:{U}
@@ -676,6 +691,7 @@ public enum LuaScripts {
         RedisScript(
             name: "offline",
             source: ####"""
+            #!lua
             -- offline.lua: a member's last connection closed: the member goes into the
             -- conversation's offline set, which `send` reads to know who gets a
             -- notification. (Connecting takes the member out again with a plain SREM.)
@@ -701,6 +717,7 @@ public enum LuaScripts {
         RedisScript(
             name: "post_comment",
             source: ####"""
+            #!lua
             -- post_comment.lua: add a comment to a post.
             -- KEYS[1] post hash        sb:post:{P}
             -- KEYS[2] comments stream  sb:post:{P}:comments
@@ -724,6 +741,7 @@ public enum LuaScripts {
         RedisScript(
             name: "post_comment_delete",
             source: ####"""
+            #!lua
             -- post_comment_delete.lua: delete a comment; its author or the post's author.
             -- KEYS[1] post hash        sb:post:{P}
             -- KEYS[2] comments stream  sb:post:{P}:comments
@@ -750,18 +768,18 @@ public enum LuaScripts {
         RedisScript(
             name: "post_create",
             source: ####"""
-            -- post_create.lua: store a new post and index it under its author.
+            #!lua
+            -- post_create.lua: store a new post (one slot: {P}). The node then indexes it
+            -- under its author (ZADD sb:user:{U}:posts, another slot; see redis-layout.md).
             -- KEYS[1] post hash            sb:post:{P}
-            -- KEYS[2] author's posts zset  sb:user:{U}:posts
             -- ARGV[1] postId   ARGV[2] authorId   ARGV[3] text (non-empty)
             -- ARGV[4] attachments JSON array ("[]")   ARGV[5] createdAt, ms integer
             -- Effects: HSET id, author, text, attachments, createdAt, likes=0,
-            --   comments=0, shares=0; ZADD author's posts createdAt postId.
+            --   comments=0, shares=0.
             -- Returns: 1.
             -- Errors: INVALID (bad ARGV / key count), CONFLICT (the id exists).
-            -- Touches two slots ({P} and {U}): single-server only (see redis-layout.md).
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
-            if #KEYS ~= 2 then return err("INVALID", "post_create expects 2 keys") end
+            if #KEYS ~= 1 then return err("INVALID", "post_create expects 1 key") end
             local id, author, text, attachments = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
             local ts = ARGV[5]
             if (id or "") == "" or (author or "") == "" then return err("INVALID", "post_create expects postId and authorId") end
@@ -770,40 +788,40 @@ public enum LuaScripts {
             if redis.call("EXISTS", KEYS[1]) == 1 then return err("CONFLICT", "post id exists") end
             redis.call("HSET", KEYS[1], "id", id, "author", author, "text", text, "attachments", attachments or "[]",
               "createdAt", ts, "likes", 0, "comments", 0, "shares", 0)
-            redis.call("ZADD", KEYS[2], tonumber(ts), id)
             return 1
             """####
         ),
         RedisScript(
             name: "post_delete",
             source: ####"""
-            -- post_delete.lua: delete a post with its likes and comments; author only.
+            #!lua
+            -- post_delete.lua: delete a post with its likes and comments; author only
+            -- (one slot: {P}). The node then removes it from its author's posts
+            -- (ZREM sb:user:{U}:posts, another slot; see redis-layout.md).
             -- KEYS[1] post hash            sb:post:{P}
             -- KEYS[2] likes set            sb:post:{P}:likes
             -- KEYS[3] comments stream      sb:post:{P}:comments
-            -- KEYS[4] author's posts zset  sb:user:{U}:posts
             -- ARGV[1] userId (who deletes)   ARGV[2] postId
-            -- Effects: DEL KEYS[1..3]; ZREM author's posts postId. Feed entries are
+            -- Effects: DEL KEYS[1..3]. Feed entries are
             --   removed afterwards by post_fanout (mode "remove"); readers skip ids
             --   whose hash is gone, so a deleted post never shows meanwhile.
             -- Returns: the post's createdAt (ms).
             -- Errors: INVALID, NOT_FOUND, FORBIDDEN (not the author).
-            -- Touches two slots ({P} and {U}): single-server only (see redis-layout.md).
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
-            if #KEYS ~= 4 then return err("INVALID", "post_delete expects 4 keys") end
+            if #KEYS ~= 3 then return err("INVALID", "post_delete expects 3 keys") end
             local user, id = ARGV[1], ARGV[2]
             if (user or "") == "" or (id or "") == "" then return err("INVALID", "post_delete expects userId and postId") end
             local h = redis.call("HMGET", KEYS[1], "author", "createdAt")
             if not h[1] then return err("NOT_FOUND", "post not found") end
             if h[1] ~= user then return err("FORBIDDEN", "only the author may delete a post") end
             redis.call("DEL", KEYS[1], KEYS[2], KEYS[3])
-            redis.call("ZREM", KEYS[4], id)
             return tonumber(h[2]) or 0
             """####
         ),
         RedisScript(
             name: "post_fanout",
             source: ####"""
+            #!lua
             -- post_fanout.lua: one batch of followers of a post's author.
             -- KEYS     pairs: feed zset sb:feed:{F}, sockets zset sb:sockets:{F}, per follower F
             -- ARGV[1]  mode: "add" (into feeds, and live), "live" (live only, for authors
@@ -816,7 +834,9 @@ public enum LuaScripts {
             --   the channel of each follower with a live socket (score > now).
             -- Returns: {feeds written, events published}.
             -- Errors: INVALID (bad ARGV / key count).
-            -- Touches one slot per follower: single-server only (see redis-layout.md).
+            -- Touches one slot per follower: on Redis Cluster the node passes one follower
+            -- per call (all of them pipelined; see redis-layout.md).
+            local PUBLISH = "PUBLISH" -- "SPUBLISH" on Redis Cluster: the node loads a copy with this line changed
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
             local mode, id, score, keep, now, payload = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
             local n = #KEYS / 2
@@ -835,7 +855,7 @@ public enum LuaScripts {
                   written = written + 1
                 end
                 if (payload or "") ~= "" and redis.call("ZCOUNT", sockets, "(" .. now, "+inf") > 0 then
-                  redis.call("PUBLISH", channel, payload)
+                  redis.call(PUBLISH, channel, payload)
                   published = published + 1
                 end
               end
@@ -846,6 +866,7 @@ public enum LuaScripts {
         RedisScript(
             name: "post_like",
             source: ####"""
+            #!lua
             -- post_like.lua: like or unlike a post; one like per user, counted here.
             -- KEYS[1] post hash   sb:post:{P}
             -- KEYS[2] likes set   sb:post:{P}:likes
@@ -873,6 +894,7 @@ public enum LuaScripts {
         RedisScript(
             name: "post_notify",
             source: ####"""
+            #!lua
             -- post_notify.lua: a coalesced notification for a post's author
             -- ("3 people liked your post": one entry per post and type).
             -- KEYS[1] notifications zset   sb:notifs:{U}   (members "<seq, 20 digits>|<json>",
@@ -891,6 +913,7 @@ public enum LuaScripts {
             --   (`pushedNotification` in the user hash), so the next connect skips it.
             -- Returns: the count.
             -- Errors: INVALID.
+            local PUBLISH = "PUBLISH" -- "SPUBLISH" on Redis Cluster: the node loads a copy with this line changed
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
             if #KEYS ~= 3 then return err("INVALID", "post_notify expects 3 keys") end
             local kind, post, actor, now, keep, ttl, channel = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
@@ -927,7 +950,7 @@ public enum LuaScripts {
             redis.call("ZREMRANGEBYRANK", KEYS[1], 0, -(keep + 1))
             redis.call("EXPIRE", KEYS[1], ttl)
             if channel ~= "" and redis.call("ZCOUNT", KEYS[2], "(" .. now, "+inf") > 0 then
-              redis.call("PUBLISH", channel, '{"ev":"notification","notification":' .. entry .. '}')
+              redis.call(PUBLISH, channel, '{"ev":"notification","notification":' .. entry .. '}')
               redis.call("HSET", KEYS[3], "pushedNotification", post .. "/" .. kind .. "/" .. now)
             end
             return count
@@ -936,6 +959,7 @@ public enum LuaScripts {
         RedisScript(
             name: "post_share",
             source: ####"""
+            #!lua
             -- post_share.lua: count one share of a post into a chat (the follow-up of a
             -- `send` with `post`; the message itself is stored by send.lua).
             -- KEYS[1] post hash   sb:post:{P}
@@ -957,6 +981,7 @@ public enum LuaScripts {
         RedisScript(
             name: "post_update",
             source: ####"""
+            #!lua
             -- post_update.lua: replace a post's text; author only.
             -- KEYS[1] post hash   sb:post:{P}
             -- ARGV[1] userId (editor)   ARGV[2] new text (non-empty)   ARGV[3] editedAt, ms integer
@@ -978,6 +1003,7 @@ public enum LuaScripts {
         RedisScript(
             name: "presence_connect",
             source: ####"""
+            #!lua
             -- presence_connect.lua: a connection of a user opens.
             -- KEYS[1] sockets zset     sb:sockets:{U}      member "node/connection" -> expiry ms
             -- KEYS[2] presence hash    sb:presence:{U}     status, since
@@ -993,6 +1019,7 @@ public enum LuaScripts {
             -- Event stream (optional): KEYS[4] = sb:events, and then the last ARGV is
             -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
             -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local PUBLISH = "PUBLISH" -- "SPUBLISH" on Redis Cluster: the node loads a copy with this line changed
             local EVENTS, EVENTS_MAXLEN = nil, 0
             if #KEYS == 4 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
             local function emit(etype, ts, data) -- data: a table, or JSON text of an object
@@ -1016,7 +1043,7 @@ public enum LuaScripts {
             redis.call("EXPIRE", KEYS[2], ttl)
             if not wasOnline and ARGV[5] ~= "" then
               local lastSeen = tonumber(redis.call("HGET", KEYS[3], "lastSeen") or "")
-              redis.call("PUBLISH", ARGV[5], cjson.encode({ev = "presence", user = ARGV[6], status = status,
+              redis.call(PUBLISH, ARGV[5], cjson.encode({ev = "presence", user = ARGV[6], status = status,
                 lastSeen = lastSeen or cjson.null}))
             end
             if not wasOnline then emit("presence.online", now, {user = ARGV[6], status = status}) end
@@ -1026,6 +1053,7 @@ public enum LuaScripts {
         RedisScript(
             name: "presence_disconnect",
             source: ####"""
+            #!lua
             -- presence_disconnect.lua: connections of a user close (one connection, or
             -- every connection a dead or stopping node had).
             -- KEYS[1] sockets zset     sb:sockets:{U}
@@ -1042,6 +1070,7 @@ public enum LuaScripts {
             -- Event stream (optional): KEYS[4] = sb:events, and then the last ARGV is
             -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
             -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local PUBLISH = "PUBLISH" -- "SPUBLISH" on Redis Cluster: the node loads a copy with this line changed
             local EVENTS, EVENTS_MAXLEN = nil, 0
             if #KEYS == 4 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
             local function emit(etype, ts, data) -- data: a table, or JSON text of an object
@@ -1071,7 +1100,7 @@ public enum LuaScripts {
             redis.call("DEL", KEYS[1], KEYS[2])
             if redis.call("EXISTS", KEYS[3]) == 1 then redis.call("HSET", KEYS[3], "lastSeen", now) end
             if (wasOnline or ARGV[4] == "node") and ARGV[2] ~= "" then
-              redis.call("PUBLISH", ARGV[2], cjson.encode({ev = "presence", user = ARGV[3], status = "offline", lastSeen = now}))
+              redis.call(PUBLISH, ARGV[2], cjson.encode({ev = "presence", user = ARGV[3], status = "offline", lastSeen = now}))
             end
             if wasOnline or ARGV[4] == "node" then emit("presence.offline", now, {user = ARGV[3], lastSeen = now}) end
             return 0
@@ -1080,6 +1109,7 @@ public enum LuaScripts {
         RedisScript(
             name: "presence_refresh",
             source: ####"""
+            #!lua
             -- presence_refresh.lua: the node heartbeat keeps a user's live entries alive
             -- (one call per user with local connections, all in one pipeline per tick).
             -- KEYS[1] sockets zset     sb:sockets:{U}
@@ -1090,6 +1120,7 @@ public enum LuaScripts {
             --   a presence hash that had expired comes back as "online" (and is published).
             -- Returns: the number of live connections.
             -- Errors: INVALID (bad ARGV).
+            local PUBLISH = "PUBLISH" -- "SPUBLISH" on Redis Cluster: the node loads a copy with this line changed
             local now, expiry, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
             if #KEYS ~= 2 or not now or not expiry or not ttl or ttl <= 0 or (ARGV[5] or "") == "" or #ARGV < 6 then
               return redis.error_reply("INVALID presence_refresh expects 2 keys and now, expiry, ttl, channel, user, members")
@@ -1100,7 +1131,7 @@ public enum LuaScripts {
             if redis.call("EXISTS", KEYS[2]) == 0 then
               redis.call("HSET", KEYS[2], "status", "online", "since", now)
               if ARGV[4] ~= "" then
-                redis.call("PUBLISH", ARGV[4], cjson.encode({ev = "presence", user = ARGV[5], status = "online", lastSeen = cjson.null}))
+                redis.call(PUBLISH, ARGV[4], cjson.encode({ev = "presence", user = ARGV[5], status = "online", lastSeen = cjson.null}))
               end
             end
             redis.call("EXPIRE", KEYS[2], ttl)
@@ -1110,6 +1141,7 @@ public enum LuaScripts {
         RedisScript(
             name: "presence_status",
             source: ####"""
+            #!lua
             -- presence_status.lua: a user picks a status for all their connections.
             -- KEYS[1] presence hash    sb:presence:{U}
             -- KEYS[2] sockets zset     sb:sockets:{U}
@@ -1118,6 +1150,7 @@ public enum LuaScripts {
             --   {"ev":"presence","user","status","lastSeen":null} when the status changed.
             -- Returns: the status.
             -- Errors: INVALID (bad status), NOT_FOUND (the user has no live connection).
+            local PUBLISH = "PUBLISH" -- "SPUBLISH" on Redis Cluster: the node loads a copy with this line changed
             local status, now = ARGV[1], tonumber(ARGV[2])
             if #KEYS ~= 2 or not now or (ARGV[4] or "") == "" then
               return redis.error_reply("INVALID presence_status expects 2 keys and status, now, channel, user")
@@ -1131,7 +1164,7 @@ public enum LuaScripts {
             local previous = redis.call("HGET", KEYS[1], "status")
             redis.call("HSET", KEYS[1], "status", status, "since", now)
             if previous ~= status and ARGV[3] ~= "" then
-              redis.call("PUBLISH", ARGV[3], cjson.encode({ev = "presence", user = ARGV[4], status = status, lastSeen = cjson.null}))
+              redis.call(PUBLISH, ARGV[3], cjson.encode({ev = "presence", user = ARGV[4], status = status, lastSeen = cjson.null}))
             end
             return status
             """####
@@ -1139,6 +1172,7 @@ public enum LuaScripts {
         RedisScript(
             name: "rate_limit",
             source: ####"""
+            #!lua
             -- rate_limit.lua: token bucket (burst = capacity, steady rate = refill/s).
             -- KEYS[1] bucket hash   sb:ratelimit:{<bucket id>}   fields tokens, ts (ms)
             -- ARGV[1] capacity: number > 0 (may be fractional)
@@ -1191,6 +1225,7 @@ public enum LuaScripts {
         RedisScript(
             name: "read",
             source: ####"""
+            #!lua
             -- read.lua: move a member's read pointer forward.
             -- KEYS[1] conv hash            sb:conv:{C}
             -- KEYS[2] members hash         sb:conv:{C}:members
@@ -1204,6 +1239,7 @@ public enum LuaScripts {
             -- Returns: {unread, pointer} (integers; unread = conv seq - pointer).
             -- Errors: INVALID (bad ARGV / key count), NOT_FOUND (no conversation),
             --         NOT_MEMBER.
+            local PUBLISH = "PUBLISH" -- "SPUBLISH" on Redis Cluster: the node loads a copy with this line changed
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
             -- Event stream (optional): KEYS[4] = sb:events, and then the last ARGV is
             -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
@@ -1238,7 +1274,7 @@ public enum LuaScripts {
               pointer = seq
               redis.call("HSET", KEYS[3], userId, pointer)
               if channel ~= "" then
-                redis.call("PUBLISH", channel, cjson.encode({ev = "read", conv = convId, user = userId, seq = pointer}))
+                redis.call(PUBLISH, channel, cjson.encode({ev = "read", conv = convId, user = userId, seq = pointer}))
               end
               emit("read.updated", nil, {conv = convId, user = userId, seq = pointer})
             end
@@ -1248,6 +1284,7 @@ public enum LuaScripts {
         RedisScript(
             name: "refresh_use",
             source: ####"""
+            #!lua
             -- refresh_use.lua: read a refresh token and mark it used, in one step.
             -- KEYS[1] refresh token hash   sb:refresh:<sha256 hex>   fields user, family, used
             -- Effects: HINCRBY used 1, only when the token exists (so an expired key is
@@ -1264,6 +1301,7 @@ public enum LuaScripts {
         RedisScript(
             name: "release_claim",
             source: ####"""
+            #!lua
             -- release_claim.lua: delete a key only if it still holds the expected value
             -- (gives back a username claimed with SET NX when creating the user failed).
             -- KEYS[1] the claimed key       sb:username:<lowercase name>
@@ -1276,6 +1314,7 @@ public enum LuaScripts {
         RedisScript(
             name: "remove_member",
             source: ####"""
+            #!lua
             -- remove_member.lua: a member leaves, or an admin/owner removes a member.
             -- KEYS[1] conv hash            sb:conv:{C}
             -- KEYS[2] members hash         sb:conv:{C}:members
@@ -1367,6 +1406,7 @@ public enum LuaScripts {
         RedisScript(
             name: "send",
             source: ####"""
+            #!lua
             -- send.lua: append a text message to a conversation, atomically and at most
             -- once per nonce.
             -- KEYS[1] conv hash             sb:conv:{C}
@@ -1396,6 +1436,7 @@ public enum LuaScripts {
             --   "epoch"? (the conversation's epoch; absent for one created before epochs)}
             -- Errors: INVALID (bad ARGV / key count), NOT_FOUND (no conversation),
             --         NOT_MEMBER (sender is not a member).
+            local PUBLISH = "PUBLISH" -- "SPUBLISH" on Redis Cluster: the node loads a copy with this line changed
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
             local function uint(s) -- non-negative integer string (<= 14 digits, exact in JSON) or nil
               if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
@@ -1455,7 +1496,7 @@ public enum LuaScripts {
               local quoted = origin:match("^[%w_%-%./:]*$") and ('"' .. origin .. '"') or cjson.encode(origin)
               -- Written in this order on purpose: nodes slice the client frame out of
               -- these bytes (everything but the origin) instead of parsing the JSON.
-              redis.call("PUBLISH", channel, '{"ev":"message","message":' .. json .. ',"origin":' .. quoted .. '}')
+              redis.call(PUBLISH, channel, '{"ev":"message","message":' .. json .. ',"origin":' .. quoted .. '}')
             end
             emit("message.sent", ts, '{"message":' .. json .. '}')
             local offline = {}
@@ -1470,6 +1511,7 @@ public enum LuaScripts {
         RedisScript(
             name: "send_system",
             source: ####"""
+            #!lua
             -- send_system.lua: append a system message (from "system", kind "system",
             -- sent by the app's backend through the server API) to a conversation; it is
             -- stored, counted and delivered like any other message.
@@ -1490,6 +1532,7 @@ public enum LuaScripts {
             -- Event stream (optional): KEYS[4] = sb:events, and then the last ARGV is
             -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
             -- script reads KEYS and ARGV as without them. No key = no event, no cost.
+            local PUBLISH = "PUBLISH" -- "SPUBLISH" on Redis Cluster: the node loads a copy with this line changed
             local EVENTS, EVENTS_MAXLEN = nil, 0
             if #KEYS == 4 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
             local function emit(etype, ts, data) -- data: a table, or JSON text of an object
@@ -1521,7 +1564,7 @@ public enum LuaScripts {
             local lastTs = tonumber(redis.call("HGET", KEYS[1], "lastTs")) or 0
             redis.call("HSET", KEYS[1], "lastTs", math.max(lastTs, ts), "lastMessage", json)
             if channel ~= "" then
-              redis.call("PUBLISH", channel, '{"ev":"message","message":' .. json .. ',"origin":""}')
+              redis.call(PUBLISH, channel, '{"ev":"message","message":' .. json .. ',"origin":""}')
             end
             emit("message.sent", ts, '{"message":' .. json .. '}')
             local offline = {}
@@ -1532,6 +1575,7 @@ public enum LuaScripts {
         RedisScript(
             name: "set_role",
             source: ####"""
+            #!lua
             -- set_role.lua: the owner changes a member's role, or hands ownership over.
             -- KEYS[1] conv hash      sb:conv:{C}
             -- KEYS[2] members hash   sb:conv:{C}:members
@@ -1585,6 +1629,7 @@ public enum LuaScripts {
         RedisScript(
             name: "update_conversation",
             source: ####"""
+            #!lua
             -- update_conversation.lua: change a conversation's name and/or description.
             -- KEYS[1] conv hash      sb:conv:{C}
             -- KEYS[2] members hash   sb:conv:{C}:members
@@ -1639,6 +1684,7 @@ public enum LuaScripts {
         RedisScript(
             name: "update_profile",
             source: ####"""
+            #!lua
             -- update_profile.lua: set profile fields of an existing user, never creating one.
             -- KEYS[1] user hash             sb:user:{U}
             -- ARGV[1..] field, value pairs (displayName, bio, avatar)

@@ -64,7 +64,37 @@ extension PostService {
         }
     }
 
+    /// The read-time authors `user` follows, oldest follow first. Two
+    /// single-key reads (`SMEMBERS` of the small set of read-time authors,
+    /// `ZMSCORE` of them in the user's following), not `ZINTER`: the two keys
+    /// are in different slots on Redis Cluster.
+    func followedPullAuthors(of user: String) async throws(SwitchboardError) -> [String] {
+        let authors = try await mapRedis { try await redis.send("SMEMBERS", keys.pullAuthors) }.array?.compactMap(\.string) ?? []
+        guard !authors.isEmpty else { return [] }
+        let scores = try await mapRedis { try await redis.execute(RedisCommand("ZMSCORE", [keys.following(user)] + authors)) }.array ?? []
+        let followed = zip(authors, scores).compactMap { author, score in score.double.map { (author, $0) } }
+        return followed.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.map(\.0)
+    }
+
+    /// One `post_fanout` of `users`. On Redis Cluster each follower's keys are
+    /// in a slot of their own: one call per follower, all pipelined, the replies summed.
     func batch(mode: String, post: String, score: Int, users: [String], payload: String) async throws(SwitchboardError) -> (Int, Int) {
+        if redisClusterMode, users.count > 1 {
+            let calls = users.map { user in
+                RedisScriptRegistry.Call(
+                    "post_fanout", keys: [keys.feed(user), keys.sockets(user)],
+                    arguments: [mode, post, score, configuration.feedSize, clock.milliseconds, payload, keys.userChannel(user)])
+            }
+            let replies = try await mapRedis { try await scripts.pipeline(calls) }
+            var total = (0, 0)
+            for reply in replies {
+                if let message = reply.errorMessage { throw SwitchboardError(redis: RedisError.server(message)) }
+                let values = reply.array ?? []
+                total.0 += values.first?.int ?? 0
+                total.1 += values.count > 1 ? values[1].int ?? 0 : 0
+            }
+            return total
+        }
         var keyList: [any RedisArgumentConvertible] = []
         var arguments: [any RedisArgumentConvertible] = [mode, post, score, configuration.feedSize, clock.milliseconds, payload]
         for user in users {
@@ -81,10 +111,7 @@ extension PostService {
     /// authors. Ids whose post is gone (deleted) are skipped and dropped from the feed.
     public func feed(user: String, before: PageCursor?, limit: Int) async throws(SwitchboardError) -> Page<Post> {
         var candidates = try await page(of: keys.feed(user), before: before, limit: limit)
-        let pull =
-            try await mapRedis {
-                try await redis.send("ZINTER", 2, keys.following(user), keys.pullAuthors)
-            }.array?.compactMap(\.string) ?? []
+        let pull = try await followedPullAuthors(of: user)
         for author in pull.prefix(configuration.pullAuthorsPerRead) {
             candidates += try await page(of: keys.userPosts(author), before: before, limit: limit)
         }

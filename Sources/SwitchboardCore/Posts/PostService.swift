@@ -14,11 +14,14 @@ public struct PostService: Sendable {
     let configuration: PostsConfiguration
     let live: LiveConfiguration
     let accounts: AccountService
+    /// Redis Cluster: `post_fanout` takes one follower per call.
+    let redisClusterMode: Bool
 
     public init(
         redis: RedisClient, scripts: RedisScriptRegistry, keys: KeyLayout, clock: WallClock, configuration: PostsConfiguration,
-        live: LiveConfiguration, accounts: AccountService
+        live: LiveConfiguration, accounts: AccountService, redisClusterMode: Bool = false
     ) {
+        self.redisClusterMode = redisClusterMode
         self.redis = redis
         self.scripts = scripts
         self.keys = keys
@@ -46,11 +49,14 @@ public struct PostService: Sendable {
         }
         let post = Post(id: "p_" + RandomID.make(length: 12), author: author, text: text, attachments: attachments, createdAt: clock.milliseconds)
         let attachmentsJSON = String(decoding: (try? JSONEncoder().encode(attachments)) ?? Data("[]".utf8), as: UTF8.self)
+        // Two slots, two steps: the post ({P}), then the author's index ({U}).
+        // A crash in between leaves a post nobody was told the id of (the
+        // request failed); a retry is a new post. See docs/redis-layout.md.
         _ = try await mapRedis {
             try await scripts.evaluate(
-                "post_create", keys: [keys.post(post.id), keys.userPosts(author)],
-                arguments: [post.id, author, text, attachmentsJSON, post.createdAt])
+                "post_create", keys: [keys.post(post.id)], arguments: [post.id, author, text, attachmentsJSON, post.createdAt])
         }
+        _ = try await mapRedis { try await redis.send("ZADD", keys.userPosts(author), post.createdAt, post.id) }
         return post
     }
 
@@ -85,11 +91,18 @@ public struct PostService: Sendable {
     /// answering; until then readers skip the id because its hash is gone.
     public func delete(id: String, actor: String) async throws(SwitchboardError) {
         guard Self.isValidID(id) else { throw .notFound("post not found") }
-        _ = try await mapRedis {
-            try await scripts.evaluate(
-                "post_delete", keys: [keys.post(id), keys.postLikes(id), keys.postComments(id), keys.userPosts(actor)],
-                arguments: [actor, id])
+        // Two slots, two steps: the post's keys ({P}), then the author's index
+        // ({U}). Readers skip ids whose hash is gone, and a retry that finds
+        // the post gone still removes the id from the actor's own index.
+        do {
+            _ = try await mapRedis {
+                try await scripts.evaluate("post_delete", keys: [keys.post(id), keys.postLikes(id), keys.postComments(id)], arguments: [actor, id])
+            }
+        } catch  where error.code == .notFound {
+            _ = try? await redis.send("ZREM", keys.userPosts(actor), id)
+            throw error
         }
+        _ = try await mapRedis { try await redis.send("ZREM", keys.userPosts(actor), id) }
     }
 
     /// A user's posts, newest first.

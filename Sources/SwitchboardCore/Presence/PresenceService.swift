@@ -186,12 +186,16 @@ public struct PresenceService: Sendable {
     }
 
     /// Removes a node's entries: its users' connections, its key, its lists.
+    /// Each key is in a slot of its own (one command each, for Redis Cluster),
+    /// and `sb:nodes` goes last: a sweep that stops half-way leaves the node
+    /// listed, so the next sweep finds it dead and does it all again.
     public func removeNode(_ node: String) async throws(SwitchboardError) {
         let users = try await mapRedis { try await redis.send("SMEMBERS", keys.nodeUsers(node)) }.array?.compactMap(\.string) ?? []
         try await disconnectNode(node, users: users)
         _ = try await mapRedis {
             try await redis.pipeline([
-                RedisCommand("DEL", [keys.nodeUsers(node), keys.node(node)]),
+                RedisCommand("DEL", [keys.node(node)]),
+                RedisCommand("DEL", [keys.nodeUsers(node)]),
                 RedisCommand("ZREM", [keys.nodes, node]),
             ])
         }

@@ -31,6 +31,17 @@ public struct SwitchboardConfiguration: Sendable {
     public var redisWaitReplicas: Int = 0
     /// Milliseconds `WAIT` may take; after it the send is acknowledged anyway (and logged).
     public var redisWaitTimeout: Int = 1000
+    /// Whether Redis is a Redis Cluster. Then the scripts publish with
+    /// `SPUBLISH` (sharded pub/sub, in the slot of their own keys) and the hub
+    /// subscribes with `SSUBSCRIBE`, `post_fanout` takes one follower per call,
+    /// and the event stream (one key, so one slot) is refused. Set by
+    /// `--redis-cluster-mode` (a single-node cluster at `redisURL`, as the tests
+    /// run one); the cluster client's `--redis-cluster` sets it too.
+    public var redisClusterMode: Bool = false
+
+    /// Whether the keys live on a Redis Cluster: `--redis-cluster-mode on`
+    /// or cluster seeds (`--redis-cluster`).
+    public var isClusterMode: Bool { redisClusterMode || !redisClusterSeeds.isEmpty }
     /// This node's id, unique among live nodes (default: random).
     public var nodeID: String = "n_" + RandomID.make(length: 8)
     /// Prefix of every Redis key and channel.
@@ -272,6 +283,11 @@ extension SwitchboardConfiguration {
         }
         for entry in trustedProxies where CIDR(entry) == nil {
             throw .invalid("trustedProxies: not a CIDR range: \(entry)")
+        }
+        if isClusterMode, events.enabled {
+            throw .invalid(
+                "the event stream is one key, so one slot, on Redis Cluster, where every script runs in the slot of its own keys: "
+                    + "run with --events off (docs/redis-layout.md#redis-cluster-which-key-lives-with-which)")
         }
     }
 }

@@ -42,7 +42,9 @@ struct ServerStats: Encodable {
         // Users online: those listed by a live node whose presence key exists.
         var users: [String] = []
         if !ids.isEmpty {
-            users = try await redis.execute(RedisCommand("SUNION", ids.map { keys.nodeUsers($0) })).array?.compactMap(\.string) ?? []
+            // One SMEMBERS per node, not SUNION: each list is in a slot of its own (Redis Cluster).
+            let lists = try await redis.pipeline(ids.map { RedisCommand("SMEMBERS", [keys.nodeUsers($0)]) }).get()
+            users = Array(Set(lists.flatMap { $0.array?.compactMap(\.string) ?? [] }))
         }
         var online = 0
         if !users.isEmpty {

@@ -99,6 +99,14 @@ final class FanoutHub: Sendable {
     func startTimers() { forEachLoop { $0.startTimer() } }
     func stopTimers() { forEachLoop { $0.stopTimer() } }
 
+    /// `SSUBSCRIBE` on Redis Cluster (the client's `--redis-cluster`, or a
+    /// single-node cluster in `--redis-cluster-mode on`), where the scripts
+    /// `SPUBLISH` (sharded pub/sub, in the slot of the channel's hash tag);
+    /// `SUBSCRIBE` on one server.
+    var kind: RedisSubscriptionKind {
+        switchboard.configuration.isClusterMode || switchboard.redis.isCluster ? .shard : .channel
+    }
+
     // MARK: Subscriptions
 
     /// Takes a reference on channels; subscribes those that were not yet, in
@@ -107,7 +115,7 @@ final class FanoutHub: Sendable {
     /// the next message (or a subscriber reconnect) replays.
     func retain(_ channels: [String]) -> EventLoopFuture<Void> {
         let prefix = convPrefix
-        let kind = switchboard.redis.subscriptionKind
+        let kind = self.kind
         let fresh = references.withLock { $0.retain(channels) }.filter { $0.hasPrefix(prefix) }
         guard !fresh.isEmpty else { return subscriber.subscribeFuture(channels, kind: kind) }
         let ids = fresh.map { Self.id(in: $0, prefix: prefix) }
@@ -130,7 +138,7 @@ final class FanoutHub: Sendable {
     func release(_ channels: [String]) {
         let unused = references.withLock { $0.release(channels) }
         guard !unused.isEmpty else { return }
-        subscriber.unsubscribe(unused, kind: switchboard.redis.subscriptionKind)
+        subscriber.unsubscribe(unused, kind: kind)
         let prefix = convPrefix
         let tracks = self.tracks
         tracks.eventLoop.execute {

@@ -228,7 +228,9 @@ extension WebSocketSession {
         return task {
             // Every published typing event counts, `active: false` included.
             try await switchboard.rateLimiter.throttle(.typing, user: user, limits: limits)
-            let reply = try await switchboard.redis.send(RedisCommand("PUBLISH", [keys.conversationChannel(conversation), payload])).get()
+            let reply = try await switchboard.redis.send(
+                RedisCommand(switchboard.configuration.publishCommand, [keys.conversationChannel(conversation), payload])
+            ).get()
             if let message = reply.errorMessage { throw SwitchboardError(redis: RedisError.server(message)) }
             return ""
         }.flatMapErrorThrowing { error in throw error as? SwitchboardError ?? SwitchboardError(redis: error) }
