@@ -30,6 +30,8 @@ public enum ChatEvent: Sendable {
     case typing(conv: String, user: String, active: Bool)
     case read(conv: String, user: String, seq: Int)
     case presence(user: String, status: PresenceStatus, lastSeen: Int?)
+    /// A user this user follows created a post (only while connected).
+    case post(Post)
     /// A `conversation` or `notification` event, or anything newer than this SDK: the raw JSON.
     case other(name: String, json: String)
     /// Connected and authenticated (again); `resumed` lists what resume recovered.
