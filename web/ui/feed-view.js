@@ -40,7 +40,14 @@ export class FeedView {
             if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); this.composer.requestSubmit(); }
         });
 
-        const search = userSearch(store, { id: "people-search", label: "Find people", onPick: (user) => this.context.onAuthor(user.id) });
+        const search = userSearch(store, {
+            id: "people-search", label: "Find people",
+            onPick: (user) => {
+                search.input.value = "";
+                search.input.dispatchEvent(new Event("input"));  // clears the results
+                this.context.onAuthor(user.id);
+            },
+        });
         this.profile = h("section", { id: "profile-panel", class: "profile-panel", hidden: true, "aria-label": "Profile" });
         this.list = h("ol", { id: "feed-list", class: "post-list", "aria-label": "Feed" });
         this.more = h("button", { type: "button", id: "feed-more", class: "small", hidden: true, onclick: () => this.loadMore() }, "Load more");
