@@ -94,6 +94,7 @@ let package = Package(
             name: "SwitchboardClient",
             dependencies: [
                 "SwitchboardProtocol",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,5 +1,6 @@
-// The Switchboard web app: sign-in, then the conversation list and the open
-// conversation side by side (one at a time at phone width). Everything
+// The Switchboard web app: sign-in, then two tabs: Chats (the conversation
+// list and the open conversation side by side, one at a time at phone
+// width) and Feed (posts of the people one follows, profiles). Everything
 // talks to the hub through the SDK at /sdk/switchboard.js.
 import { SwitchboardClient } from "/sdk/switchboard.js";
 import { h, replace } from "./ui/dom.js";
@@ -7,6 +8,7 @@ import { Store } from "./ui/store.js";
 import { renderAuth } from "./ui/auth-view.js";
 import { Sidebar } from "./ui/sidebar.js";
 import { ConversationView } from "./ui/conversation-view.js";
+import { FeedView } from "./ui/feed-view.js";
 import { newChatDialog, newGroupDialog, membersDialog } from "./ui/people-dialogs.js";
 import { roomsDialog, notificationsDialog, profileDialog } from "./ui/other-dialogs.js";
 
@@ -49,6 +51,8 @@ function showChat(client) {
         onBack: () => open(null),
         onMembers: (id) => membersDialog(store, id, () => open(null)),
     });
+    const feed = new FeedView(store, client, { onOpenChat: open });
+    window.app.feed = feed;
 
     const banner = h("div", { id: "connection-banner", class: "connection-banner", role: "status", "aria-live": "polite", hidden: true });
     const notificationBadge = h("span", { class: "badge", id: "notification-count", hidden: true });
@@ -63,10 +67,14 @@ function showChat(client) {
             statusDot, h("span", { id: "me-name" }, client.user.displayName || client.user.username)),
         h("button", { type: "button", id: "logout-button", onclick: () => client.logout() }, "Log out"));
 
+    const chatsTab = h("a", { href: "#", id: "tab-chats", class: "tab" }, "Chats");
+    const feedTab = h("a", { href: "#/feed", id: "tab-feed", class: "tab" }, "Feed");
+    const chatArea = h("div", { class: "main-area", id: "chat-area" }, sidebar.element, view.element);
     replace(root, h("div", { class: "app-shell" },
-        h("header", { class: "topbar" }, h("h1", { class: "brand" }, "☎ Switchboard"), toolbar),
+        h("header", { class: "topbar" }, h("h1", { class: "brand" }, "☎ Switchboard"),
+            h("nav", { class: "tabs", "aria-label": "Sections" }, chatsTab, feedTab), toolbar),
         banner,
-        h("div", { class: "main-area" }, sidebar.element, view.element)));
+        chatArea, feed.element));
 
     const showState = (state) => {
         const texts = { connecting: "Connecting…", reconnecting: "Reconnecting…", closed: "Offline" };
@@ -104,6 +112,17 @@ function showChat(client) {
     });
 
     const route = () => {
+        const feedMatch = /^#\/feed(?:\/u\/(.+))?$/.exec(location.hash);
+        chatsTab.setAttribute("aria-current", feedMatch ? "false" : "page");
+        feedTab.setAttribute("aria-current", feedMatch ? "page" : "false");
+        chatArea.hidden = !!feedMatch;
+        document.body.classList.toggle("feed-open", !!feedMatch);
+        if (feedMatch) {
+            feed.show(feedMatch[1] ? decodeURIComponent(feedMatch[1]) : null).catch(() => {});
+            return;
+        }
+        feed.hide();
+        chatsTab.setAttribute("href", location.hash || "#");  // the Chats tab comes back to the open conversation
         const match = /^#\/c\/(.+)$/.exec(location.hash);
         const id = match ? decodeURIComponent(match[1]) : null;
         store.openID = id;

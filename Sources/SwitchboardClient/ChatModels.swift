@@ -36,6 +36,8 @@ public enum ChatEvent: Sendable {
     /// applied); nil when the client never got the list (fetch it with REST
     /// and hand it over with `setMembers`).
     case conversation(Conversation, change: String, members: MemberChanges?)
+    /// A user this user follows created a post (only while connected).
+    case post(Post)
     /// A `notification` event, or anything newer than this SDK: the raw JSON.
     case other(name: String, json: String)
     /// Connected and authenticated (again); `resumed` lists what resume recovered.

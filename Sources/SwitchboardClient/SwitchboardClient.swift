@@ -25,6 +25,9 @@ public actor SwitchboardClient {
         public var requestTimeout: Double = 15
         /// Seconds a `send` keeps retrying across reconnects.
         public var sendRetryWindow: Double = 60
+        /// Base URL of the REST API (posts, follows, the feed), e.g.
+        /// `https://chat.example.com/api/v1`; nil: the first endpoint over `http://`.
+        public var apiBaseURL: String?
 
         public init(endpoints: [(host: String, port: Int)], token: @escaping @Sendable () async throws -> String) {
             self.endpoints = endpoints
@@ -34,7 +37,11 @@ public actor SwitchboardClient {
 
     public nonisolated let events: AsyncStream<ChatEvent>
     private let continuation: AsyncStream<ChatEvent>.Continuation
-    private let configuration: Configuration
+    let configuration: Configuration
+    /// The REST API (`apiBaseURL`).
+    let rest: RESTTransport
+    /// The token the `token` closure gave last; REST calls reuse it until a 401.
+    var lastToken: String?
     private var connection: WebSocketConnection?
     private var pending: [Int: CheckedContinuation<Reply, any Error>] = [:]
     private var nextID = 0
@@ -53,6 +60,9 @@ public actor SwitchboardClient {
 
     public init(configuration: Configuration) {
         self.configuration = configuration
+        let first = configuration.endpoints.first ?? (host: "127.0.0.1", port: 8080)
+        self.rest = RESTTransport(
+            baseURL: configuration.apiBaseURL ?? "http://\(first.host):\(first.port)/api/v1", timeout: configuration.requestTimeout)
         (events, continuation) = AsyncStream.makeStream(of: ChatEvent.self, bufferingPolicy: .unbounded)
     }
 
@@ -206,7 +216,7 @@ public actor SwitchboardClient {
             let endpoint = configuration.endpoints[endpointIndex % configuration.endpoints.count]
             var closeCode: CloseCode?
             do {
-                let token = try await configuration.token()
+                let token = try await freshToken()
                 // `resume=1` announces the resume below: live events wait for its replay.
                 let path = positions.isEmpty ? configuration.path : configuration.path + (configuration.path.contains("?") ? "&" : "?") + "resume=1"
                 let connection = try await WebSocketConnection.connect(
@@ -313,6 +323,8 @@ public actor SwitchboardClient {
             let changes = object["members"].flatMap { try? Self.decode(MemberChanges.self, $0) }
             track(&conversation, change: change, changes: changes)
             continuation.yield(.conversation(conversation, change: change, members: changes))
+        case .post:
+            if let post = try? Self.decode(Post.self, object["post"]) { continuation.yield(.post(post)) }
         case .notification, .error, nil:
             continuation.yield(.other(name: name, json: text))
         }

@@ -10,6 +10,8 @@ public enum ServerEvent: String, Sendable, Hashable, CaseIterable {
     case conversation
     case presence
     case notification
+    /// A user the recipient follows created a post.
+    case post
     /// A frame that could not become a command (not JSON, no `id`).
     case error
 }

@@ -569,12 +569,18 @@ export class SwitchboardClient extends EventTarget {
      * Sends a text message; resolves to the stored message. It carries a
      * nonce (automatic unless given) and is retried with the same nonce after
      * a disconnect for up to `sendRetryWindow` ms, so it is stored once.
+     * With `post` (a post id) it shares that post: the message has
+     * `kind: "post"` and a snapshot `post: {id, author, text, createdAt}`;
+     * the text is then optional (pass "" or null).
      */
-    async send(conversationID, text, { nonce = makeNonce() } = {}) {
+    async send(conversationID, text, { nonce = makeNonce(), post } = {}) {
         const deadline = Date.now() + this.sendRetryWindow;
+        const command = { op: "send", conv: conversationID, nonce };
+        if (post === undefined || post === null || text) command.text = text ?? "";
+        if (post !== undefined && post !== null) command.post = post;
         for (;;) {
             try {
-                const reply = await this.#request({ op: "send", conv: conversationID, text, nonce });
+                const reply = await this.#request(command);
                 this.#observe(reply.message, true);
                 return reply.message;
             } catch (error) {

@@ -60,7 +60,7 @@ function makeClient(storage = new MemoryStorage()) {
     client.sockets = WebSocketClass.sockets;
     client.events = [];
     for (const type of ["message", "message.edited", "message.deleted", "typing", "read", "presence", "conversation",
-        "reset", "notification", "connected", "disconnected", "logout"]) {
+        "reset", "notification", "post", "connected", "disconnected", "logout"]) {
         client.addEventListener(type, (e) => client.events.push({ type, detail: e.detail }));
     }
     return client;
@@ -349,6 +349,38 @@ test("profile, user search, token refresh, logout", async () => {
     equal(storage.getItem("switchboard:refresh"), null, "refresh token forgotten");
     const restored = makeClient(storage);
     equal(await restored.restore(), null, "nothing to restore");
+});
+
+test("posts: follow, a live post event, feed paging, likes, comments, delete", async () => {
+    const [alice, bob] = await connected(await newUser("alice"), await newUser("bob"));
+    await bob.follow(alice.user.id);
+    equal((await alice.followers(alice.user.id)).users.map((u) => u.id), [bob.user.id], "followers");
+    equal((await bob.following(bob.user.id)).users.map((u) => u.id), [alice.user.id], "following");
+    const posts = [];
+    for (let i = 0; i < 3; i += 1) {
+        posts.push(await alice.createPost(`post ${i}`));
+        await sleep(3);  // a distinct createdAt each: a definite order
+    }
+    equal(posts[0].author, alice.user.id, "the post's author");
+    await until(() => eventsOf(bob, "post").length === 3, "bob's three post events");
+    equal(eventsOf(bob, "post").map((p) => p.text), ["post 0", "post 1", "post 2"], "post events, in order");
+    equal(eventsOf(alice, "post"), [], "the author gets no post event");
+    const first = await bob.feed({ limit: 2 });
+    equal(first.posts.map((p) => p.text), ["post 2", "post 1"], "the feed's first page, newest first");
+    const second = await bob.feed({ before: first.next, limit: 2 });
+    equal([second.posts.map((p) => p.text), second.next], [["post 0"], null], "the next page, and the end");
+    equal([await bob.like(posts[0].id), await bob.like(posts[0].id), await alice.like(posts[0].id)], [1, 1, 2], "likes: once per user");
+    equal(await bob.unlike(posts[0].id), 1, "unlike");
+    const comment = await bob.comment(posts[0].id, "nice");
+    equal((await alice.comments(posts[0].id)).comments.map((c) => c.text), ["nice"], "comments");
+    await alice.deleteComment(posts[0].id, comment.id);  // the post's author may
+    equal((await bob.comments(posts[0].id)).comments, [], "comment deleted");
+    equal((await alice.updatePost(posts[0].id, "edited")).text, "edited", "edit");
+    await alice.deletePost(posts[0].id);
+    let code = null;
+    try { await bob.post(posts[0].id); } catch (error) { code = error.code; }
+    equal(code, "not_found", "a deleted post");
+    equal((await bob.feed()).posts.map((p) => p.text), ["post 2", "post 1"], "the feed without it");
 });
 
 // MARK: runner

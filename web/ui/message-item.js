@@ -1,6 +1,8 @@
 // One message in the conversation view: author, time, text, "(edited)",
-// and for own messages the edit and delete controls (inline forms).
+// a shared post as a card (`kind: "post"`), and for own messages the edit
+// and delete controls (inline forms).
 import { h, replace, formatTime } from "./dom.js";
+import { sharedPostCard } from "./post-item.js";
 
 /**
  * Builds the <li> of a message. `actions` has edit(message, text) and
@@ -28,12 +30,13 @@ function fill(li, message, store, actions) {
     const text = message.deleted
         ? h("p", { class: "msg-text" }, h("em", {}, "Message deleted"))
         : h("p", { class: "msg-text" }, message.text);
+    const shared = !message.deleted && message.kind === "post" && message.post ? sharedPostCard(message.post, store) : null;
     const controls = own && !message.deleted
         ? h("div", { class: "msg-actions" },
             h("button", { type: "button", class: "link-button msg-edit", "aria-label": "Edit message", onclick: () => startEdit(li, message, store, actions) }, "Edit"),
             h("button", { type: "button", class: "link-button msg-delete", "aria-label": "Delete message", onclick: () => confirmDelete(li, message, store, actions) }, "Delete"))
         : null;
-    replace(li, meta, text, controls);
+    replace(li, meta, text, shared, controls);
 }
 
 function startEdit(li, message, store, actions) {

@@ -57,7 +57,7 @@ export function roomsDialog(store, onOpen) {
     return openDialog(dialog);
 }
 
-/** Notifications (messages that arrived while offline), newest first; clear all. */
+/** Notifications (messages that arrived while offline, activity on own posts), newest first; clear all. */
 export function notificationsDialog(store, onOpen) {
     const { dialog, body } = dialogShell("Notifications", "notifications-dialog");
     const list = h("ul", { class: "notification-list", id: "notification-list" });
@@ -65,11 +65,17 @@ export function notificationsDialog(store, onOpen) {
     const render = () => {
         const items = store.notifications;
         replace(list, items.length === 0 ? h("li", { class: "hint" }, "Nothing new.") : items.map((n) => {
+            if (n.type?.startsWith("post.")) {
+                // Activity on the user's posts ("3 people liked your post"): opens the feed.
+                return h("li", { class: "notification", dataset: { post: n.post } },
+                    h("button", { type: "button", class: "result-button", onclick: () => { dialog.close(); location.hash = "#/feed"; } },
+                        h("span", {}, n.text), h("time", { class: "hint" }, formatTime(n.ts))));
+            }
             const conversation = store.conversations.get(n.conv);
             const where = conversation?.kind === "direct" ? "" : ` in ${conversation ? store.title(conversation) : "a conversation"}`;
             return h("li", { class: "notification" },
                 h("button", { type: "button", class: "result-button", onclick: () => { dialog.close(); onOpen(n.conv); } },
-                    h("span", {}, h("strong", {}, store.name(n.message.from)), `${where}: `, n.message.deleted ? "message deleted" : n.message.text),
+                    h("span", {}, h("strong", {}, store.name(n.message.from)), `${where}: `, n.message.deleted ? "message deleted" : n.message.text || (n.message.kind === "post" ? "shared a post" : "")),
                     h("time", { class: "hint" }, formatTime(n.ts))));
         }));
     };

@@ -3,7 +3,7 @@
 import { h, replace, openDialog, dialogShell, initials } from "./dom.js";
 
 /** A search field with a result list; `onPick(user)` runs when a result is chosen. */
-function userSearch(store, { id, label, onPick, exclude = () => false }) {
+export function userSearch(store, { id, label, onPick, exclude = () => false }) {
     const input = h("input", { id, type: "search", autocomplete: "off", autocapitalize: "none", spellcheck: "false" });
     const results = h("ul", { class: "result-list", id: `${id}-results`, "aria-label": "Matching users" });
     const status = h("p", { class: "hint", "aria-live": "polite" });

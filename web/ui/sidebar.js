@@ -47,7 +47,7 @@ export class Sidebar {
             preview = `${typing.map((id) => store.name(id)).join(", ")} typing…`;
         } else if (last) {
             const who = last.from === store.me ? "You: " : conversation.kind === "direct" ? "" : `${store.name(last.from)}: `;
-            preview = who + (last.deleted ? "Message deleted" : last.text);
+            preview = who + (last.deleted ? "Message deleted" : last.text || (last.kind === "post" ? "Shared a post" : ""));
         }
         const kindLabel = { direct: "Direct", group: "Group", room: "Room" }[conversation.kind] ?? "";
         const label = [title, kindLabel, status, unread ? `${unread} unread` : null, preview].filter(Boolean).join(", ");

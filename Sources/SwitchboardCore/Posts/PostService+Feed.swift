@@ -8,14 +8,19 @@ extension PostService {
         public var pushed: Bool
         public var followers: Int
         public var feedsWritten: Int
+        /// Fan-out: one `post` event per follower with a live socket; read
+        /// time: 1, the one broadcast on `postsChannel`.
         public var eventsPublished: Int
     }
 
     /// Spreads a new post: into the author's own feed, then, for an author
     /// with at most `feedFanoutMax` followers, into each follower's feed
-    /// (one `post_fanout` call per batch); a bigger author is added to the
-    /// read-time set instead. Either way followers with a live socket get
-    /// `{"ev":"post"}` on their user channel.
+    /// (one `post_fanout` call per batch), which also publishes
+    /// `{"ev":"post"}` on the user channel of each of them with a live
+    /// socket. A bigger author is added to the read-time set instead, and the
+    /// event is published once on `postsChannel`: each node hands it to the
+    /// local sessions of the author's followers (`FanoutHub`), so the cost
+    /// follows the users online, not the followers.
     @discardableResult
     public func fanOut(_ post: Post) async throws(SwitchboardError) -> FanoutResult {
         let author = post.author
@@ -28,9 +33,13 @@ extension PostService {
         }
         var result = FanoutResult(pushed: pushed, followers: count, feedsWritten: 1, eventsPublished: 0)
         let payload = post.eventJSON
+        guard pushed else {
+            _ = try await mapRedis { try await redis.send("PUBLISH", keys.postsChannel, payload) }
+            result.eventsPublished = 1
+            return result
+        }
         try await forEachFollowerBatch(of: author) { (users) throws(SwitchboardError) in
-            let (written, published) = try await batch(
-                mode: pushed ? "add" : "live", post: post.id, score: post.createdAt, users: users, payload: payload)
+            let (written, published) = try await batch(mode: "add", post: post.id, score: post.createdAt, users: users, payload: payload)
             result.feedsWritten += written
             result.eventsPublished += published
         }

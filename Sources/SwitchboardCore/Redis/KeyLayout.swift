@@ -66,4 +66,6 @@ public struct KeyLayout: Sendable, Hashable {
     public func conversationChannel(_ id: String) -> String { "\(prefix)live:conv:{\(id)}" }
     public func userChannel(_ id: String) -> String { "\(prefix)live:user:{\(id)}" }
     public func presenceChannel(_ id: String) -> String { "\(prefix)live:presence:{\(id)}" }
+    /// New posts of read-time authors, published once for every node (`PostService.fanOut`).
+    public var postsChannel: String { "\(prefix)live:posts" }
 }

@@ -7,10 +7,11 @@ enum WebAssets {
         WebAsset(
             path: "/app.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""8f60ede663c61422""#,
+            etag: #""e84b3c72c9407c07""#,
             text: ####"""
-// The Switchboard web app: sign-in, then the conversation list and the open
-// conversation side by side (one at a time at phone width). Everything
+// The Switchboard web app: sign-in, then two tabs: Chats (the conversation
+// list and the open conversation side by side, one at a time at phone
+// width) and Feed (posts of the people one follows, profiles). Everything
 // talks to the hub through the SDK at /sdk/switchboard.js.
 import { SwitchboardClient } from "/sdk/switchboard.js";
 import { h, replace } from "./ui/dom.js";
@@ -18,6 +19,7 @@ import { Store } from "./ui/store.js";
 import { renderAuth } from "./ui/auth-view.js";
 import { Sidebar } from "./ui/sidebar.js";
 import { ConversationView } from "./ui/conversation-view.js";
+import { FeedView } from "./ui/feed-view.js";
 import { newChatDialog, newGroupDialog, membersDialog } from "./ui/people-dialogs.js";
 import { roomsDialog, notificationsDialog, profileDialog } from "./ui/other-dialogs.js";
 
@@ -60,6 +62,8 @@ function showChat(client) {
         onBack: () => open(null),
         onMembers: (id) => membersDialog(store, id, () => open(null)),
     });
+    const feed = new FeedView(store, client, { onOpenChat: open });
+    window.app.feed = feed;
 
     const banner = h("div", { id: "connection-banner", class: "connection-banner", role: "status", "aria-live": "polite", hidden: true });
     const notificationBadge = h("span", { class: "badge", id: "notification-count", hidden: true });
@@ -74,10 +78,14 @@ function showChat(client) {
             statusDot, h("span", { id: "me-name" }, client.user.displayName || client.user.username)),
         h("button", { type: "button", id: "logout-button", onclick: () => client.logout() }, "Log out"));
 
+    const chatsTab = h("a", { href: "#", id: "tab-chats", class: "tab" }, "Chats");
+    const feedTab = h("a", { href: "#/feed", id: "tab-feed", class: "tab" }, "Feed");
+    const chatArea = h("div", { class: "main-area", id: "chat-area" }, sidebar.element, view.element);
     replace(root, h("div", { class: "app-shell" },
-        h("header", { class: "topbar" }, h("h1", { class: "brand" }, "☎ Switchboard"), toolbar),
+        h("header", { class: "topbar" }, h("h1", { class: "brand" }, "☎ Switchboard"),
+            h("nav", { class: "tabs", "aria-label": "Sections" }, chatsTab, feedTab), toolbar),
         banner,
-        h("div", { class: "main-area" }, sidebar.element, view.element)));
+        chatArea, feed.element));
 
     const showState = (state) => {
         const texts = { connecting: "Connecting…", reconnecting: "Reconnecting…", closed: "Offline" };
@@ -115,6 +123,17 @@ function showChat(client) {
     });
 
     const route = () => {
+        const feedMatch = /^#\/feed(?:\/u\/(.+))?$/.exec(location.hash);
+        chatsTab.setAttribute("aria-current", feedMatch ? "false" : "page");
+        feedTab.setAttribute("aria-current", feedMatch ? "page" : "false");
+        chatArea.hidden = !!feedMatch;
+        document.body.classList.toggle("feed-open", !!feedMatch);
+        if (feedMatch) {
+            feed.show(feedMatch[1] ? decodeURIComponent(feedMatch[1]) : null).catch(() => {});
+            return;
+        }
+        feed.hide();
+        chatsTab.setAttribute("href", location.hash || "#");  // the Chats tab comes back to the open conversation
         const match = /^#\/c\/(.+)$/.exec(location.hash);
         const id = match ? decodeURIComponent(match[1]) : null;
         store.openID = id;
@@ -175,7 +194,7 @@ boot();
         WebAsset(
             path: "/sdk/switchboard.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""9cd32e25de1e49e8""#,
+            etag: #""b280c661e8e699b6""#,
             text: ####"""
 // Switchboard JavaScript SDK: one ES module, no dependencies, no build step.
 //
@@ -748,12 +767,18 @@ export class SwitchboardClient extends EventTarget {
      * Sends a text message; resolves to the stored message. It carries a
      * nonce (automatic unless given) and is retried with the same nonce after
      * a disconnect for up to `sendRetryWindow` ms, so it is stored once.
+     * With `post` (a post id) it shares that post: the message has
+     * `kind: "post"` and a snapshot `post: {id, author, text, createdAt}`;
+     * the text is then optional (pass "" or null).
      */
-    async send(conversationID, text, { nonce = makeNonce() } = {}) {
+    async send(conversationID, text, { nonce = makeNonce(), post } = {}) {
         const deadline = Date.now() + this.sendRetryWindow;
+        const command = { op: "send", conv: conversationID, nonce };
+        if (post === undefined || post === null || text) command.text = text ?? "";
+        if (post !== undefined && post !== null) command.post = post;
         for (;;) {
             try {
-                const reply = await this.#request({ op: "send", conv: conversationID, text, nonce });
+                const reply = await this.#request(command);
                 this.#observe(reply.message, true);
                 return reply.message;
             } catch (error) {
@@ -1281,7 +1306,7 @@ export class SwitchboardClient extends EventTarget {
         WebAsset(
             path: "/style.css",
             contentType: "text/css; charset=utf-8",
-            etag: #""af02650721166673""#,
+            etag: #""64641f9380477870""#,
             text: ####"""
 /* Switchboard web app: plain CSS, light and dark, phone width and up. */
 
@@ -1472,6 +1497,47 @@ textarea { resize: vertical; }
 .composer { display: flex; gap: 0.5rem; padding: 0.6rem 1rem 0.9rem; background: var(--panel); border-top: 1px solid var(--line); }
 .composer textarea { resize: none; max-height: 8rem; }
 
+/* Tabs and the feed */
+.tabs { display: flex; gap: 0.2rem; }
+.tab { padding: 0.35em 0.8em; border-radius: 8px; color: var(--muted); text-decoration: none; font-weight: 600; }
+.tab:hover { color: var(--text); }
+.tab[aria-current="page"] { background: var(--accent-soft); color: var(--accent); }
+.main-area[hidden], .feed[hidden], .feed-area[hidden], .profile-panel[hidden] { display: none; }
+.feed { flex: 1; min-height: 0; overflow-y: auto; }
+.feed-column { max-width: 44rem; margin: 0 auto; padding: 0.8rem 1rem 2rem; display: grid; gap: 0.8rem; }
+.feed-header { display: flex; align-items: flex-start; justify-content: space-between; gap: 1rem; flex-wrap: wrap; }
+.feed-header h2 { font-size: 1.2rem; padding-top: 0.4rem; }
+.people-search { flex: 1; max-width: 20rem; display: grid; gap: 0.3rem; }
+.feed-area { display: grid; gap: 0.8rem; }
+.post-composer { background: var(--panel); border: 1px solid var(--line); border-radius: var(--radius); padding: 0.7rem; display: grid; gap: 0.5rem; }
+.post-composer textarea { resize: vertical; min-height: 4.5rem; }
+.post-composer-bar { display: flex; align-items: center; justify-content: space-between; gap: 0.5rem; }
+.post-bytes.over { color: var(--danger); font-weight: 700; }
+.post-list { list-style: none; margin: 0; padding: 0; display: grid; gap: 0.6rem; }
+.post { background: var(--panel); border: 1px solid var(--line); border-radius: var(--radius); padding: 0.7rem 0.8rem; display: grid; gap: 0.4rem; }
+.post-head { display: flex; align-items: center; gap: 0.5rem; flex-wrap: wrap; }
+.post-author { font-weight: 700; color: var(--text); text-decoration: none; }
+.post-text { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+.post-actions { display: flex; gap: 0.4rem; flex-wrap: wrap; align-items: center; }
+.like-button.liked { color: var(--danger); border-color: var(--danger); }
+.comments { border-top: 1px solid var(--line); padding-top: 0.4rem; display: grid; gap: 0.4rem; }
+.comment-list { list-style: none; margin: 0; padding: 0; display: grid; gap: 0.3rem; }
+.comment { overflow-wrap: anywhere; }
+.comment-delete { margin-left: 0.4rem; color: var(--muted); font-size: 0.8rem; }
+.comment-form { display: flex; gap: 0.4rem; }
+.comment-more[hidden] { display: none; }
+.profile-panel { display: grid; gap: 0.6rem; }
+.profile-head { display: flex; align-items: center; gap: 0.8rem; flex-wrap: wrap; }
+.profile-names { flex: 1; min-width: 10rem; }
+.profile-names h3 { margin: 0; font-size: 1.15rem; }
+.profile-counts { margin: 0.2rem 0 0; color: var(--muted); font-size: 0.9rem; }
+.profile-bio { margin: 0; white-space: pre-wrap; }
+.shared-post { margin-top: 0.3rem; border-left: 3px solid var(--accent); background: var(--bg); border-radius: 6px; padding: 0.3rem 0.6rem; }
+.shared-post-text { margin: 0.1rem 0 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+.shared-post.deleted { color: var(--muted); border-left-color: var(--line); }
+.msg-text:empty { display: none; }
+.share-preview { margin: 0; padding: 0.4rem 0.7rem; border-left: 3px solid var(--accent); color: var(--muted); white-space: pre-wrap; }
+
 /* Dialogs */
 dialog.panel {
     width: min(460px, calc(100vw - 1.5rem)); max-height: calc(100vh - 3rem);
@@ -1512,6 +1578,8 @@ dialog.panel::backdrop { background: rgba(10, 14, 25, 0.45); }
     body.conversation-open .sidebar { display: none; }
     body.conversation-open .conversation { display: flex; }
     .back-button { display: inline-block; }
+    .tabs { order: 2; }
+    .feed-column { padding: 0.5rem 0.6rem 1.5rem; }
     .msg { max-width: 92%; }
     .messages-scroll { padding: 0.4rem 0.6rem; }
     .composer { padding: 0.5rem 0.6rem 0.7rem; }
@@ -1563,7 +1631,7 @@ body { font-family: system-ui, sans-serif; margin: 2rem; line-height: 1.4; }
         WebAsset(
             path: "/test/sdk-test.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""e3292206719c95b6""#,
+            etag: #""09d68aec2494866a""#,
             text: ####"""
 // Tests of the JavaScript SDK, run in a real browser against the hub that
 // serves this page (scripts/browser-test opens /test/sdk-test.html?run and
@@ -1627,7 +1695,7 @@ function makeClient(storage = new MemoryStorage()) {
     client.sockets = WebSocketClass.sockets;
     client.events = [];
     for (const type of ["message", "message.edited", "message.deleted", "typing", "read", "presence", "conversation",
-        "reset", "notification", "connected", "disconnected", "logout"]) {
+        "reset", "notification", "post", "connected", "disconnected", "logout"]) {
         client.addEventListener(type, (e) => client.events.push({ type, detail: e.detail }));
     }
     return client;
@@ -1916,6 +1984,38 @@ test("profile, user search, token refresh, logout", async () => {
     equal(storage.getItem("switchboard:refresh"), null, "refresh token forgotten");
     const restored = makeClient(storage);
     equal(await restored.restore(), null, "nothing to restore");
+});
+
+test("posts: follow, a live post event, feed paging, likes, comments, delete", async () => {
+    const [alice, bob] = await connected(await newUser("alice"), await newUser("bob"));
+    await bob.follow(alice.user.id);
+    equal((await alice.followers(alice.user.id)).users.map((u) => u.id), [bob.user.id], "followers");
+    equal((await bob.following(bob.user.id)).users.map((u) => u.id), [alice.user.id], "following");
+    const posts = [];
+    for (let i = 0; i < 3; i += 1) {
+        posts.push(await alice.createPost(`post ${i}`));
+        await sleep(3);  // a distinct createdAt each: a definite order
+    }
+    equal(posts[0].author, alice.user.id, "the post's author");
+    await until(() => eventsOf(bob, "post").length === 3, "bob's three post events");
+    equal(eventsOf(bob, "post").map((p) => p.text), ["post 0", "post 1", "post 2"], "post events, in order");
+    equal(eventsOf(alice, "post"), [], "the author gets no post event");
+    const first = await bob.feed({ limit: 2 });
+    equal(first.posts.map((p) => p.text), ["post 2", "post 1"], "the feed's first page, newest first");
+    const second = await bob.feed({ before: first.next, limit: 2 });
+    equal([second.posts.map((p) => p.text), second.next], [["post 0"], null], "the next page, and the end");
+    equal([await bob.like(posts[0].id), await bob.like(posts[0].id), await alice.like(posts[0].id)], [1, 1, 2], "likes: once per user");
+    equal(await bob.unlike(posts[0].id), 1, "unlike");
+    const comment = await bob.comment(posts[0].id, "nice");
+    equal((await alice.comments(posts[0].id)).comments.map((c) => c.text), ["nice"], "comments");
+    await alice.deleteComment(posts[0].id, comment.id);  // the post's author may
+    equal((await bob.comments(posts[0].id)).comments, [], "comment deleted");
+    equal((await alice.updatePost(posts[0].id, "edited")).text, "edited", "edit");
+    await alice.deletePost(posts[0].id);
+    let code = null;
+    try { await bob.post(posts[0].id); } catch (error) { code = error.code; }
+    equal(code, "not_found", "a deleted post");
+    equal((await bob.feed()).posts.map((p) => p.text), ["post 2", "post 1"], "the feed without it");
 });
 
 // MARK: runner
@@ -2452,13 +2552,291 @@ export function dialogShell(title, id) {
 """####
         ),
         WebAsset(
+            path: "/ui/feed-view.js",
+            contentType: "text/javascript; charset=utf-8",
+            etag: #""479f6da43674011b""#,
+            text: ####"""
+// The Feed tab: a composer (text with its byte count), the feed newest
+// first with "Load more" (cursor paging), new posts of followed people as
+// they come (the `post` event), people search and profiles with
+// follow/unfollow, and "Share to chat".
+import { h, replace, announce, initials } from "./dom.js";
+import { userSearch } from "./people-dialogs.js";
+import { postItem, fillPost } from "./post-item.js";
+import { sharePostDialog } from "./share-dialog.js";
+
+export const POST_BYTES = 4096;
+const PAGE = 20;
+
+export class FeedView {
+    constructor(store, client, { onOpenChat }) {
+        this.store = store;
+        this.client = client;
+        /** Post ids the user liked in this session (the hub does not say which ones it liked before). */
+        this.liked = new Set();
+        /** Ids of the users the user follows. */
+        this.following = new Set();
+        this.context = {
+            store, client, liked: this.liked,
+            onAuthor: (id) => { location.hash = `#/feed/u/${encodeURIComponent(id)}`; },
+            onShare: (post) => sharePostDialog(store, post, onOpenChat),
+            onDeleted: (post) => this.removePost(post.id),
+        };
+
+        this.input = h("textarea", { id: "post-input", rows: 3, placeholder: "What’s new?", "aria-describedby": "post-bytes" });
+        this.bytes = h("span", { id: "post-bytes", class: "hint post-bytes" }, `0 / ${POST_BYTES} bytes`);
+        this.postButton = h("button", { type: "submit", class: "primary", id: "post-submit", disabled: true }, "Post");
+        this.composerError = h("p", { class: "form-error", role: "alert" });
+        this.composer = h("form", { id: "post-composer", class: "post-composer" },
+            h("label", { for: "post-input", class: "visually-hidden" }, "New post"),
+            this.input,
+            h("div", { class: "post-composer-bar" }, this.bytes, this.postButton),
+            this.composerError);
+        this.composer.addEventListener("submit", (event) => { event.preventDefault(); this.publish(); });
+        this.input.addEventListener("input", () => this.countBytes());
+        this.input.addEventListener("keydown", (event) => {
+            if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) { event.preventDefault(); this.composer.requestSubmit(); }
+        });
+
+        const search = userSearch(store, {
+            id: "people-search", label: "Find people",
+            onPick: (user) => {
+                search.input.value = "";
+                search.input.dispatchEvent(new Event("input"));  // clears the results
+                this.context.onAuthor(user.id);
+            },
+        });
+        this.profile = h("section", { id: "profile-panel", class: "profile-panel", hidden: true, "aria-label": "Profile" });
+        this.list = h("ol", { id: "feed-list", class: "post-list", "aria-label": "Feed" });
+        this.more = h("button", { type: "button", id: "feed-more", class: "small", hidden: true, onclick: () => this.loadMore() }, "Load more");
+        this.status = h("p", { id: "feed-status", class: "empty-hint" });
+        this.feedArea = h("div", { class: "feed-area" }, this.composer, this.list, h("div", { class: "older-bar" }, this.more), this.status);
+        this.element = h("section", { id: "feed", class: "feed", "aria-labelledby": "feed-title", hidden: true },
+            h("div", { class: "feed-column" },
+                h("header", { class: "feed-header" }, h("h2", { id: "feed-title" }, "Feed"),
+                    h("div", { class: "people-search" }, search.field, search.results)),
+                this.profile, this.feedArea));
+
+        /** id → post, and the feed's ids newest first. */
+        this.posts = new Map();
+        this.order = [];
+        this.items = new Map();
+        this.next = null;
+        this.loaded = false;
+        client.addEventListener("post", (e) => this.onLivePost(e.detail));
+        store.addEventListener("change", (e) => { if (e.detail.kind === "users") this.refreshNames(); });
+    }
+
+    /** Shows the feed (`profileID` null) or a user's profile. */
+    async show(profileID) {
+        this.element.hidden = false;
+        this.profileID = profileID;
+        this.profile.hidden = !profileID;
+        this.feedArea.hidden = !!profileID;
+        if (profileID) {
+            await this.showProfile(profileID);
+        } else if (!this.loaded) {
+            this.loaded = true;
+            await Promise.all([this.loadFollowing(), this.loadFirst()]);
+        }
+    }
+
+    hide() { this.element.hidden = true; }
+
+    countBytes() {
+        const count = new TextEncoder().encode(this.input.value).length;
+        this.bytes.textContent = `${count} / ${POST_BYTES} bytes`;
+        const over = count > POST_BYTES;
+        this.bytes.classList.toggle("over", over);
+        this.postButton.disabled = over || !this.input.value.trim();
+        return count;
+    }
+
+    async publish() {
+        const text = this.input.value;
+        if (!text.trim() || this.countBytes() > POST_BYTES) return;
+        this.postButton.disabled = true;
+        this.composerError.textContent = "";
+        try {
+            const post = await this.client.createPost(text);
+            this.input.value = "";
+            this.countBytes();
+            this.addPost(post, { top: true });
+        } catch (failure) {
+            this.composerError.textContent = failure.message;
+            this.countBytes();
+        }
+    }
+
+    // MARK: the feed
+
+    async loadFirst() {
+        try {
+            const page = await this.client.feed({ limit: PAGE });
+            for (const post of page.posts) this.addPost(post);
+            this.next = page.next;
+        } catch (failure) {
+            this.status.textContent = `Could not load the feed: ${failure.message}`;
+            this.loaded = false;
+            return;
+        }
+        this.renderStatus();
+    }
+
+    async loadMore() {
+        if (!this.next || this.loadingMore) return;
+        this.loadingMore = true;
+        this.more.textContent = "Loading…";
+        try {
+            const page = await this.client.feed({ before: this.next, limit: PAGE });
+            for (const post of page.posts) this.addPost(post);
+            this.next = page.next;
+            announce(`${page.posts.length} older posts`);
+        } catch (failure) {
+            this.status.textContent = failure.message;
+        } finally {
+            this.loadingMore = false;
+            this.more.textContent = "Load more";
+            this.renderStatus();
+        }
+    }
+
+    renderStatus() {
+        this.more.hidden = !this.next;
+        this.status.textContent = this.order.length ? "" : "No posts yet. Write one, or follow people to see theirs.";
+    }
+
+    onLivePost(post) {
+        if (!post?.id || this.posts.has(post.id) || !this.loaded) return;
+        this.addPost(post, { top: true });
+        announce(`New post from ${this.store.name(post.author)}`);
+    }
+
+    /** Puts a post in the feed: on top (new ones) or at the end (older pages); once each. */
+    addPost(post, { top = false } = {}) {
+        this.store.name(post.author);  // starts fetching the author's name
+        if (this.posts.has(post.id)) {
+            this.posts.set(post.id, post);
+            fillPost(this.items.get(post.id), post, this.context);
+            return;
+        }
+        this.posts.set(post.id, post);
+        const li = postItem(post, this.context);
+        this.items.set(post.id, li);
+        if (top) {
+            // Newest first by createdAt: a live post older than the top one goes below it.
+            let index = this.order.findIndex((id) => (this.posts.get(id)?.createdAt ?? 0) < post.createdAt);
+            if (index < 0) index = this.order.length;
+            this.order.splice(index, 0, post.id);
+            this.list.insertBefore(li, this.items.get(this.order[index + 1]) ?? null);
+        } else {
+            this.order.push(post.id);
+            this.list.append(li);
+        }
+        this.renderStatus();
+    }
+
+    removePost(id) {
+        this.items.get(id)?.remove();
+        this.items.delete(id);
+        this.posts.delete(id);
+        this.order = this.order.filter((other) => other !== id);
+        for (const li of this.profile.querySelectorAll(`li.post[data-post="${CSS.escape(id)}"]`)) li.remove();
+        this.renderStatus();
+        announce("Post deleted");
+    }
+
+    refreshNames() {
+        for (const li of this.element.querySelectorAll("li.post")) {
+            const author = li.querySelector(".post-author");
+            if (author && li.post.author !== this.store.me) author.textContent = this.store.name(li.post.author);
+        }
+    }
+
+    // MARK: profiles and follows
+
+    async loadFollowing() {
+        let before;
+        for (let pages = 0; pages < 20; pages += 1) {
+            const page = await this.client.following(this.store.me, { before, limit: 100 }).catch(() => null);
+            if (!page) return;
+            for (const user of page.users) { this.following.add(user.id); this.store.remember(user); }
+            if (!page.next) return;
+            before = page.next;
+        }
+    }
+
+    async showProfile(id) {
+        replace(this.profile, h("p", { class: "hint" }, "Loading…"));
+        let user;
+        try {
+            if (!this.loaded) { this.loaded = true; await Promise.all([this.loadFollowing(), this.loadFirst()]); }
+            ({ user } = await this.client.getUser(id));
+        } catch (failure) {
+            replace(this.profile, h("p", { class: "form-error", role: "alert" }, failure.message));
+            return;
+        }
+        if (this.profileID !== id) return;
+        this.store.remember(user);
+        const own = id === this.store.me;
+        const followers = h("span", { id: "profile-followers" }, String(user.followers ?? 0));
+        const error = h("p", { class: "form-error", role: "alert" });
+        const button = own ? null : h("button", { type: "button", id: "follow-button", class: "primary" });
+        const renderButton = () => {
+            if (!button) return;
+            const following = this.following.has(id);
+            button.textContent = following ? "Unfollow" : "Follow";
+            button.className = following ? "" : "primary";
+            button.setAttribute("aria-pressed", following ? "true" : "false");
+        };
+        button?.addEventListener("click", async () => {
+            const follow = !this.following.has(id);
+            error.textContent = "";
+            try {
+                if (follow) await this.client.follow(id); else await this.client.unfollow(id);
+                if (follow) this.following.add(id); else this.following.delete(id);
+                followers.textContent = String(Math.max(0, Number(followers.textContent) + (follow ? 1 : -1)));
+                renderButton();
+                announce(follow ? `Following ${user.displayName || user.username}` : `Unfollowed ${user.displayName || user.username}`);
+            } catch (failure) {
+                error.textContent = failure.message;
+            }
+        });
+        renderButton();
+        const posts = h("ol", { id: "profile-posts", class: "post-list", "aria-label": "Posts" });
+        replace(this.profile,
+            h("div", { class: "profile-head" },
+                h("button", { type: "button", class: "small", id: "profile-back", onclick: () => { location.hash = "#/feed"; } }, "‹ Feed"),
+                h("span", { class: "avatar", "aria-hidden": "true" }, initials(user.displayName || user.username)),
+                h("div", { class: "profile-names" },
+                    h("h3", { id: "profile-name" }, user.displayName || user.username),
+                    h("p", { class: "hint" }, `@${user.username}`),
+                    h("p", { class: "profile-counts" }, followers, " followers · ", String(user.following ?? 0), " following")),
+                button),
+            user.bio ? h("p", { class: "profile-bio" }, user.bio) : null,
+            error, posts);
+        try {
+            const page = await this.client.userPosts(id, { limit: PAGE });
+            for (const post of page.posts) posts.append(postItem(post, this.context));
+            if (page.posts.length === 0) posts.append(h("li", { class: "hint" }, "No posts yet."));
+        } catch (failure) {
+            error.textContent = failure.message;
+        }
+    }
+}
+
+"""####
+        ),
+        WebAsset(
             path: "/ui/message-item.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""245db1a754584fb8""#,
+            etag: #""f08ff157e8a6a308""#,
             text: ####"""
 // One message in the conversation view: author, time, text, "(edited)",
-// and for own messages the edit and delete controls (inline forms).
+// a shared post as a card (`kind: "post"`), and for own messages the edit
+// and delete controls (inline forms).
 import { h, replace, formatTime } from "./dom.js";
+import { sharedPostCard } from "./post-item.js";
 
 /**
  * Builds the <li> of a message. `actions` has edit(message, text) and
@@ -2486,12 +2864,13 @@ function fill(li, message, store, actions) {
     const text = message.deleted
         ? h("p", { class: "msg-text" }, h("em", {}, "Message deleted"))
         : h("p", { class: "msg-text" }, message.text);
+    const shared = !message.deleted && message.kind === "post" && message.post ? sharedPostCard(message.post, store) : null;
     const controls = own && !message.deleted
         ? h("div", { class: "msg-actions" },
             h("button", { type: "button", class: "link-button msg-edit", "aria-label": "Edit message", onclick: () => startEdit(li, message, store, actions) }, "Edit"),
             h("button", { type: "button", class: "link-button msg-delete", "aria-label": "Delete message", onclick: () => confirmDelete(li, message, store, actions) }, "Delete"))
         : null;
-    replace(li, meta, text, controls);
+    replace(li, meta, text, shared, controls);
 }
 
 function startEdit(li, message, store, actions) {
@@ -2574,7 +2953,7 @@ export function updateItem(li, message, store, actions) {
         WebAsset(
             path: "/ui/other-dialogs.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""f18242bc56d87800""#,
+            etag: #""c7c946a3e478e532""#,
             text: ####"""
 // Dialogs: the room directory (join, create), notifications, and the profile.
 import { h, replace, openDialog, dialogShell, formatTime } from "./dom.js";
@@ -2635,7 +3014,7 @@ export function roomsDialog(store, onOpen) {
     return openDialog(dialog);
 }
 
-/** Notifications (messages that arrived while offline), newest first; clear all. */
+/** Notifications (messages that arrived while offline, activity on own posts), newest first; clear all. */
 export function notificationsDialog(store, onOpen) {
     const { dialog, body } = dialogShell("Notifications", "notifications-dialog");
     const list = h("ul", { class: "notification-list", id: "notification-list" });
@@ -2643,11 +3022,17 @@ export function notificationsDialog(store, onOpen) {
     const render = () => {
         const items = store.notifications;
         replace(list, items.length === 0 ? h("li", { class: "hint" }, "Nothing new.") : items.map((n) => {
+            if (n.type?.startsWith("post.")) {
+                // Activity on the user's posts ("3 people liked your post"): opens the feed.
+                return h("li", { class: "notification", dataset: { post: n.post } },
+                    h("button", { type: "button", class: "result-button", onclick: () => { dialog.close(); location.hash = "#/feed"; } },
+                        h("span", {}, n.text), h("time", { class: "hint" }, formatTime(n.ts))));
+            }
             const conversation = store.conversations.get(n.conv);
             const where = conversation?.kind === "direct" ? "" : ` in ${conversation ? store.title(conversation) : "a conversation"}`;
             return h("li", { class: "notification" },
                 h("button", { type: "button", class: "result-button", onclick: () => { dialog.close(); onOpen(n.conv); } },
-                    h("span", {}, h("strong", {}, store.name(n.message.from)), `${where}: `, n.message.deleted ? "message deleted" : n.message.text),
+                    h("span", {}, h("strong", {}, store.name(n.message.from)), `${where}: `, n.message.deleted ? "message deleted" : n.message.text || (n.message.kind === "post" ? "shared a post" : "")),
                     h("time", { class: "hint" }, formatTime(n.ts))));
         }));
     };
@@ -2713,14 +3098,14 @@ export function profileDialog(store, onStatus) {
         WebAsset(
             path: "/ui/people-dialogs.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""fa894783687daf7f""#,
+            etag: #""fb261c4a9fd94171""#,
             text: ####"""
 // Dialogs about people: start a direct chat from user search, create a
 // group, and manage a group's or room's members and roles.
 import { h, replace, openDialog, dialogShell, initials } from "./dom.js";
 
 /** A search field with a result list; `onPick(user)` runs when a result is chosen. */
-function userSearch(store, { id, label, onPick, exclude = () => false }) {
+export function userSearch(store, { id, label, onPick, exclude = () => false }) {
     const input = h("input", { id, type: "search", autocomplete: "off", autocapitalize: "none", spellcheck: "false" });
     const results = h("ul", { class: "result-list", id: `${id}-results`, "aria-label": "Matching users" });
     const status = h("p", { class: "hint", "aria-live": "polite" });
@@ -2879,9 +3264,234 @@ export function membersDialog(store, convID, onLeft) {
 """####
         ),
         WebAsset(
+            path: "/ui/post-item.js",
+            contentType: "text/javascript; charset=utf-8",
+            etag: #""d6fb8d9ab4546b4a""#,
+            text: ####"""
+// One post in the feed (or on a profile): author, time, text, the like
+// toggle with its count, comments (list, add, delete own) and "Share to
+// chat"; the author also gets Delete.
+import { h, replace, formatTime, initials } from "./dom.js";
+
+/**
+ * Builds the <li> of a post. `context` has store, client, liked (a Set of
+ * post ids the user liked here), onAuthor(userID), onShare(post),
+ * onDeleted(post).
+ */
+export function postItem(post, context) {
+    const li = h("li", { class: "post", dataset: { post: post.id, author: post.author } });
+    li.post = post;
+    li.head = h("div", { class: "post-head" });
+    li.text = h("p", { class: "post-text" });
+    li.actions = h("div", { class: "post-actions" });
+    li.comments = null;
+    li.append(li.head, li.text, li.actions);
+    fillPost(li, post, context);
+    return li;
+}
+
+/** Re-renders the parts of a post card that change (the comment section stays open). */
+export function fillPost(li, post, context) {
+    const { store, liked } = context;
+    li.post = post;
+    const own = post.author === store.me;
+    const time = new Date(post.createdAt);
+    replace(li.head,
+        h("span", { class: "avatar small", "aria-hidden": "true" }, initials(store.name(post.author))),
+        h("button", { type: "button", class: "link-button post-author", onclick: () => context.onAuthor(post.author) },
+            own ? "You" : store.name(post.author)),
+        " ",
+        h("time", { class: "post-time hint", datetime: time.toISOString(), title: time.toLocaleString() }, formatTime(post.createdAt)),
+        post.editedAt ? h("span", { class: "hint" }, " (edited)") : null);
+    li.text.textContent = post.text;
+    const isLiked = liked.has(post.id);
+    const likeButton = h("button", {
+        type: "button", class: `small like-button${isLiked ? " liked" : ""}`, "aria-pressed": isLiked ? "true" : "false",
+        "aria-label": `${isLiked ? "Unlike" : "Like"} (${post.likes} like${post.likes === 1 ? "" : "s"})`,
+        onclick: () => toggleLike(li, context),
+    }, isLiked ? "♥ " : "♡ ", h("span", { class: "like-count" }, String(post.likes)));
+    const commentButton = h("button", {
+        type: "button", class: "small comment-toggle", "aria-expanded": li.comments ? "true" : "false",
+        onclick: () => toggleComments(li, context),
+    }, "Comments ", h("span", { class: "comment-count" }, String(post.comments)));
+    const shareButton = h("button", { type: "button", class: "small share-button", onclick: () => context.onShare(li.post) }, "Share to chat");
+    const deleteButton = own
+        ? h("button", { type: "button", class: "small danger post-delete", onclick: () => confirmDelete(li, context) }, "Delete")
+        : null;
+    replace(li.actions, likeButton, commentButton, shareButton, deleteButton);
+}
+
+async function toggleLike(li, context) {
+    const { client, liked } = context;
+    const post = li.post;
+    const like = !liked.has(post.id);
+    try {
+        const likes = like ? await client.like(post.id) : await client.unlike(post.id);
+        if (like) liked.add(post.id); else liked.delete(post.id);
+        fillPost(li, { ...li.post, likes }, context);
+    } catch (failure) {
+        showError(li, failure);
+    }
+    li.querySelector(".like-button")?.focus();
+}
+
+function showError(li, failure) {
+    let error = li.querySelector(":scope > .form-error");
+    if (!error) {
+        error = h("p", { class: "form-error", role: "alert" });
+        li.append(error);
+    }
+    error.textContent = failure.code === "not_found" ? "This post was deleted." : failure.message;
+}
+
+function confirmDelete(li, context) {
+    const question = h("div", { class: "post-actions confirm", role: "group", "aria-label": "Confirm delete" },
+        h("span", {}, "Delete this post? "),
+        h("button", {
+            type: "button", class: "danger small post-confirm-delete", onclick: async () => {
+                try {
+                    await context.client.deletePost(li.post.id);
+                    context.onDeleted(li.post);
+                } catch (failure) {
+                    showError(li, failure);
+                }
+            },
+        }, "Delete"),
+        h("button", { type: "button", class: "small", onclick: () => { question.remove(); li.querySelector(".post-delete")?.focus(); } }, "Cancel"));
+    li.actions.after(question);
+    question.querySelector(".post-confirm-delete").focus();
+}
+
+// MARK: comments
+
+function toggleComments(li, context) {
+    if (li.comments) {
+        li.comments.remove();
+        li.comments = null;
+        fillPost(li, li.post, context);
+        return;
+    }
+    const list = h("ul", { class: "comment-list", "aria-label": "Comments" });
+    const more = h("button", { type: "button", class: "small comment-more", hidden: true }, "Older comments");
+    const input = h("input", { class: "comment-input", "aria-label": "Write a comment", placeholder: "Write a comment…", autocomplete: "off" });
+    const error = h("p", { class: "form-error", role: "alert" });
+    const form = h("form", { class: "comment-form" }, input, h("button", { type: "submit", class: "small primary comment-submit" }, "Comment"));
+    const section = h("div", { class: "comments" }, list, more, form, error);
+    li.comments = section;
+    li.append(section);
+    fillPost(li, li.post, context);
+    let next = null;
+    const load = async (before) => {
+        try {
+            const page = await context.client.comments(li.post.id, { before, limit: 20 });
+            for (const comment of page.comments) list.append(commentItem(comment, li, context));
+            next = page.next;
+            more.hidden = !next;
+        } catch (failure) {
+            error.textContent = failure.message;
+        }
+    };
+    more.addEventListener("click", () => load(next));
+    form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const text = input.value.trim();
+        if (!text) return;
+        error.textContent = "";
+        try {
+            const comment = await context.client.comment(li.post.id, text);
+            input.value = "";
+            list.prepend(commentItem(comment, li, context));
+            fillPost(li, { ...li.post, comments: li.post.comments + 1 }, context);
+        } catch (failure) {
+            error.textContent = failure.message;
+        }
+    });
+    input.focus();
+    load();
+}
+
+function commentItem(comment, li, context) {
+    const { store, client } = context;
+    const mayDelete = comment.from === store.me || li.post.author === store.me;
+    const item = h("li", { class: "comment", dataset: { comment: comment.id, from: comment.from } },
+        h("strong", { class: "comment-author" }, comment.from === store.me ? "You" : store.name(comment.from)),
+        " ", h("span", { class: "comment-text" }, comment.text),
+        " ", h("time", { class: "hint" }, formatTime(comment.ts)),
+        mayDelete ? h("button", {
+            type: "button", class: "link-button comment-delete", "aria-label": "Delete comment", onclick: async () => {
+                try {
+                    await client.deleteComment(li.post.id, comment.id);
+                    item.remove();
+                    fillPost(li, { ...li.post, comments: Math.max(0, li.post.comments - 1) }, context);
+                } catch (failure) {
+                    showError(li, failure);
+                }
+            },
+        }, "Delete") : null);
+    return item;
+}
+
+/** A shared post inside a chat message (`kind: "post"`): the snapshot, or "deleted post". */
+export function sharedPostCard(snapshot, store) {
+    if (snapshot.deleted) {
+        return h("div", { class: "shared-post deleted", dataset: { post: snapshot.id } }, h("em", {}, "Deleted post"));
+    }
+    return h("div", { class: "shared-post", dataset: { post: snapshot.id } },
+        h("div", { class: "shared-post-head" },
+            h("strong", {}, snapshot.author === store.me ? "You" : store.name(snapshot.author)),
+            " ", h("span", { class: "hint" }, `posted ${formatTime(snapshot.createdAt)}`)),
+        h("p", { class: "shared-post-text" }, snapshot.text));
+}
+
+"""####
+        ),
+        WebAsset(
+            path: "/ui/share-dialog.js",
+            contentType: "text/javascript; charset=utf-8",
+            etag: #""349bff9ed650fdf3""#,
+            text: ####"""
+// "Share to chat": pick a conversation, optionally add a line, send. The
+// message carries the post (`send {conv, text, post}`) and shows as a post card.
+import { h, replace, openDialog, dialogShell } from "./dom.js";
+
+export function sharePostDialog(store, post, onOpenChat) {
+    const { dialog, body } = dialogShell("Share to chat", "share-dialog");
+    const note = h("input", { id: "share-text", autocomplete: "off", maxlength: 4096, placeholder: "Add a message (optional)" });
+    const list = h("ul", { class: "result-list", id: "share-list", "aria-label": "Conversations" });
+    const error = h("p", { class: "form-error", role: "alert" });
+    const preview = post.text.length > 140 ? `${post.text.slice(0, 140)}…` : post.text;
+    const share = async (conversation) => {
+        error.textContent = "";
+        try {
+            const message = await store.client.send(conversation.id, note.value.trim(), { post: post.id });
+            store.add(message);
+            store.changed("list");
+            if (!message.post) {
+                // A hub without post sharing ignores `post`: say so instead of pretending.
+                error.textContent = "This server does not support sharing posts yet: only the text was sent.";
+                return;
+            }
+            dialog.close();
+            onOpenChat(conversation.id);
+        } catch (failure) {
+            error.textContent = failure.message;
+        }
+    };
+    const conversations = store.ordered();
+    replace(list, conversations.length === 0 ? h("li", { class: "hint" }, "No conversations yet.") : conversations.map((c) =>
+        h("li", {}, h("button", { type: "button", class: "result-button", dataset: { conv: c.id }, onclick: () => share(c) }, store.title(c)))));
+    body.append(h("blockquote", { class: "share-preview" }, preview),
+        h("div", { class: "field" }, h("label", { for: "share-text" }, "Message"), note),
+        h("p", { class: "hint" }, "Send to:"), list, error);
+    return openDialog(dialog);
+}
+
+"""####
+        ),
+        WebAsset(
             path: "/ui/sidebar.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""ceb4dbe11072e160""#,
+            etag: #""122dc8c37c2000bd""#,
             text: ####"""
 // The conversation list: most recent activity first, with unread badges,
 // the last message and, for direct chats, the other person's presence.
@@ -2932,7 +3542,7 @@ export class Sidebar {
             preview = `${typing.map((id) => store.name(id)).join(", ")} typing…`;
         } else if (last) {
             const who = last.from === store.me ? "You: " : conversation.kind === "direct" ? "" : `${store.name(last.from)}: `;
-            preview = who + (last.deleted ? "Message deleted" : last.text);
+            preview = who + (last.deleted ? "Message deleted" : last.text || (last.kind === "post" ? "Shared a post" : ""));
         }
         const kindLabel = { direct: "Direct", group: "Group", room: "Room" }[conversation.kind] ?? "";
         const label = [title, kindLabel, status, unread ? `${unread} unread` : null, preview].filter(Boolean).join(", ");

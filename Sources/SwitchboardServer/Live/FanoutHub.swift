@@ -23,6 +23,7 @@ final class FanoutHub: Sendable {
     private let convPrefix: String
     private let userPrefix: String
     private let presencePrefix: String
+    private let postsChannel: String
     private let background: BackgroundWork
     /// The per-user send budget of this node's sessions.
     let sendLimiter: SendLimiter
@@ -56,6 +57,7 @@ final class FanoutHub: Sendable {
         self.convPrefix = String(switchboard.keys.conversationChannel("").dropLast())
         self.userPrefix = String(switchboard.keys.userChannel("").dropLast())
         self.presencePrefix = String(switchboard.keys.presenceChannel("").dropLast())
+        self.postsChannel = switchboard.keys.postsChannel
         let box = HubReference()
         self.subscriber = RedisSubscriber(
             configuration: redisConfiguration, eventLoopGroup: subscriberLoop, logger: logger,
@@ -156,7 +158,7 @@ final class FanoutHub: Sendable {
 
     /// One counter per event type, made once (a `Counter(label:dimensions:)` per event is a locked lookup).
     private let eventCounters: [String: Counter] = Dictionary(
-        uniqueKeysWithValues: ["message", "message.edited", "message.deleted", "typing", "read", "conversation", "presence"]
+        uniqueKeysWithValues: ["message", "message.edited", "message.deleted", "typing", "read", "conversation", "presence", "post"]
             .map { ($0, Counter(label: "switchboard_events_total", dimensions: [("ev", $0)])) })
 
     private func handle(_ event: RedisPubSubEvent) {
@@ -172,6 +174,8 @@ final class FanoutHub: Sendable {
                 conversationEvent(Self.id(in: channel, prefix: convPrefix), decoded)
             } else if channel.hasPrefix(userPrefix) {
                 userEvent(Self.id(in: channel, prefix: userPrefix), decoded)
+            } else if channel == postsChannel {
+                postEvent(decoded)
             } else if channel.hasPrefix(presencePrefix) {
                 let user = Self.id(in: channel, prefix: presencePrefix)
                 let frame = decoded.frame
@@ -249,6 +253,39 @@ final class FanoutHub: Sendable {
         for conversation in tracks.value.keys {
             guard let last = tracks.value[conversation]?.reconnected() else { continue }
             recover(conversation, after: last)
+        }
+    }
+
+    /// A read-time author's new post, published once for every node
+    /// (`PostService.fanOut`): delivered to the local sessions of the
+    /// author's followers, found with `ZMSCORE` of the followers zset over
+    /// this node's users (1,000 a command). The cost follows the users
+    /// connected here, not the author's followers.
+    private func postEvent(_ event: PublishedEvent) {
+        guard let author = (event.object["post"] as? [String: Any])?["author"] as? String else { return }
+        let frame = event.frame
+        let key = switchboard.keys.followers(author)
+        let redis = switchboard.redis
+        let logger = self.logger
+        background.submit("live post of \(author)") { [self] in
+            let users = Array(await localConnections().keys.filter { $0 != author })
+            var followers: [String] = []
+            var start = 0
+            while start < users.count {
+                let chunk = Array(users[start..<min(users.count, start + 1000)])
+                start += chunk.count
+                do {
+                    let scores = try await redis.execute(RedisCommand("ZMSCORE", [key] + chunk)).array ?? []
+                    for (user, score) in zip(chunk, scores) where !score.isNull { followers.append(user) }
+                } catch {
+                    logger.warning("live post: followers lookup failed", metadata: ["author": "\(author)", "error": "\(error)"])
+                }
+            }
+            let found = followers
+            guard !found.isEmpty else { return }
+            forEachLoop { hub in
+                for user in found { hub.deliver(user: user, frame: frame) }
+            }
         }
     }
 

@@ -229,7 +229,7 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         let keys = live.switchboard.keys
         var channels = conversations.map(keys.conversationChannel) + watching.map(keys.presenceChannel)
         if let userID {
-            if registered { channels.append(keys.userChannel(userID)) }
+            if registered { channels += [keys.userChannel(userID), keys.postsChannel] }
             let presence = live.switchboard.presence
             let member = connectionID
             live.background.submit("presence of a closed connection") { try? await presence.disconnect(user: userID, member: member) }
@@ -372,7 +372,8 @@ final class WebSocketSession: ChannelInboundHandler, RemovableChannelHandler {
         let keys = live.switchboard.keys
         registered = true
         loopHub.addUser(self, user: user)
-        var channels = [keys.userChannel(user)]
+        // The posts channel: new posts of read-time authors, checked against local users by the hub.
+        var channels = [keys.userChannel(user), keys.postsChannel]
         for id in ids where !conversations.contains(id) {
             conversations.insert(id)
             loopHub.join(self, conversation: id)
