@@ -13,10 +13,19 @@ public struct Message: Codable, Sendable, Hashable {
     public var nonce: String?
     public var editedAt: Int?
     public var deleted: Bool?
+    /// Files sent with the message (`kind` `image` when all are images, else `file`).
+    public var attachments: [FileInfo]?
+    /// The message this one answers, quoted.
+    public var replyTo: ReplyQuote?
+    /// How many replies answer this message (read time: history, resume; absent when none).
+    public var replies: Int?
+    /// The shared post (`kind: "post"`).
+    public var post: PostSnapshot?
 
     public init(
         id: String, conv: String, seq: Int, from: String, kind: MessageKind = .text, text: String, ts: Int,
-        nonce: String? = nil, editedAt: Int? = nil, deleted: Bool? = nil
+        nonce: String? = nil, editedAt: Int? = nil, deleted: Bool? = nil, attachments: [FileInfo]? = nil,
+        replyTo: ReplyQuote? = nil, replies: Int? = nil, post: PostSnapshot? = nil
     ) {
         self.id = id
         self.conv = conv
@@ -28,6 +37,10 @@ public struct Message: Codable, Sendable, Hashable {
         self.nonce = nonce
         self.editedAt = editedAt
         self.deleted = deleted
+        self.attachments = attachments
+        self.replyTo = replyTo
+        self.replies = replies
+        self.post = post
     }
 }
 
