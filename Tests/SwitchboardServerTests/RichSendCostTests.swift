@@ -50,6 +50,17 @@ struct RichSendCostTests {
         #expect(reply["evalsha"] == 10, "\(reply)")
         print("rich-send-cost reply x10: \(reply.sorted { $0.key < $1.key })")
 
+        // A shared post: the snapshot read, the send, then the share count and the author's notification.
+        let post = try await node.createPost("a post to share", as: bob)["id"] as! String
+        try await Task.sleep(nanoseconds: 300_000_000)  // the post's own fan-out
+        before = try await cost.commandStats(node.redis)
+        for index in 0..<10 { _ = try await sender.command(["op": "send", "conv": group, "text": "p\(index)", "post": post]) }
+        try await cost.waitUntil { bobClient.received({ $0["ev"] as? String == "message" }).count == 30 }
+        try await Task.sleep(nanoseconds: 300_000_000)
+        let share = cost.delta(before, try await cost.commandStats(node.redis))
+        #expect(share["hgetall"] == 10, "\(share)")
+        print("rich-send-cost post share x10: \(share.sorted { $0.key < $1.key })")
+
         // An upload (REST: the token check, the rate limit, the metadata).
         before = try await cost.commandStats(node.redis)
         for _ in 0..<10 { _ = try await node.uploadID(RichMessageTests.png, type: "image/png", as: alice) }
