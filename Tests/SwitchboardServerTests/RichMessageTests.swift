@@ -269,7 +269,7 @@ struct RichMessageTests {
         await b.stop()
     }
 
-    @Test func resumeAfterARepliesWhileAway() async throws {
+    @Test func resumeAfterAReplyWhileAway() async throws {
         let (a, b, _) = try await Self.pair()
         let alice = try await a.register()
         let bob = try await b.register()
