@@ -19,7 +19,9 @@ FROM debian:bookworm-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends libhiredis0.14 libssl3 ca-certificates curl \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 switchboard
+    && useradd --system --uid 10001 switchboard \
+    && mkdir -p /uploads && chown switchboard /uploads
+# (/uploads: the uploads volume of docker-compose.yml starts with this owner.)
 COPY --from=build /usr/local/bin/switchboard /usr/local/bin/switchboard
 USER switchboard
 EXPOSE 8080

@@ -10,7 +10,8 @@
 -- ARGV[7] origin (optional, "node/connection"); added to the event when given
 -- Effects: edits[messageId] = {"text":..,"editedAt":ts}; the conv's
 --   lastMessage is updated when it is this message; PUBLISH
---   {"ev":"message.edited","message":<msg>[,"origin":<origin>]}.
+--   {"ev":"message.edited","message":<msg>[,"origin":<origin>]}; the message
+--   keeps its attachments, replyTo and post (as stored).
 -- Returns: the current message JSON (with "editedAt").
 -- Errors: INVALID (bad ARGV / key count / malformed id), NOT_FOUND (no
 --   conversation, no such message or message deleted), NOT_MEMBER,
@@ -59,6 +60,10 @@ if f.from ~= userId then return err("FORBIDDEN", "only the author may edit a mes
 redis.call("HSET", KEYS[4], msgId, cjson.encode({text = text, editedAt = ts}))
 local msg = {id = msgId, conv = convId, seq = tonumber(f.seq), from = f.from, kind = f.kind or "text",
              text = text, ts = tonumber(f.ts), nonce = f.nonce, editedAt = ts}
+-- What a rich message carries stays with it (stored as JSON in the entry).
+for _, name in ipairs({"attachments", "replyTo", "post"}) do
+  if f[name] then msg[name] = cjson.decode(f[name]) end
+end
 local json = cjson.encode(msg)
 local last = redis.call("HGET", KEYS[1], "lastMessage")
 if last and cjson.decode(last).id == msgId then redis.call("HSET", KEYS[1], "lastMessage", json) end

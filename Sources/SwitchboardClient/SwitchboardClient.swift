@@ -105,13 +105,22 @@ public actor SwitchboardClient {
     }
 
     /// Sends a message; retried with the same nonce across reconnects, so it is stored once.
+    /// `attachments` are ids of the user's uploads (`POST /api/v1/uploads`, see
+    /// `SwitchboardUploads`), `replyTo` a message of the conversation, `post` a
+    /// post to share; with attachments or a post the text may be "".
     @discardableResult
-    public func send(_ text: String, to conversation: String) async throws -> Message {
+    public func send(
+        _ text: String, to conversation: String, attachments: [String] = [], replyTo: String? = nil, post: String? = nil
+    ) async throws -> Message {
         let nonce = UUID().uuidString
         let deadline = Date().addingTimeInterval(configuration.sendRetryWindow)
+        var command: [String: Any] = ["op": "send", "conv": conversation, "text": text, "nonce": nonce]
+        if !attachments.isEmpty { command["attachments"] = attachments }
+        if let replyTo { command["replyTo"] = replyTo }
+        if let post { command["post"] = post }
         while true {
             do {
-                let reply = try await request(["op": "send", "conv": conversation, "text": text, "nonce": nonce])
+                let reply = try await request(command)
                 let message = try Self.decode(Message.self, reply["message"])
                 observe(message, own: true)
                 return message

@@ -21,6 +21,8 @@ public final class Switchboard: Sendable {
     public let notifications: NotificationService
     /// Posts, follows, feeds, likes and comments.
     public let posts: PostService
+    /// The metadata of uploads (the bytes are the server's `FileStore`'s).
+    public let files: FileService
 
     public init(
         configuration: SwitchboardConfiguration,
@@ -49,6 +51,8 @@ public final class Switchboard: Sendable {
         self.posts = PostService(
             redis: redis, scripts: scripts, keys: keys, clock: clock, configuration: configuration.posts,
             live: configuration.live, accounts: accounts, redisClusterMode: configuration.isClusterMode)
+        self.files = FileService(
+            redis: redis, scripts: scripts, keys: keys, clock: clock, unattachedTTL: configuration.uploads.unattachedTTL)
         self.conversations = ConversationService(
             redis: redis, scripts: scripts, keys: keys, clock: clock, configuration: configuration, accounts: accounts, events: events)
     }

@@ -16,10 +16,19 @@ public struct Message: Codable, Sendable, Hashable {
     /// The conversation's epoch when the message was stored (see
     /// `Conversation.epoch`); nil in a conversation created before epochs.
     public var epoch: String?
+    /// Files sent with the message (`kind` `image` when all are images, else `file`).
+    public var attachments: [FileInfo]?
+    /// The message this one answers, quoted.
+    public var replyTo: ReplyQuote?
+    /// How many replies answer this message (read time: history, resume; absent when none).
+    public var replies: Int?
+    /// The shared post (`kind: "post"`).
+    public var post: PostSnapshot?
 
     public init(
         id: String, conv: String, seq: Int, from: String, kind: MessageKind = .text, text: String, ts: Int,
-        nonce: String? = nil, editedAt: Int? = nil, deleted: Bool? = nil, epoch: String? = nil
+        nonce: String? = nil, editedAt: Int? = nil, deleted: Bool? = nil, epoch: String? = nil, attachments: [FileInfo]? = nil,
+        replyTo: ReplyQuote? = nil, replies: Int? = nil, post: PostSnapshot? = nil
     ) {
         self.id = id
         self.conv = conv
@@ -32,6 +41,10 @@ public struct Message: Codable, Sendable, Hashable {
         self.editedAt = editedAt
         self.deleted = deleted
         self.epoch = epoch
+        self.attachments = attachments
+        self.replyTo = replyTo
+        self.replies = replies
+        self.post = post
     }
 }
 

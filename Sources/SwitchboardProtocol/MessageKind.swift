@@ -17,6 +17,12 @@ public struct MessageKind: RawRepresentable, Codable, Sendable, Hashable, Custom
     public static let text = MessageKind(rawValue: "text")
     /// Sent by the app's backend through the server API, `from: "system"`.
     public static let system = MessageKind(rawValue: "system")
+    /// Carries `attachments`, all of them images.
+    public static let image = MessageKind(rawValue: "image")
+    /// Carries `attachments`, not all of them images.
+    public static let file = MessageKind(rawValue: "file")
+    /// Carries a shared `post` (a snapshot).
+    public static let post = MessageKind(rawValue: "post")
 
     public var description: String { rawValue }
 }

@@ -19,6 +19,8 @@ public struct SwitchboardNode: Sendable {
     let liveService: LiveService
     let heartbeat: NodeHeartbeat
     let clientAddress: ClientAddressResolver
+    /// Where the bytes of uploads live.
+    let fileStore: any FileStore
 
     /// Builds a node against the Redis at `configuration.redisURL`.
     public init(configuration: SwitchboardConfiguration, logger: Logger = Logger(label: "switchboard")) throws {
@@ -42,6 +44,16 @@ public struct SwitchboardNode: Sendable {
         self.live = LiveContext(switchboard: switchboard, hub: hub, background: background, logger: logger)
         self.liveService = LiveService(live: live)
         self.heartbeat = NodeHeartbeat(live: live, address: "\(configuration.host):\(configuration.port)")
+        self.fileStore = LocalFileStore(directory: configuration.uploads.directory)
+    }
+
+    /// Removes the bytes of uploads stored before `cutoff` (seconds since
+    /// 1970) whose metadata expired; answers how many (what `FileSweeper`
+    /// does every `uploads.sweepInterval`, here on demand for tests and operators).
+    public func sweepExpiredUploads(storedBefore cutoff: Int) async throws -> Int {
+        try await FileSweeper(
+            files: switchboard.files, store: fileStore, configuration: configuration.uploads, clock: switchboard.clock, logger: logger
+        ).sweep(storedBefore: cutoff)
     }
 
     /// The router with every route of the contract.
@@ -77,6 +89,7 @@ public struct SwitchboardNode: Sendable {
         ).register(on: api)
         PostController(switchboard: switchboard, authenticator: authenticator, background: live.background).register(on: api)
         FollowController(switchboard: switchboard, authenticator: authenticator).register(on: api)
+        UploadController(switchboard: switchboard, authenticator: authenticator, store: fileStore).register(on: api)
         OpenAPIController().register(on: api)
         return router
     }
@@ -92,6 +105,8 @@ public struct SwitchboardNode: Sendable {
             SendBudgetSync(
                 limiter: live.hub.sendLimiter, rateLimiter: switchboard.rateLimiter,
                 interval: configuration.limits.sendSyncInterval),
+            FileSweeper(
+                files: switchboard.files, store: fileStore, configuration: configuration.uploads, clock: switchboard.clock, logger: logger),
         ]
         // Stops after the HTTP server and the sockets, before the Redis client.
         if let url = configuration.webhook.url, configuration.events.enabled {

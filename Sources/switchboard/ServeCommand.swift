@@ -166,6 +166,12 @@ struct ServeCommand: AsyncParsableCommand {
             """)
     var feedFanoutMax: Int = env("SWITCHBOARD_FEED_FANOUT_MAX").flatMap { Int($0) } ?? defaults.posts.feedFanoutMax
 
+    @Option(help: "Bytes of one upload; larger ones are refused with 413 too_large (env SWITCHBOARD_UPLOAD_MAX_BYTES).")
+    var uploadMaxBytes: Int = env("SWITCHBOARD_UPLOAD_MAX_BYTES").flatMap { Int($0) } ?? defaults.uploads.maxBytes
+
+    @Option(help: "Directory of the uploaded files, shared by every node (env SWITCHBOARD_UPLOAD_DIR).")
+    var uploadDir: String = env("SWITCHBOARD_UPLOAD_DIR") ?? defaults.uploads.directory
+
     @Option(help: "Seconds an HTTP connection may stay silent between requests or within a body, 0 = no limit (env SWITCHBOARD_HTTP_IDLE_TIMEOUT).")
     var httpIdleTimeout: Double = env("SWITCHBOARD_HTTP_IDLE_TIMEOUT").flatMap { Double($0) } ?? 60
 
@@ -263,6 +269,7 @@ struct ServeCommand: AsyncParsableCommand {
         for key in serverAPIKey where key.utf8.count < 16 {
             throw ValidationError("--server-api-key: each key at least 16 bytes (got one of \(key.utf8.count))")
         }
+        guard uploadMaxBytes >= 1 else { throw ValidationError("--upload-max-bytes must be 1 or more") }
         guard feedFanoutMax >= 0 else { throw ValidationError("--feed-fanout-max must be 0 or more") }
         guard presenceTTL > 0 else { throw ValidationError("--presence-ttl must be positive") }
         guard httpIdleTimeout >= 0, httpHeaderTimeout >= 0 else { throw ValidationError("HTTP timeouts must be 0 or more") }
@@ -346,6 +353,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.live.presenceTTL = presenceTTL
         configuration.live.mallocTrim = mallocTrim
         configuration.posts.feedFanoutMax = feedFanoutMax
+        configuration.uploads.maxBytes = uploadMaxBytes
+        configuration.uploads.directory = uploadDir
         configuration.httpIdleTimeout = httpIdleTimeout
         configuration.httpHeaderTimeout = httpHeaderTimeout
         configuration.allowedOrigins = allowedOrigins.split(separator: ",").map(String.init)

@@ -566,18 +566,19 @@ export class SwitchboardClient extends EventTarget {
     }
 
     /**
-     * Sends a text message; resolves to the stored message. It carries a
+     * Sends a message; resolves to the stored message. It carries a
      * nonce (automatic unless given) and is retried with the same nonce after
      * a disconnect for up to `sendRetryWindow` ms, so it is stored once.
-     * With `post` (a post id) it shares that post: the message has
-     * `kind: "post"` and a snapshot `post: {id, author, text, createdAt}`;
-     * the text is then optional (pass "" or null).
+     * Options: `attachments` (ids of the user's uploads, see `upload`, at
+     * most 10), `replyTo` (a message id of the conversation), `post` (a post
+     * id to share). With attachments or a post, `text` may be "".
      */
-    async send(conversationID, text, { nonce = makeNonce(), post } = {}) {
+    async send(conversationID, text, { nonce = makeNonce(), attachments, replyTo, post } = {}) {
         const deadline = Date.now() + this.sendRetryWindow;
-        const command = { op: "send", conv: conversationID, nonce };
-        if (post === undefined || post === null || text) command.text = text ?? "";
-        if (post !== undefined && post !== null) command.post = post;
+        const command = { op: "send", conv: conversationID, text: text ?? "", nonce };
+        if (attachments?.length) command.attachments = attachments;
+        if (replyTo) command.replyTo = replyTo;
+        if (post) command.post = post;
         for (;;) {
             try {
                 const reply = await this.#request(command);
@@ -587,6 +588,61 @@ export class SwitchboardClient extends EventTarget {
                 if (!RETRYABLE.has(error.code) || this.#stopped || Date.now() >= deadline) throw error;
                 await this.#waitReady(deadline - Date.now());
             }
+        }
+    }
+
+    /** The replies to one message, oldest first (`more`: older ones exist; page with `before`). */
+    async replies(conversationID, messageID, { before, after, limit = 50 } = {}) {
+        const page = await this.#api("GET",
+            `/conversations/${encodeURIComponent(conversationID)}/messages/${encodeURIComponent(messageID)}/replies`, undefined,
+            { query: { before, after, limit } });
+        const messages = page.messages;
+        messages.more = page.more;
+        return messages;
+    }
+
+    /**
+     * Uploads a file (a `Blob`/`File`, or bytes with `type`); resolves to
+     * `{id, name, type, size, url}`. Send its `id` in `send(…, {attachments})`.
+     * Images (PNG, JPEG, GIF, WebP) must be what they say; 413 `too_large`
+     * past the node's limit (10 MiB by default).
+     */
+    async upload(file, { name = file?.name ?? "file", type = file?.type || "application/octet-stream" } = {}) {
+        const response = await this.#authorizedFetch("POST", `${this.baseURL}/api/v1/uploads`,
+            { "Content-Type": type, "X-Filename": encodeURIComponent(name) }, file);
+        const payload = await response.json().catch(() => null);
+        if (!response.ok) {
+            throw new SwitchboardError(payload?.error?.code ?? "http_" + response.status, payload?.error?.message ?? response.statusText,
+                { status: response.status });
+        }
+        return payload.file;
+    }
+
+    /**
+     * Fetches a file a message carries (or an own upload) as a `Blob`, with
+     * the bearer token (an `<img src>` cannot send one: use
+     * `URL.createObjectURL(blob)`).
+     */
+    async download(fileID) {
+        const response = await this.#authorizedFetch("GET", `${this.baseURL}/api/v1/files/${encodeURIComponent(fileID)}`, {});
+        if (!response.ok) {
+            const payload = await response.json().catch(() => null);
+            throw new SwitchboardError(payload?.error?.code ?? "http_" + response.status, payload?.error?.message ?? response.statusText,
+                { status: response.status });
+        }
+        return response.blob();
+    }
+
+    /** A request with a raw body and the bearer token, refreshed once on `token_expired`. */
+    async #authorizedFetch(method, url, headers, body) {
+        for (let attempt = 0; ; attempt += 1) {
+            const response = await this.fetch(url, {
+                method, body, headers: { ...headers, Authorization: `Bearer ${await this.#freshToken()}` },
+            });
+            if (response.status !== 401 || attempt > 0) return response;
+            const payload = await response.clone().json().catch(() => null);
+            if (payload?.error?.code !== "token_expired") return response;
+            await this.refresh();
         }
     }
 

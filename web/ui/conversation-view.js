@@ -23,7 +23,11 @@ export class ConversationView {
                 store.add(deleted);
                 return deleted;
             },
+            reply: (message) => this.startReply(message),
+            download: (fileID) => client.download(fileID),
         };
+        this.replyingTo = null;
+        this.files = [];
 
         this.title = h("h2", { id: "conv-title", class: "conv-title" });
         this.subtitle = h("p", { id: "conv-subtitle", class: "conv-subtitle" });
@@ -38,8 +42,13 @@ export class ConversationView {
             h("div", { class: "older-bar" }, this.olderButton), this.list);
         this.typingLine = h("p", { id: "typing", class: "typing-line", "aria-live": "polite" });
         this.input = h("textarea", { id: "composer-input", rows: 1, maxlength: 4096, placeholder: "Write a message…", autocomplete: "off" });
+        this.fileInput = h("input", { type: "file", id: "attach-input", multiple: true, class: "visually-hidden", onchange: () => this.attachChosen() });
+        this.composeInfo = h("div", { id: "compose-info", class: "compose-info", hidden: true });
         this.composer = h("form", { id: "composer", class: "composer" },
+            this.composeInfo,
             h("label", { for: "composer-input", class: "visually-hidden" }, "Message"),
+            h("label", { for: "attach-input", class: "icon-button attach-button", title: "Attach files", "aria-label": "Attach files" }, "📎"),
+            this.fileInput,
             this.input,
             h("button", { type: "submit", class: "primary", id: "send-button" }, "Send"));
         this.placeholder = h("div", { class: "no-conversation" }, h("p", {}, "Pick a conversation, or start a new one."));
@@ -244,10 +253,51 @@ export class ConversationView {
 
     // MARK: composing
 
+    /** Shows "Replying to …" above the composer; the next send answers `message`. */
+    startReply(message) {
+        this.replyingTo = message;
+        this.showComposeInfo();
+        this.input.focus();
+    }
+
+    /** Uploads the chosen files; the next send carries them. */
+    async attachChosen() {
+        const chosen = [...this.fileInput.files].slice(0, 10 - this.files.length);
+        this.fileInput.value = "";
+        for (const file of chosen) {
+            try {
+                this.files.push(await this.client.upload(file));
+            } catch (failure) {
+                this.composeInfo.hidden = false;
+                this.composeInfo.textContent = `${file.name}: ${failure.message}`;
+                return;
+            }
+        }
+        this.showComposeInfo();
+    }
+
+    showComposeInfo() {
+        const parts = [];
+        if (this.replyingTo) parts.push(`Replying to ${this.store.name(this.replyingTo.from)}: ${this.replyingTo.text.slice(0, 60)}`);
+        if (this.files.length) parts.push(`Attached: ${this.files.map((f) => f.name).join(", ")}`);
+        this.composeInfo.hidden = parts.length === 0;
+        replace(this.composeInfo, parts.join(" · "), parts.length
+            ? h("button", { type: "button", class: "link-button", onclick: () => this.clearCompose() }, " Cancel")
+            : null);
+    }
+
+    clearCompose() {
+        this.replyingTo = null;
+        this.files = [];
+        this.showComposeInfo();
+    }
+
     async send() {
         const text = this.input.value.trim();
         const id = this.id;
-        if (!text || !id) return;
+        const options = { attachments: this.files.map((f) => f.id), replyTo: this.replyingTo?.conv === id ? this.replyingTo.id : undefined };
+        if ((!text && !options.attachments.length) || !id) return;
+        this.clearCompose();
         this.input.value = "";
         this.drafts?.delete(id);
         this.stopTyping();
@@ -259,7 +309,7 @@ export class ConversationView {
         this.list.append(li);
         this.scrollToBottom();
         try {
-            const message = await this.client.send(id, text);
+            const message = await this.client.send(id, text, options);
             this.pending = this.pending.filter((p) => p !== item);
             li.remove();
             this.store.add(message);

@@ -1,6 +1,6 @@
-// One message in the conversation view: author, time, text, "(edited)",
-// a shared post as a card (`kind: "post"`), and for own messages the edit
-// and delete controls (inline forms).
+// One message in the conversation view: author, time, the quote it replies
+// to, text, attachments, a shared post, "(edited)", its reply count, a reply
+// button, and for own messages the edit and delete controls (inline forms).
 import { h, replace, formatTime } from "./dom.js";
 import { sharedPostCard } from "./post-item.js";
 
@@ -29,14 +29,62 @@ function fill(li, message, store, actions) {
         message.editedAt && !message.deleted ? h("span", { class: "msg-edited" }, " (edited)") : null);
     const text = message.deleted
         ? h("p", { class: "msg-text" }, h("em", {}, "Message deleted"))
-        : h("p", { class: "msg-text" }, message.text);
-    const shared = !message.deleted && message.kind === "post" && message.post ? sharedPostCard(message.post, store) : null;
+        : message.text ? h("p", { class: "msg-text" }, message.text) : null;
+    const reply = actions.reply && !message.deleted
+        ? h("button", { type: "button", class: "link-button msg-reply", "aria-label": "Reply to message", onclick: () => actions.reply(message) }, "Reply")
+        : null;
     const controls = own && !message.deleted
-        ? h("div", { class: "msg-actions" },
+        ? h("div", { class: "msg-actions" }, reply,
             h("button", { type: "button", class: "link-button msg-edit", "aria-label": "Edit message", onclick: () => startEdit(li, message, store, actions) }, "Edit"),
             h("button", { type: "button", class: "link-button msg-delete", "aria-label": "Delete message", onclick: () => confirmDelete(li, message, store, actions) }, "Delete"))
-        : null;
-    replace(li, meta, text, shared, controls);
+        : reply ? h("div", { class: "msg-actions" }, reply) : null;
+    replace(li, meta, quoteOf(message, store), text, attachmentsOf(message, actions), postCard(message, store),
+        message.replies ? h("p", { class: "msg-replies" }, message.replies === 1 ? "1 reply" : `${message.replies} replies`) : null,
+        controls);
+}
+
+/** The quote of the message a reply answers. */
+function quoteOf(message, store) {
+    const quote = message.replyTo;
+    if (!quote || message.deleted) return null;
+    const body = quote.deleted ? h("em", {}, "Message deleted") : (quote.text || h("em", {}, "Attachment"));
+    return h("blockquote", { class: "msg-quote" },
+        h("span", { class: "msg-quote-author" }, quote.from === store.me ? "You" : store.name(quote.from)), " ",
+        body, quote.edited && !quote.deleted ? h("span", { class: "msg-edited" }, " (edited)") : null);
+}
+
+/** Images shown (fetched with the token), other files as download links. */
+function attachmentsOf(message, actions) {
+    if (!message.attachments?.length || message.deleted) return null;
+    return h("div", { class: "msg-attachments" }, ...message.attachments.map((file) => {
+        const label = `${file.name} (${formatSize(file.size)})`;
+        if (file.type.startsWith("image/")) {
+            const img = h("img", { class: "msg-image", alt: file.name, loading: "lazy" });
+            actions.download?.(file.id).then((blob) => { img.src = URL.createObjectURL(blob); }).catch(() => { img.alt = `${file.name} (unavailable)`; });
+            return img;
+        }
+        return h("button", {
+            type: "button", class: "link-button msg-file", onclick: async () => {
+                const blob = await actions.download(file.id);
+                const link = h("a", { href: URL.createObjectURL(blob), download: file.name });
+                link.click();
+                setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+            },
+        }, `📎 ${label}`);
+    }));
+}
+
+/** A shared post (`kind: "post"`) as a card, or "Deleted post". */
+function postCard(message, store) {
+    const post = message.post;
+    if (!post || message.deleted) return null;
+    return sharedPostCard(post, store);
+}
+
+function formatSize(bytes) {
+    if (bytes < 1024) return `${bytes} B`;
+    if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+    return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
 function startEdit(li, message, store, actions) {

@@ -23,8 +23,8 @@ public struct SendResult: Sendable, Hashable {
 extension ConversationService {
     /// Checks what a send carries: the text (see `validateText`) and the nonce
     /// (1 to `limits.nonceBytes` bytes).
-    func validateSend(text: String, nonce: String?) throws(SwitchboardError) {
-        try validateText(text)
+    func validateSend(text: String, nonce: String?, extras: SendExtras? = nil) throws(SwitchboardError) {
+        if !(text.isEmpty && extras?.carriesContent == true) { try validateText(text) }
         if let nonce {
             try configuration.limits.check(nonce, .nonce)
             if nonce.isEmpty { throw .invalid("nonce: 1 to \(configuration.limits.nonceBytes) bytes") }
@@ -41,9 +41,9 @@ extension ConversationService {
 
     /// `sendRaw` with the message decoded (for callers that need it as a value, like REST).
     public func send(
-        _ id: String, from user: String, text: String, nonce: String?, origin: String = ""
+        _ id: String, from user: String, text: String, nonce: String?, origin: String = "", extras: SendExtras? = nil
     ) async throws(SwitchboardError) -> SendResult {
-        let raw = try await mapRedis { try await sendRaw(id, from: user, text: text, nonce: nonce, origin: origin).get() }
+        let raw = try await mapRedis { try await sendRaw(id, from: user, text: text, nonce: nonce, origin: origin, extras: extras).get() }
         return SendResult(message: try Message.decode(raw.messageJSON), raw: raw)
     }
 
@@ -149,20 +149,6 @@ extension ConversationService {
         return MessagePage(messages: messages, more: entries.count > limit)
     }
 
-    /// Overlays `sb:conv:{C}:edits` on messages read from the stream.
-    func applyEdits(_ id: String, _ messages: [Message]) async throws(SwitchboardError) -> [Message] {
-        guard !messages.isEmpty else { return messages }
-        let edits =
-            try await mapRedis {
-                try await redis.execute(RedisCommand("HMGET", [keys.edits(id)] + messages.map(\.id)))
-            }.array ?? []
-        var result = messages
-        for (index, edit) in edits.enumerated() where index < result.count {
-            if let json = edit.string { result[index].apply(edit: json) }
-        }
-        return result
-    }
-
     /// Messages with seq greater than `seq`, oldest first (for resume and
     /// gap replay). More than `limit` of them, or some dropped by retention:
     /// `complete` is false and the newest `limit` come back (the client
@@ -216,23 +202,32 @@ extension ConversationService {
     /// sender's read pointer and the PUBLISH. The one place that calls the
     /// `send` script (WebSocket and REST): no Task, and the message JSON
     /// passed through as the script wrote it.
+    /// With `extras` (attachments, a reply, a shared post: see
+    /// `ConversationService+Rich.swift`) the script gets three more keys and
+    /// their JSON; a text send passes neither.
     public func sendRaw(
-        _ id: String, from user: String, text: String, nonce: String?, origin: String
+        _ id: String, from user: String, text: String, nonce: String?, origin: String, extras: SendExtras? = nil
     ) -> EventLoopFuture<RawSendResult> {
         let eventLoop = redis.eventLoop
         guard Self.isValidID(id) else { return eventLoop.makeFailedFuture(SwitchboardError.notFound("conversation not found")) }
         do {
-            try validateSend(text: text, nonce: nonce)
+            try validateSend(text: text, nonce: nonce, extras: extras)
         } catch {
             return eventLoop.makeFailedFuture(error)
         }
         let nonceKey = keys.nonce(id, user: user, nonce: nonce ?? "")
-        let scriptKeys = events.keys([
+        var baseKeys: [String] = [
             keys.conversation(id), keys.members(id), keys.messages(id), keys.readPointers(id), nonceKey, keys.offline(id),
-        ])
-        let arguments = events.arguments([
+        ]
+        var baseArguments: [any RedisArgumentConvertible] = [
             id, user, text, clock.milliseconds, nonce ?? "", configuration.retention, keys.conversationChannel(id), origin,
-        ])
+        ]
+        if let extras {
+            baseKeys += [keys.edits(id), keys.replyCounts(id), keys.thread(id)]
+            baseArguments.append(extras.json)
+        }
+        let scriptKeys = events.keys(baseKeys)
+        let arguments = events.arguments(baseArguments)
         let stored: EventLoopFuture<RedisValue>
         let wanted = configuration.redisWaitReplicas
         if wanted > 0 {

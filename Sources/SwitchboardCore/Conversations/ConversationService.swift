@@ -303,6 +303,8 @@ public struct ConversationService: Sendable {
                 arguments: [id, actor], events: events)
         }
         let members = reply.array?.compactMap(\.string) ?? []
+        // The reply index goes too (the script's key list is the conversation's core keys).
+        _ = try? await redis.send("DEL", keys.replyCounts(id), keys.thread(id))
         try await indexMembers(id, removed: members)
         await dropNotifications(id, users: members)
         if conversation.kind == .room {

@@ -10,7 +10,15 @@ extension Message {
         else { return nil }
         self.init(
             id: id, conv: conversation, seq: seq, from: fields["from"] ?? "", kind: MessageKind(rawValue: fields["kind"] ?? "text"),
-            text: fields["text"] ?? "", ts: fields["ts"].flatMap { Int($0) } ?? 0, nonce: fields["nonce"], epoch: epoch)
+            text: fields["text"] ?? "", ts: fields["ts"].flatMap { Int($0) } ?? 0, nonce: fields["nonce"], epoch: epoch,
+            attachments: Self.decodeField(fields["attachments"]), replyTo: Self.decodeField(fields["replyTo"]),
+            post: Self.decodeField(fields["post"]))
+    }
+
+    /// A JSON field of a rich message's stream entry (attachments, replyTo, post).
+    private static func decodeField<T: Decodable>(_ json: String?) -> T? {
+        guard let json else { return nil }
+        return try? JSONDecoder().decode(T.self, from: Data(json.utf8))
     }
 
     /// Applies the entry of `sb:conv:{C}:edits` for this message: the current
@@ -20,6 +28,9 @@ extension Message {
         if object["deleted"] as? Bool == true {
             deleted = true
             text = ""
+            attachments = nil
+            post = nil
+            replyTo = nil
             return
         }
         if let text = object["text"] as? String { self.text = text }

@@ -54,6 +54,8 @@ public struct SwitchboardConfiguration: Sendable {
     public var live = LiveConfiguration()
     /// Posts, follows and feeds.
     public var posts = PostsConfiguration()
+    /// Uploads and attachments.
+    public var uploads = UploadsConfiguration()
     /// Messages kept per conversation stream (`XADD MAXLEN ~`); 0 keeps all.
     public var retention: Int = 100_000
     /// Serve the browser app at `/` and the JavaScript SDK at `/sdk/switchboard.js`

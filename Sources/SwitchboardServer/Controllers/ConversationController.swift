@@ -31,8 +31,14 @@ struct ConversationController {
     }
 
     struct SendBody: Decodable {
-        var text: String
+        /// Optional with attachments or a post.
+        var text: String?
         var nonce: String?
+        var attachments: [String]?
+        var replyTo: String?
+        var post: String?
+
+        var options: SendOptions { SendOptions(attachments: attachments ?? [], replyTo: replyTo, post: post) }
     }
 
     struct EditBody: Decodable {
@@ -155,9 +161,24 @@ struct ConversationController {
             // The same per-user budget as the WebSocket sends, of every node (`SendLimiter`).
             try sendLimiter.enforce(user: user)
             let conversation = try context.parameters.require("id")
-            let result = try await conversations.send(conversation, from: user, text: body.text, nonce: body.nonce)
-            followUp.stored(result.raw, conversation: conversation, sender: user, text: body.text)
+            let options = body.options
+            let text = body.text ?? ""
+            if options.isPlain, body.text == nil { throw SwitchboardError.invalid("missing field: text") }
+            let result =
+                options.isPlain
+                ? try await conversations.send(conversation, from: user, text: text, nonce: body.nonce)
+                : try await switchboard.sendRichMessage(conversation, from: user, text: text, nonce: body.nonce, options: options)
+            followUp.stored(result.raw, conversation: conversation, sender: user, text: text)
             return try JSONCoding.response(MessageAnswer(message: result.message), status: result.created ? .created : .ok)
+        }
+        group.get("conversations/:id/messages/:msgId/replies") { request, context in
+            let user = try await authenticator.userID(request)
+            let query = request.uri.queryParameters
+            let count = try UserController.limit(query["limit"].map(String.init), default: 50, maximum: 200)
+            let page = try await conversations.replies(
+                try context.parameters.require("id"), to: try context.parameters.require("msgId"), user: user,
+                before: query["before"].map(String.init), after: query["after"].map(String.init), limit: count)
+            return try JSONCoding.response(MessagesAnswer(messages: page.messages, more: page.more))
         }
         group.patch("conversations/:id/messages/:msgId") { request, context in
             let user = try await authenticator.userID(request)

@@ -3,7 +3,7 @@
 /// docs/openapi.yaml as JSON, embedded at build time and served at `GET /api/v1/openapi.json`.
 enum OpenAPIDocument {
     /// SHA-256 (hex) of the docs/openapi.yaml this was generated from; a test compares it with the file.
-    static let sourceSHA256 = "095733d7357111315ef5d66fe9ed9d5c4c303cc048ec57c4117c468daa49eb7e"
+    static let sourceSHA256 = "fa109a1da952718924e742b32940d8ce7b8919829dde0bd6db3e06cbca2f230c"
 
     /// The document as JSON text.
     static let json = ####"""
@@ -54,6 +54,10 @@ enum OpenAPIDocument {
         {
           "name": "posts",
           "description": "Posts, follows, the feed, likes and comments."
+        },
+        {
+          "name": "files",
+          "description": "Uploads and the files messages carry."
         },
         {
           "name": "node",
@@ -1193,6 +1197,228 @@ enum OpenAPIDocument {
               },
               "404": {
                 "$ref": "#/components/responses/NotFound"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/api/v1/conversations/{id}/messages/{msgId}/replies": {
+          "parameters": [
+            {
+              "$ref": "#/components/parameters/ConversationID"
+            },
+            {
+              "name": "msgId",
+              "in": "path",
+              "required": true,
+              "description": "The replied-to message's id.",
+              "schema": {
+                "$ref": "#/components/schemas/MessageID"
+              }
+            }
+          ],
+          "get": {
+            "tags": [
+              "messages"
+            ],
+            "operationId": "replies",
+            "summary": "The replies to one message, oldest first, paged like history.",
+            "description": "Without a cursor: the newest `limit` replies (`more`: older ones\nexist). `before` / `after` take a reply's id. Edits, deletes and\nquotes are applied as in history.\n",
+            "parameters": [
+              {
+                "name": "before",
+                "in": "query",
+                "schema": {
+                  "$ref": "#/components/schemas/MessageID"
+                }
+              },
+              {
+                "name": "after",
+                "in": "query",
+                "schema": {
+                  "$ref": "#/components/schemas/MessageID"
+                }
+              },
+              {
+                "name": "limit",
+                "in": "query",
+                "schema": {
+                  "type": "integer",
+                  "minimum": 1,
+                  "default": 50
+                }
+              }
+            ],
+            "responses": {
+              "200": {
+                "description": "The page.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/MessagesPage"
+                    }
+                  }
+                }
+              },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "403": {
+                "$ref": "#/components/responses/NotMember"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/api/v1/uploads": {
+          "post": {
+            "tags": [
+              "files"
+            ],
+            "operationId": "upload",
+            "summary": "Upload a file (the raw body), for attachments.",
+            "description": "The body is the file itself (not multipart); `Content-Type` its\nmedia type, `X-Filename` its name (percent-encode non-ASCII names).\nAt most `--upload-max-bytes` (10 MiB by default), counted while the\nbody streams in. PNG, JPEG, GIF and WebP are checked against their\nfirst bytes. Until a message carries it, the upload expires after a\nday. Rate limited (30 a minute per user).\n",
+            "parameters": [
+              {
+                "name": "X-Filename",
+                "in": "header",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            ],
+            "requestBody": {
+              "required": true,
+              "content": {
+                "application/octet-stream": {
+                  "schema": {
+                    "type": "string",
+                    "format": "binary"
+                  }
+                },
+                "*/*": {
+                  "schema": {
+                    "type": "string",
+                    "format": "binary"
+                  }
+                }
+              }
+            },
+            "responses": {
+              "201": {
+                "description": "Stored.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/FileAnswer"
+                    }
+                  }
+                }
+              },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "413": {
+                "$ref": "#/components/responses/TooLarge"
+              },
+              "429": {
+                "$ref": "#/components/responses/RateLimited"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/api/v1/files/{id}": {
+          "parameters": [
+            {
+              "name": "id",
+              "in": "path",
+              "required": true,
+              "schema": {
+                "$ref": "#/components/schemas/FileID"
+              }
+            }
+          ],
+          "get": {
+            "tags": [
+              "files"
+            ],
+            "operationId": "getFile",
+            "summary": "The bytes of a file (uploader, or a member of a conversation with a message that carries it).",
+            "description": "Images (PNG, JPEG, GIF, WebP) are served inline with their type;\nanything else as `application/octet-stream` with\n`Content-Disposition: attachment`. Always `X-Content-Type-Options:\nnosniff`. `ETag` is the quoted file id. Anyone not allowed gets 404,\nlike for an unknown id.\n",
+            "parameters": [
+              {
+                "name": "Range",
+                "in": "header",
+                "description": "`bytes=a-b`, `bytes=a-` or `bytes=-n` (one range).",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              {
+                "name": "If-None-Match",
+                "in": "header",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            ],
+            "responses": {
+              "200": {
+                "description": "The whole file.",
+                "content": {
+                  "application/octet-stream": {
+                    "schema": {
+                      "type": "string",
+                      "format": "binary"
+                    }
+                  }
+                }
+              },
+              "206": {
+                "description": "The requested range, with `Content-Range`.",
+                "content": {
+                  "application/octet-stream": {
+                    "schema": {
+                      "type": "string",
+                      "format": "binary"
+                    }
+                  }
+                }
+              },
+              "304": {
+                "description": "The client's copy (matching `If-None-Match`) is current."
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
+              },
+              "416": {
+                "description": "The range starts past the end; `Content-Range: bytes */size`.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/Error"
+                    }
+                  }
+                }
               },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
@@ -2711,7 +2937,7 @@ enum OpenAPIDocument {
             }
           },
           "TooLarge": {
-            "description": "`too_large`: the body is over 1 MiB, or a text over 4,096 characters.",
+            "description": "`too_large`: the body is over 1 MiB (an upload over `--upload-max-bytes`), or a text over 4,096 characters.",
             "content": {
               "application/json": {
                 "schema": {
@@ -3006,15 +3232,18 @@ enum OpenAPIDocument {
               },
               "kind": {
                 "type": "string",
-                "enum": [
+                "description": "`text`; `system` (sent through the server API, `from: \"system\"`);\n`image` (attachments, all images); `file` (attachments); `post`\n(a shared post). Clients must accept kinds they do not know.\n",
+                "examples": [
                   "text",
-                  "system"
-                ],
-                "description": "`system`: sent through the server API, `from: \"system\"`."
+                  "system",
+                  "image",
+                  "file",
+                  "post"
+                ]
               },
               "text": {
                 "type": "string",
-                "description": "Empty when deleted."
+                "description": "Empty when deleted; may be empty with attachments or a post."
               },
               "ts": {
                 "$ref": "#/components/schemas/Timestamp"
@@ -3031,6 +3260,129 @@ enum OpenAPIDocument {
               "epoch": {
                 "type": "string",
                 "description": "The conversation's epoch (absent in a conversation created before epochs)."
+              },
+              "attachments": {
+                "type": "array",
+                "items": {
+                  "$ref": "#/components/schemas/File"
+                }
+              },
+              "replyTo": {
+                "$ref": "#/components/schemas/ReplyQuote"
+              },
+              "replies": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "How many replies answer this message (history, resume, replies; not in live events)."
+              },
+              "post": {
+                "$ref": "#/components/schemas/PostSnapshot"
+              }
+            }
+          },
+          "ReplyQuote": {
+            "type": "object",
+            "description": "The message a reply answers, as it read when the reply was sent (its\nfirst 200 bytes). `edited: true` once the original was edited;\n`deleted: true` with empty text once it was deleted.\n",
+            "required": [
+              "id",
+              "from",
+              "text"
+            ],
+            "properties": {
+              "id": {
+                "$ref": "#/components/schemas/MessageID"
+              },
+              "from": {
+                "type": "string"
+              },
+              "text": {
+                "type": "string"
+              },
+              "edited": {
+                "type": "boolean"
+              },
+              "deleted": {
+                "type": "boolean"
+              }
+            }
+          },
+          "PostSnapshot": {
+            "type": "object",
+            "description": "A shared post as the chat shows it, taken when it was shared; `deleted` with empty text once the post is gone.",
+            "required": [
+              "id",
+              "author",
+              "text",
+              "createdAt"
+            ],
+            "properties": {
+              "id": {
+                "type": "string"
+              },
+              "author": {
+                "type": "string"
+              },
+              "text": {
+                "type": "string",
+                "description": "The first 500 bytes of the post."
+              },
+              "createdAt": {
+                "$ref": "#/components/schemas/Timestamp"
+              },
+              "deleted": {
+                "type": "boolean"
+              }
+            }
+          },
+          "FileID": {
+            "type": "string",
+            "pattern": "^f_[0-9A-Za-z]{22}$",
+            "examples": [
+              "f_3kQ9zX1bV7mN2pL5rT8wY0"
+            ]
+          },
+          "File": {
+            "type": "object",
+            "required": [
+              "id",
+              "name",
+              "type",
+              "size",
+              "url"
+            ],
+            "properties": {
+              "id": {
+                "$ref": "#/components/schemas/FileID"
+              },
+              "name": {
+                "type": "string",
+                "description": "From `X-Filename`: last path part, no control characters, at most 255 bytes."
+              },
+              "type": {
+                "type": "string",
+                "description": "The media type (image types checked against the bytes)."
+              },
+              "size": {
+                "type": "integer",
+                "minimum": 0
+              },
+              "url": {
+                "type": "string",
+                "description": "`/api/v1/files/{id}`",
+                "examples": [
+                  "/api/v1/files/f_3kQ9zX1bV7mN2pL5rT8wY0"
+                ]
+              }
+            }
+          },
+          "FileAnswer": {
+            "type": "object",
+            "required": [
+              "file"
+            ],
+            "properties": {
+              "file": {
+                "$ref": "#/components/schemas/File"
               }
             }
           },
@@ -3594,13 +3946,27 @@ enum OpenAPIDocument {
           },
           "SendMessageRequest": {
             "type": "object",
-            "required": [
-              "text"
-            ],
+            "description": "`text` is required unless `attachments` or `post` is given.",
             "properties": {
               "text": {
                 "type": "string",
-                "description": "Not blank; at most 4096 characters (413 `too_large`)."
+                "description": "Not blank; at most 4096 characters (413 `too_large`). May be `\"\"` or left out with attachments or a post."
+              },
+              "attachments": {
+                "type": "array",
+                "maxItems": 10,
+                "items": {
+                  "$ref": "#/components/schemas/FileID"
+                },
+                "description": "The sender's own uploads (`forbidden` for someone else's, `not_found` for an unknown or expired one, `invalid_request` past 10 or for a repeated id)."
+              },
+              "replyTo": {
+                "$ref": "#/components/schemas/MessageID",
+                "description": "A message of the same conversation, not deleted (`not_found` otherwise)."
+              },
+              "post": {
+                "type": "string",
+                "description": "A post to share (`not_found` when unknown or deleted); not with `attachments`."
               },
               "nonce": {
                 "type": "string",

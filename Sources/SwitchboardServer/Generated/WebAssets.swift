@@ -194,7 +194,7 @@ boot();
         WebAsset(
             path: "/sdk/switchboard.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""b280c661e8e699b6""#,
+            etag: #""a6b5323a5c728863""#,
             text: ####"""
 // Switchboard JavaScript SDK: one ES module, no dependencies, no build step.
 //
@@ -764,18 +764,19 @@ export class SwitchboardClient extends EventTarget {
     }
 
     /**
-     * Sends a text message; resolves to the stored message. It carries a
+     * Sends a message; resolves to the stored message. It carries a
      * nonce (automatic unless given) and is retried with the same nonce after
      * a disconnect for up to `sendRetryWindow` ms, so it is stored once.
-     * With `post` (a post id) it shares that post: the message has
-     * `kind: "post"` and a snapshot `post: {id, author, text, createdAt}`;
-     * the text is then optional (pass "" or null).
+     * Options: `attachments` (ids of the user's uploads, see `upload`, at
+     * most 10), `replyTo` (a message id of the conversation), `post` (a post
+     * id to share). With attachments or a post, `text` may be "".
      */
-    async send(conversationID, text, { nonce = makeNonce(), post } = {}) {
+    async send(conversationID, text, { nonce = makeNonce(), attachments, replyTo, post } = {}) {
         const deadline = Date.now() + this.sendRetryWindow;
-        const command = { op: "send", conv: conversationID, nonce };
-        if (post === undefined || post === null || text) command.text = text ?? "";
-        if (post !== undefined && post !== null) command.post = post;
+        const command = { op: "send", conv: conversationID, text: text ?? "", nonce };
+        if (attachments?.length) command.attachments = attachments;
+        if (replyTo) command.replyTo = replyTo;
+        if (post) command.post = post;
         for (;;) {
             try {
                 const reply = await this.#request(command);
@@ -785,6 +786,61 @@ export class SwitchboardClient extends EventTarget {
                 if (!RETRYABLE.has(error.code) || this.#stopped || Date.now() >= deadline) throw error;
                 await this.#waitReady(deadline - Date.now());
             }
+        }
+    }
+
+    /** The replies to one message, oldest first (`more`: older ones exist; page with `before`). */
+    async replies(conversationID, messageID, { before, after, limit = 50 } = {}) {
+        const page = await this.#api("GET",
+            `/conversations/${encodeURIComponent(conversationID)}/messages/${encodeURIComponent(messageID)}/replies`, undefined,
+            { query: { before, after, limit } });
+        const messages = page.messages;
+        messages.more = page.more;
+        return messages;
+    }
+
+    /**
+     * Uploads a file (a `Blob`/`File`, or bytes with `type`); resolves to
+     * `{id, name, type, size, url}`. Send its `id` in `send(…, {attachments})`.
+     * Images (PNG, JPEG, GIF, WebP) must be what they say; 413 `too_large`
+     * past the node's limit (10 MiB by default).
+     */
+    async upload(file, { name = file?.name ?? "file", type = file?.type || "application/octet-stream" } = {}) {
+        const response = await this.#authorizedFetch("POST", `${this.baseURL}/api/v1/uploads`,
+            { "Content-Type": type, "X-Filename": encodeURIComponent(name) }, file);
+        const payload = await response.json().catch(() => null);
+        if (!response.ok) {
+            throw new SwitchboardError(payload?.error?.code ?? "http_" + response.status, payload?.error?.message ?? response.statusText,
+                { status: response.status });
+        }
+        return payload.file;
+    }
+
+    /**
+     * Fetches a file a message carries (or an own upload) as a `Blob`, with
+     * the bearer token (an `<img src>` cannot send one: use
+     * `URL.createObjectURL(blob)`).
+     */
+    async download(fileID) {
+        const response = await this.#authorizedFetch("GET", `${this.baseURL}/api/v1/files/${encodeURIComponent(fileID)}`, {});
+        if (!response.ok) {
+            const payload = await response.json().catch(() => null);
+            throw new SwitchboardError(payload?.error?.code ?? "http_" + response.status, payload?.error?.message ?? response.statusText,
+                { status: response.status });
+        }
+        return response.blob();
+    }
+
+    /** A request with a raw body and the bearer token, refreshed once on `token_expired`. */
+    async #authorizedFetch(method, url, headers, body) {
+        for (let attempt = 0; ; attempt += 1) {
+            const response = await this.fetch(url, {
+                method, body, headers: { ...headers, Authorization: `Bearer ${await this.#freshToken()}` },
+            });
+            if (response.status !== 401 || attempt > 0) return response;
+            const payload = await response.clone().json().catch(() => null);
+            if (payload?.error?.code !== "token_expired") return response;
+            await this.refresh();
         }
     }
 
@@ -1306,7 +1362,7 @@ export class SwitchboardClient extends EventTarget {
         WebAsset(
             path: "/style.css",
             contentType: "text/css; charset=utf-8",
-            etag: #""64641f9380477870""#,
+            etag: #""b01c6b74e74c41b8""#,
             text: ####"""
 /* Switchboard web app: plain CSS, light and dark, phone width and up. */
 
@@ -1487,6 +1543,13 @@ textarea { resize: vertical; }
 .msg-author { font-weight: 700; color: var(--text); }
 .msg-text { margin: 0.1rem 0 0; white-space: pre-wrap; overflow-wrap: anywhere; }
 .msg.deleted .msg-text { color: var(--muted); }
+.msg-quote { margin: 0.2rem 0; padding: 0.1rem 0.5rem; border-left: 3px solid var(--muted); color: var(--muted); font-size: 0.85rem; white-space: pre-wrap; overflow-wrap: anywhere; }
+.msg-quote-author { font-weight: 600; }
+.msg-attachments { display: flex; flex-wrap: wrap; gap: 0.4rem; margin-top: 0.2rem; }
+.msg-image { max-width: min(320px, 100%); max-height: 240px; border-radius: 6px; }
+.msg-replies { font-size: 0.78rem; color: var(--muted); }
+.compose-info { flex-basis: 100%; font-size: 0.8rem; color: var(--muted); }
+.attach-button { cursor: pointer; align-self: center; }
 .msg-actions { display: flex; gap: 0.8rem; justify-content: flex-end; font-size: 0.8rem; margin-top: 0.15rem; align-items: center; flex-wrap: wrap; }
 .msg-actions .link-button { color: var(--muted); }
 .msg:not(:hover):not(:focus-within) .msg-actions:not(.confirm) { opacity: 0.35; }
@@ -1494,8 +1557,8 @@ textarea { resize: vertical; }
 .edit-form { display: grid; gap: 0.35rem; margin-top: 0.25rem; min-width: 16rem; }
 .edit-buttons { display: flex; gap: 0.4rem; justify-content: flex-end; }
 .typing-line { margin: 0; padding: 0 1rem; min-height: 1.3rem; font-size: 0.82rem; color: var(--muted); font-style: italic; }
-.composer { display: flex; gap: 0.5rem; padding: 0.6rem 1rem 0.9rem; background: var(--panel); border-top: 1px solid var(--line); }
-.composer textarea { resize: none; max-height: 8rem; }
+.composer { display: flex; flex-wrap: wrap; gap: 0.5rem; padding: 0.6rem 1rem 0.9rem; background: var(--panel); border-top: 1px solid var(--line); }
+.composer textarea { resize: none; max-height: 8rem; flex: 1 1 0; min-width: 0; }
 
 /* Tabs and the feed */
 .tabs { display: flex; gap: 0.2rem; }
@@ -2145,7 +2208,7 @@ function describe(error) {
         WebAsset(
             path: "/ui/conversation-view.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""fc79f1ed7d6a9ca0""#,
+            etag: #""92afba27a9b401d5""#,
             text: ####"""
 // The open conversation: history paged on scroll-up, live messages, the
 // composer (with typing notices), "seen" from the others' read pointers.
@@ -2172,7 +2235,11 @@ export class ConversationView {
                 store.add(deleted);
                 return deleted;
             },
+            reply: (message) => this.startReply(message),
+            download: (fileID) => client.download(fileID),
         };
+        this.replyingTo = null;
+        this.files = [];
 
         this.title = h("h2", { id: "conv-title", class: "conv-title" });
         this.subtitle = h("p", { id: "conv-subtitle", class: "conv-subtitle" });
@@ -2187,8 +2254,13 @@ export class ConversationView {
             h("div", { class: "older-bar" }, this.olderButton), this.list);
         this.typingLine = h("p", { id: "typing", class: "typing-line", "aria-live": "polite" });
         this.input = h("textarea", { id: "composer-input", rows: 1, maxlength: 4096, placeholder: "Write a message…", autocomplete: "off" });
+        this.fileInput = h("input", { type: "file", id: "attach-input", multiple: true, class: "visually-hidden", onchange: () => this.attachChosen() });
+        this.composeInfo = h("div", { id: "compose-info", class: "compose-info", hidden: true });
         this.composer = h("form", { id: "composer", class: "composer" },
+            this.composeInfo,
             h("label", { for: "composer-input", class: "visually-hidden" }, "Message"),
+            h("label", { for: "attach-input", class: "icon-button attach-button", title: "Attach files", "aria-label": "Attach files" }, "📎"),
+            this.fileInput,
             this.input,
             h("button", { type: "submit", class: "primary", id: "send-button" }, "Send"));
         this.placeholder = h("div", { class: "no-conversation" }, h("p", {}, "Pick a conversation, or start a new one."));
@@ -2393,10 +2465,51 @@ export class ConversationView {
 
     // MARK: composing
 
+    /** Shows "Replying to …" above the composer; the next send answers `message`. */
+    startReply(message) {
+        this.replyingTo = message;
+        this.showComposeInfo();
+        this.input.focus();
+    }
+
+    /** Uploads the chosen files; the next send carries them. */
+    async attachChosen() {
+        const chosen = [...this.fileInput.files].slice(0, 10 - this.files.length);
+        this.fileInput.value = "";
+        for (const file of chosen) {
+            try {
+                this.files.push(await this.client.upload(file));
+            } catch (failure) {
+                this.composeInfo.hidden = false;
+                this.composeInfo.textContent = `${file.name}: ${failure.message}`;
+                return;
+            }
+        }
+        this.showComposeInfo();
+    }
+
+    showComposeInfo() {
+        const parts = [];
+        if (this.replyingTo) parts.push(`Replying to ${this.store.name(this.replyingTo.from)}: ${this.replyingTo.text.slice(0, 60)}`);
+        if (this.files.length) parts.push(`Attached: ${this.files.map((f) => f.name).join(", ")}`);
+        this.composeInfo.hidden = parts.length === 0;
+        replace(this.composeInfo, parts.join(" · "), parts.length
+            ? h("button", { type: "button", class: "link-button", onclick: () => this.clearCompose() }, " Cancel")
+            : null);
+    }
+
+    clearCompose() {
+        this.replyingTo = null;
+        this.files = [];
+        this.showComposeInfo();
+    }
+
     async send() {
         const text = this.input.value.trim();
         const id = this.id;
-        if (!text || !id) return;
+        const options = { attachments: this.files.map((f) => f.id), replyTo: this.replyingTo?.conv === id ? this.replyingTo.id : undefined };
+        if ((!text && !options.attachments.length) || !id) return;
+        this.clearCompose();
         this.input.value = "";
         this.drafts?.delete(id);
         this.stopTyping();
@@ -2408,7 +2521,7 @@ export class ConversationView {
         this.list.append(li);
         this.scrollToBottom();
         try {
-            const message = await this.client.send(id, text);
+            const message = await this.client.send(id, text, options);
             this.pending = this.pending.filter((p) => p !== item);
             li.remove();
             this.store.add(message);
@@ -2830,11 +2943,11 @@ export class FeedView {
         WebAsset(
             path: "/ui/message-item.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""f08ff157e8a6a308""#,
+            etag: #""ecc0afd7ee1bbb5e""#,
             text: ####"""
-// One message in the conversation view: author, time, text, "(edited)",
-// a shared post as a card (`kind: "post"`), and for own messages the edit
-// and delete controls (inline forms).
+// One message in the conversation view: author, time, the quote it replies
+// to, text, attachments, a shared post, "(edited)", its reply count, a reply
+// button, and for own messages the edit and delete controls (inline forms).
 import { h, replace, formatTime } from "./dom.js";
 import { sharedPostCard } from "./post-item.js";
 
@@ -2863,14 +2976,62 @@ function fill(li, message, store, actions) {
         message.editedAt && !message.deleted ? h("span", { class: "msg-edited" }, " (edited)") : null);
     const text = message.deleted
         ? h("p", { class: "msg-text" }, h("em", {}, "Message deleted"))
-        : h("p", { class: "msg-text" }, message.text);
-    const shared = !message.deleted && message.kind === "post" && message.post ? sharedPostCard(message.post, store) : null;
+        : message.text ? h("p", { class: "msg-text" }, message.text) : null;
+    const reply = actions.reply && !message.deleted
+        ? h("button", { type: "button", class: "link-button msg-reply", "aria-label": "Reply to message", onclick: () => actions.reply(message) }, "Reply")
+        : null;
     const controls = own && !message.deleted
-        ? h("div", { class: "msg-actions" },
+        ? h("div", { class: "msg-actions" }, reply,
             h("button", { type: "button", class: "link-button msg-edit", "aria-label": "Edit message", onclick: () => startEdit(li, message, store, actions) }, "Edit"),
             h("button", { type: "button", class: "link-button msg-delete", "aria-label": "Delete message", onclick: () => confirmDelete(li, message, store, actions) }, "Delete"))
-        : null;
-    replace(li, meta, text, shared, controls);
+        : reply ? h("div", { class: "msg-actions" }, reply) : null;
+    replace(li, meta, quoteOf(message, store), text, attachmentsOf(message, actions), postCard(message, store),
+        message.replies ? h("p", { class: "msg-replies" }, message.replies === 1 ? "1 reply" : `${message.replies} replies`) : null,
+        controls);
+}
+
+/** The quote of the message a reply answers. */
+function quoteOf(message, store) {
+    const quote = message.replyTo;
+    if (!quote || message.deleted) return null;
+    const body = quote.deleted ? h("em", {}, "Message deleted") : (quote.text || h("em", {}, "Attachment"));
+    return h("blockquote", { class: "msg-quote" },
+        h("span", { class: "msg-quote-author" }, quote.from === store.me ? "You" : store.name(quote.from)), " ",
+        body, quote.edited && !quote.deleted ? h("span", { class: "msg-edited" }, " (edited)") : null);
+}
+
+/** Images shown (fetched with the token), other files as download links. */
+function attachmentsOf(message, actions) {
+    if (!message.attachments?.length || message.deleted) return null;
+    return h("div", { class: "msg-attachments" }, ...message.attachments.map((file) => {
+        const label = `${file.name} (${formatSize(file.size)})`;
+        if (file.type.startsWith("image/")) {
+            const img = h("img", { class: "msg-image", alt: file.name, loading: "lazy" });
+            actions.download?.(file.id).then((blob) => { img.src = URL.createObjectURL(blob); }).catch(() => { img.alt = `${file.name} (unavailable)`; });
+            return img;
+        }
+        return h("button", {
+            type: "button", class: "link-button msg-file", onclick: async () => {
+                const blob = await actions.download(file.id);
+                const link = h("a", { href: URL.createObjectURL(blob), download: file.name });
+                link.click();
+                setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+            },
+        }, `📎 ${label}`);
+    }));
+}
+
+/** A shared post (`kind: "post"`) as a card, or "Deleted post". */
+function postCard(message, store) {
+    const post = message.post;
+    if (!post || message.deleted) return null;
+    return sharedPostCard(post, store);
+}
+
+function formatSize(bytes) {
+    if (bytes < 1024) return `${bytes} B`;
+    if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+    return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
 function startEdit(li, message, store, actions) {

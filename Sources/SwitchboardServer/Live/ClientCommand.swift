@@ -88,6 +88,17 @@ struct ClientCommand: @unchecked Sendable {
         return result
     }
 
+    /// A `send`'s `attachments`, `replyTo` and `post`.
+    func sendOptions() throws(SwitchboardError) -> SendOptions {
+        var options = SendOptions()
+        if let value = fields["attachments"], !(value is NSNull) {
+            options.attachments = try stringArray("attachments", maxCount: 1000)
+        }
+        options.replyTo = try optionalString("replyTo", maxLength: 64)
+        options.post = try optionalString("post", maxLength: 64)
+        return options
+    }
+
     func object(_ name: String) throws(SwitchboardError) -> [String: Any] {
         guard let value = fields[name] else { throw .invalid("missing field: \(name)") }
         guard let object = value as? [String: Any] else { throw .invalid("wrong type for field \(name) (expected object)") }

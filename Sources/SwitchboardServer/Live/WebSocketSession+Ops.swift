@@ -157,7 +157,8 @@ extension WebSocketSession {
     func send(_ command: ClientCommand, user: String) throws(SwitchboardError) -> EventLoopFuture<String> {
         let conversation = try conversationID(command)
         let limit = live.switchboard.configuration.limits.messageLength
-        let text = try command.string("text", maxLength: limit * 4)
+        let options = try command.sendOptions()
+        let text = options.isPlain ? try command.string("text", maxLength: limit * 4) : try command.optionalString("text", maxLength: limit * 4) ?? ""
         let nonce = try command.optionalString("nonce", maxLength: 128)
         let token = hub.sendLimiter.take(user: user)
         guard token.allowed else {
@@ -173,6 +174,14 @@ extension WebSocketSession {
         }
         refusedSends = 0
         let followUp = live.followUp
+        if !options.isPlain {
+            let (switchboard, origin) = (live.switchboard, connectionID)
+            return task {
+                let result = try await switchboard.sendRich(conversation, from: user, text: text, nonce: nonce, origin: origin, options: options)
+                followUp.stored(result, conversation: conversation, sender: user, text: text)
+                return #""message":"# + result.messageJSON
+            }
+        }
         return live.switchboard.conversations.sendRaw(conversation, from: user, text: text, nonce: nonce, origin: connectionID)
             .map { result in
                 followUp.stored(result, conversation: conversation, sender: user, text: text)
