@@ -23,6 +23,11 @@ public actor SwitchboardClient {
         public var requestTimeout: Double = 15
         /// Seconds a `send` keeps retrying across reconnects.
         public var sendRetryWindow: Double = 60
+        /// Send `delivered` for received messages (at most one per
+        /// conversation per `deliveryReceiptInterval`, the newest seq).
+        public var sendsDeliveryReceipts = true
+        /// Seconds between two `delivered` ops of one conversation.
+        public var deliveryReceiptInterval: Double = 1
 
         public init(endpoints: [(host: String, port: Int)], token: @escaping @Sendable () async throws -> String) {
             self.endpoints = endpoints
@@ -32,7 +37,7 @@ public actor SwitchboardClient {
 
     public nonisolated let events: AsyncStream<ChatEvent>
     private let continuation: AsyncStream<ChatEvent>.Continuation
-    private let configuration: Configuration
+    let configuration: Configuration
     private var connection: WebSocketConnection?
     private var pending: [Int: CheckedContinuation<Reply, any Error>] = [:]
     private var nextID = 0
@@ -44,6 +49,8 @@ public actor SwitchboardClient {
     private var positions: [String: Int] = [:]
     /// Seqs seen beyond the contiguous position (after a gap), per conversation.
     private var ahead: [String: Set<Int>] = [:]
+    /// Delivery receipts (`SwitchboardClient+Receipts.swift`).
+    var receipts = DeliveryReceipts()
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -65,6 +72,7 @@ public actor SwitchboardClient {
     public func close() async {
         stopped = true
         runner?.cancel()
+        cancelDeliveryReceipts()
         await connection?.close()
         failPending(ChatError.closed)
         for waiter in readyWaiters { waiter.resume(throwing: ChatError.closed) }
@@ -266,6 +274,7 @@ public actor SwitchboardClient {
         case .message:
             if let message = try? Self.decode(Message.self, object["message"]), observe(message) {
                 continuation.yield(.message(message))
+                noteDelivered(message)
             }
         case .messageEdited:
             if let message = try? Self.decode(Message.self, object["message"]) { continuation.yield(.messageEdited(message)) }
@@ -282,6 +291,19 @@ public actor SwitchboardClient {
                     user: object["user"] as? String ?? "",
                     status: (object["status"] as? String).flatMap(PresenceStatus.init(rawValue:)) ?? .offline,
                     lastSeen: object["lastSeen"] as? Int))
+        case .reaction:
+            continuation.yield(
+                .reaction(
+                    conv: object["conv"] as? String ?? "", id: object["id"] as? String ?? "", emoji: object["emoji"] as? String ?? "",
+                    user: object["user"] as? String ?? "", on: object["on"] as? Bool ?? false, count: object["count"] as? Int ?? 0))
+        case .pin:
+            continuation.yield(
+                .pin(
+                    conv: object["conv"] as? String ?? "", id: object["id"] as? String ?? "", on: object["on"] as? Bool ?? false,
+                    by: object["by"] as? String ?? ""))
+        case .delivered:
+            continuation.yield(
+                .delivered(conv: object["conv"] as? String ?? "", user: object["user"] as? String ?? "", seq: object["seq"] as? Int ?? 0))
         case .conversation, .notification, .error, nil:
             continuation.yield(.other(name: name, json: text))
         }

@@ -17,9 +17,13 @@ public struct Conversation: Codable, Sendable, Hashable {
     public var unread: Int?
     public var lastMessage: Message?
     public var members: [Member]?
+    /// For the user asking: their notifications of this conversation are
+    /// muted until then (unix ms); absent when not muted.
+    public var mutedUntil: Int? = nil
 
     enum CodingKeys: String, CodingKey {
         case id, kind, name, description, `public`, createdBy, createdAt, seq, lastActivity, unread, lastMessage, members
+        case mutedUntil
         case lastTs
     }
 
@@ -60,6 +64,7 @@ public struct Conversation: Codable, Sendable, Hashable {
         lastMessage = try container.decodeIfPresent(Message.self, forKey: .lastMessage)
         // Lua's cjson writes an empty list as {}.
         members = try? container.decodeIfPresent([Member].self, forKey: .members)
+        mutedUntil = try container.decodeIfPresent(Int.self, forKey: .mutedUntil)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -76,5 +81,6 @@ public struct Conversation: Codable, Sendable, Hashable {
         try container.encodeIfPresent(unread, forKey: .unread)
         try container.encodeIfPresent(lastMessage, forKey: .lastMessage)
         try container.encodeIfPresent(members, forKey: .members)
+        try container.encodeIfPresent(mutedUntil, forKey: .mutedUntil)
     }
 }

@@ -13,6 +13,10 @@ public struct Message: Codable, Sendable, Hashable {
     public var nonce: String?
     public var editedAt: Int?
     public var deleted: Bool?
+    /// Reaction counts by emoji (`{"👍": 3}`); absent when there are none.
+    public var reactions: [String: Int]? = nil
+    /// True while the message is pinned in its conversation.
+    public var pinned: Bool? = nil
 
     public init(
         id: String, conv: String, seq: Int, from: String, kind: MessageKind = .text, text: String, ts: Int,

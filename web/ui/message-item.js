@@ -1,10 +1,11 @@
 // One message in the conversation view: author, time, text, "(edited)",
-// and for own messages the edit and delete controls (inline forms).
+// reaction chips (click to toggle), pin, and for own messages the edit and
+// delete controls (inline forms).
 import { h, replace, formatTime } from "./dom.js";
 
 /**
- * Builds the <li> of a message. `actions` has edit(message, text) and
- * remove(message), both returning promises.
+ * Builds the <li> of a message. `actions` has edit(message, text),
+ * remove(message), react(message, emoji) and pin(message), all returning promises.
  */
 export function messageItem(message, store, actions) {
     const own = message.from === store.me;
@@ -24,7 +25,8 @@ function fill(li, message, store, actions) {
         h("span", { class: "msg-author" }, own ? "You" : store.name(message.from)),
         " ",
         h("time", { class: "msg-time", datetime: time.toISOString(), title: time.toLocaleString() }, formatTime(message.ts)),
-        message.editedAt && !message.deleted ? h("span", { class: "msg-edited" }, " (edited)") : null);
+        message.editedAt && !message.deleted ? h("span", { class: "msg-edited" }, " (edited)") : null,
+        message.pinned ? h("span", { class: "msg-pinned", title: "Pinned" }, " 📌") : null);
     const text = message.deleted
         ? h("p", { class: "msg-text" }, h("em", {}, "Message deleted"))
         : h("p", { class: "msg-text" }, message.text);
@@ -33,7 +35,30 @@ function fill(li, message, store, actions) {
             h("button", { type: "button", class: "link-button msg-edit", "aria-label": "Edit message", onclick: () => startEdit(li, message, store, actions) }, "Edit"),
             h("button", { type: "button", class: "link-button msg-delete", "aria-label": "Delete message", onclick: () => confirmDelete(li, message, store, actions) }, "Delete"))
         : null;
-    replace(li, meta, text, controls);
+    replace(li, meta, text, message.deleted ? null : reactionRow(message, actions), controls);
+}
+
+const QUICK_EMOJI = ["👍", "❤️", "😂"];
+
+/** The reaction chips (emoji and count; click toggles the user's own), quick reactions and the pin toggle. */
+function reactionRow(message, actions) {
+    const counts = message.reactions ?? {};
+    const chips = Object.entries(counts).map(([emoji, count]) =>
+        h("button", {
+            type: "button", class: "reaction-chip", dataset: { emoji },
+            "aria-label": `${emoji} ${count}, toggle your reaction`,
+            onclick: () => actions.react(message, emoji).catch(() => {}),
+        }, `${emoji} ${count}`));
+    const quick = QUICK_EMOJI.filter((emoji) => !counts[emoji]).map((emoji) =>
+        h("button", {
+            type: "button", class: "link-button reaction-add", dataset: { emoji }, "aria-label": `React with ${emoji}`,
+            onclick: () => actions.react(message, emoji).catch(() => {}),
+        }, emoji));
+    const pin = h("button", {
+        type: "button", class: "link-button msg-pin", "aria-label": message.pinned ? "Unpin message" : "Pin message",
+        onclick: () => actions.pin(message).catch((failure) => { pin.textContent = failure.message; }),
+    }, message.pinned ? "Unpin" : "Pin");
+    return h("div", { class: "msg-reactions" }, ...chips, ...quick, pin);
 }
 
 function startEdit(li, message, store, actions) {

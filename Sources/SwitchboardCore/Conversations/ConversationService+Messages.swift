@@ -145,18 +145,10 @@ extension ConversationService {
         return MessagePage(messages: messages, more: entries.count > limit)
     }
 
-    /// Overlays `sb:conv:{C}:edits` on messages read from the stream.
+    /// Overlays `sb:conv:{C}:edits`, the reaction counts and the pins on
+    /// messages read from the stream (one pipelined round trip, see `overlay`).
     func applyEdits(_ id: String, _ messages: [Message]) async throws(SwitchboardError) -> [Message] {
-        guard !messages.isEmpty else { return messages }
-        let edits =
-            try await mapRedis {
-                try await redis.execute(RedisCommand("HMGET", [keys.edits(id)] + messages.map(\.id)))
-            }.array ?? []
-        var result = messages
-        for (index, edit) in edits.enumerated() where index < result.count {
-            if let json = edit.string { result[index].apply(edit: json) }
-        }
-        return result
+        try await overlay(id, messages)
     }
 
     /// Messages with seq greater than `seq`, oldest first (for resume and
