@@ -7,6 +7,8 @@
 -- KEYS[5] messages stream      sb:conv:{C}:msgs    (deleted with the conv)
 -- KEYS[6] edits hash           sb:conv:{C}:edits   (deleted with the conv)
 -- KEYS[7] offline set          sb:conv:{C}:offline (the target leaves it)
+-- KEYS[8..12] reactions hash, reactors zset, pins hash (deleted with the
+--         conv), delivered pointers hash, muted hash (the target leaves them)
 -- ARGV[1] convId   ARGV[2] actorId   ARGV[3] targetId
 -- Rules: actor == target: leave (any member). Otherwise the actor must be
 --   owner or admin, the target must not be the owner, only the owner may
@@ -15,7 +17,7 @@
 -- longest-standing member (join time from the joined zset, ties by id); not
 -- in a direct conversation, which has no owner (leaving one hides it for the
 -- leaver only: the other side keeps it and its history).
--- When the last member leaves, all seven keys are deleted (nonce keys expire
+-- When the last member leaves, all twelve keys are deleted (nonce keys expire
 -- by themselves).
 -- Returns: Redis array {status, newOwner}: status "removed" or "deleted";
 --   newOwner is the id of the new owner when ownership moved, else "".
@@ -23,11 +25,11 @@
 --   target is not a member), NOT_MEMBER (actor is not a member),
 --   FORBIDDEN (rules above).
 local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
--- Event stream (optional): KEYS[8] = sb:events, and then the last ARGV is
+-- Event stream (optional): KEYS[13] = sb:events, and then the last ARGV is
 -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
 -- script reads KEYS and ARGV as without them. No key = no event, no cost.
 local EVENTS, EVENTS_MAXLEN = nil, 0
-if #KEYS == 8 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+if #KEYS == 13 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
 local function emit(etype, ts, data) -- data: a table, or JSON text of an object
   if not EVENTS then return end
   if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
@@ -37,7 +39,7 @@ local function emit(etype, ts, data) -- data: a table, or JSON text of an object
   else redis.call("XADD", EVENTS, "*", "event", entry) end
 end
 
-if #KEYS ~= 7 then return err("INVALID", "remove_member expects 7 keys") end
+if #KEYS ~= 12 then return err("INVALID", "remove_member expects 12 keys") end
 local convId, actorId, targetId = ARGV[1], ARGV[2], ARGV[3]
 if (convId or "") == "" or (actorId or "") == "" or (targetId or "") == "" then
   return err("INVALID", "convId, actorId and targetId are required")
@@ -59,10 +61,12 @@ redis.call("HDEL", KEYS[2], targetId)
 redis.call("ZREM", KEYS[3], targetId)
 redis.call("HDEL", KEYS[4], targetId)
 redis.call("SREM", KEYS[7], targetId)
+redis.call("HDEL", KEYS[11], targetId)
+redis.call("HDEL", KEYS[12], targetId)
 if redis.call("HLEN", KEYS[2]) == 0 then
   local gone = redis.call("HMGET", KEYS[1], "kind", "name")
   emit("conversation.deleted", nil, {conversation = {id = convId, kind = gone[1], name = gone[2]}, by = actorId})
-  redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
+  redis.call("DEL", unpack(KEYS))
   return {"deleted", ""}
 end
 if targetRole ~= "owner" or redis.call("HGET", KEYS[1], "kind") == "direct" then return {"removed", ""} end

@@ -78,14 +78,14 @@ add() { # C ACTOR TS MODE IDS...
     run add_members 5 "$(K "$1")" "$(K "$1"):members" "$(K "$1"):joined" "$(K "$1"):read" "$(K "$1"):offline" "$@"
 }
 remove() { # C ACTOR TARGET
-    run remove_member 7 "$(K "$1")" "$(K "$1"):members" "$(K "$1"):joined" "$(K "$1"):read" \
-        "$(K "$1"):msgs" "$(K "$1"):edits" "$(K "$1"):offline" "$@"
+    run remove_member 12 "$(K "$1")" "$(K "$1"):members" "$(K "$1"):joined" "$(K "$1"):read" \
+        "$(K "$1"):msgs" "$(K "$1"):edits" "$(K "$1"):offline" "$(K "$1"):reactions" "$(K "$1"):reactors" "$(K "$1"):pins" "$(K "$1"):delivered" "$(K "$1"):muted" "$@"
 }
 setrole() { run set_role 2 "$(K "$1")" "$(K "$1"):members" "$@"; }
 update() { run update_conversation 2 "$(K "$1")" "$(K "$1"):members" "$@"; }
 delconv() {
-    run delete_conversation 7 "$(K "$1")" "$(K "$1"):members" "$(K "$1"):joined" "$(K "$1"):read" \
-        "$(K "$1"):msgs" "$(K "$1"):edits" "$(K "$1"):offline" "$@"
+    run delete_conversation 12 "$(K "$1")" "$(K "$1"):members" "$(K "$1"):joined" "$(K "$1"):read" \
+        "$(K "$1"):msgs" "$(K "$1"):edits" "$(K "$1"):offline" "$(K "$1"):reactions" "$(K "$1"):reactors" "$(K "$1"):pins" "$(K "$1"):delivered" "$(K "$1"):muted" "$@"
 }
 rl() { run rate_limit 1 "${P}ratelimit:{$1}" "${@:2}"; }
 role() { cli HGET "$(K "$1"):members" "$2"; }
@@ -110,10 +110,10 @@ checkerr "edit no argv" INVALID "$(run edit 4 "$(K x)" "$(K x):members" "$(K x):
 checkerr "delete no argv" INVALID "$(run delete 4 "$(K x)" "$(K x):members" "$(K x):msgs" "$(K x):edits")"
 checkerr "create no argv" INVALID "$(run create_conversation 5 "$(K x)" "$(K x):members" "$(K x):joined" "$(K x):read" "$(K x):offline")"
 checkerr "add no argv" INVALID "$(run add_members 5 "$(K x)" "$(K x):members" "$(K x):joined" "$(K x):read" "$(K x):offline")"
-checkerr "remove no argv" INVALID "$(run remove_member 7 "$(K x)" "$(K x):members" "$(K x):joined" "$(K x):read" "$(K x):msgs" "$(K x):edits" "$(K x):offline")"
+checkerr "remove no argv" INVALID "$(run remove_member 12 "$(K x)" "$(K x):members" "$(K x):joined" "$(K x):read" "$(K x):msgs" "$(K x):edits" "$(K x):offline" "$(K x):reactions" "$(K x):reactors" "$(K x):pins" "$(K x):delivered" "$(K x):muted")"
 checkerr "set_role no argv" INVALID "$(run set_role 2 "$(K x)" "$(K x):members")"
 checkerr "update no argv" INVALID "$(run update_conversation 2 "$(K x)" "$(K x):members")"
-checkerr "delconv no argv" INVALID "$(run delete_conversation 7 "$(K x)" "$(K x):members" "$(K x):joined" "$(K x):read" "$(K x):msgs" "$(K x):edits" "$(K x):offline")"
+checkerr "delconv no argv" INVALID "$(run delete_conversation 12 "$(K x)" "$(K x):members" "$(K x):joined" "$(K x):read" "$(K x):msgs" "$(K x):edits" "$(K x):offline" "$(K x):reactions" "$(K x):reactors" "$(K x):pins" "$(K x):delivered" "$(K x):muted")"
 checkerr "rate_limit no argv" INVALID "$(run rate_limit 1 "${P}ratelimit:{x}")"
 checkerr "send wrong key count" INVALID "$(run send 1 "$(K x)" x alice hi 1 "" 0 ch o)"
 
@@ -471,12 +471,12 @@ run read 4 "$(K $C)" "$(K $C):members" "$(K $C):read" "$E" $C alice 1 "" 0 >/dev
 run add_members 6 "$(K $C)" "$(K $C):members" "$(K $C):joined" "$(K $C):read" "$(K $C):offline" "$E" $C alice $T admin carol bob 0 >/dev/null
 run set_role 3 "$(K $C)" "$(K $C):members" "$E" $C alice carol owner 0 >/dev/null
 run update_conversation 3 "$(K $C)" "$(K $C):members" "$E" $C carol name Renamed 0 >/dev/null
-run remove_member 8 "$(K $C)" "$(K $C):members" "$(K $C):joined" "$(K $C):read" "$(K $C):msgs" "$(K $C):edits" "$(K $C):offline" "$E" $C carol bob 0 >/dev/null
+run remove_member 13 "$(K $C)" "$(K $C):members" "$(K $C):joined" "$(K $C):read" "$(K $C):msgs" "$(K $C):edits" "$(K $C):offline" "$(K $C):reactions" "$(K $C):reactors" "$(K $C):pins" "$(K $C):delivered" "$(K $C):muted" "$E" $C carol bob 0 >/dev/null
 check "ev types in order" "conversation.created,message.sent,message.edited,message.deleted,read.updated,member.added,member.role_changed,member.role_changed,conversation.updated,member.removed" "$(evs)"
-run remove_member 8 "$(K $C)" "$(K $C):members" "$(K $C):joined" "$(K $C):read" "$(K $C):msgs" "$(K $C):edits" "$(K $C):offline" "$E" $C carol carol 0 >/dev/null
+run remove_member 13 "$(K $C)" "$(K $C):members" "$(K $C):joined" "$(K $C):read" "$(K $C):msgs" "$(K $C):edits" "$(K $C):offline" "$(K $C):reactions" "$(K $C):reactors" "$(K $C):pins" "$(K $C):delivered" "$(K $C):muted" "$E" $C carol carol 0 >/dev/null
 check "ev owner leaves: hand-over" "member.removed,member.role_changed" "$(cli --json XREVRANGE "$E" + - COUNT 2 | jq -r 'reverse|map(.[1][1]|fromjson|"\(.type)")|join(",")')"
 check "ev new owner" "alice owner admin" "$(j '"\(.data.user) \(.data.role) \(.data.previous)"' "$(evlast)")"
-run remove_member 8 "$(K $C)" "$(K $C):members" "$(K $C):joined" "$(K $C):read" "$(K $C):msgs" "$(K $C):edits" "$(K $C):offline" "$E" $C alice alice 0 >/dev/null
+run remove_member 13 "$(K $C)" "$(K $C):members" "$(K $C):joined" "$(K $C):read" "$(K $C):msgs" "$(K $C):edits" "$(K $C):offline" "$(K $C):reactions" "$(K $C):reactors" "$(K $C):pins" "$(K $C):delivered" "$(K $C):muted" "$E" $C alice alice 0 >/dev/null
 check "ev last member: deleted" "conversation.deleted Renamed" "$(j '"\(.type) \(.data.conversation.name)"' "$(evlast)")"
 U="${P}user:{ev}"
 run create_user 2 "$U" "$E" ev_u evname "Ev User" $T "" 0 >/dev/null
@@ -501,6 +501,8 @@ check "ev maxlen ~ trims" 1 "$(( $(cli XLEN "$E") < 300 ))"
 fi
 # shellcheck source=scripts/lua-test-posts.sh
 [[ -f scripts/lua-test-posts.sh ]] && source scripts/lua-test-posts.sh
+# shellcheck source=scripts/lua-test-messages.sh
+[[ -f scripts/lua-test-messages.sh ]] && source scripts/lua-test-messages.sh
 
 echo "$pass passed, $fail failed"
 ((fail == 0))

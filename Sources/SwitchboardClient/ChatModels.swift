@@ -30,6 +30,12 @@ public enum ChatEvent: Sendable {
     case typing(conv: String, user: String, active: Bool)
     case read(conv: String, user: String, seq: Int)
     case presence(user: String, status: PresenceStatus, lastSeen: Int?)
+    /// A reaction was added (`on`) or removed; `count` is the emoji's count now.
+    case reaction(conv: String, id: String, emoji: String, user: String, on: Bool, count: Int)
+    /// A message was pinned (`on`) or unpinned.
+    case pin(conv: String, id: String, on: Bool, by: String)
+    /// A member's delivered pointer moved (direct and group conversations).
+    case delivered(conv: String, user: String, seq: Int)
     /// A `conversation` event. `conversation.members` is the member list as
     /// this client knows it (the hub sends it whole with `added`, and only
     /// what changed with `updated`: `members` then holds that change, already

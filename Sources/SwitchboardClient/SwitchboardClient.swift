@@ -28,6 +28,11 @@ public actor SwitchboardClient {
         /// Base URL of the REST API (posts, follows, the feed), e.g.
         /// `https://chat.example.com/api/v1`; nil: the first endpoint over `http://`.
         public var apiBaseURL: String?
+        /// Send `delivered` for received messages (at most one per
+        /// conversation per `deliveryReceiptInterval`, the newest seq).
+        public var sendsDeliveryReceipts = true
+        /// Seconds between two `delivered` ops of one conversation.
+        public var deliveryReceiptInterval: Double = 1
 
         public init(endpoints: [(host: String, port: Int)], token: @escaping @Sendable () async throws -> String) {
             self.endpoints = endpoints
@@ -57,6 +62,8 @@ public actor SwitchboardClient {
     private var epochs: [String: String] = [:]
     /// Per conversation: its member list, kept from `conversation` events.
     private var memberLists: [String: [Member]] = [:]
+    /// Delivery receipts (`SwitchboardClient+Receipts.swift`).
+    var receipts = DeliveryReceipts()
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -92,6 +99,7 @@ public actor SwitchboardClient {
     public func close() async {
         stopped = true
         runner?.cancel()
+        cancelDeliveryReceipts()
         await connection?.close()
         failPending(ChatError.closed)
         for waiter in readyWaiters { waiter.resume(throwing: ChatError.closed) }
@@ -307,6 +315,7 @@ public actor SwitchboardClient {
         case .message:
             if let message = try? Self.decode(Message.self, object["message"]), observe(message) {
                 continuation.yield(.message(message))
+                noteDelivered(message)
             }
         case .messageEdited:
             if let message = try? Self.decode(Message.self, object["message"]) { continuation.yield(.messageEdited(message)) }
@@ -323,6 +332,19 @@ public actor SwitchboardClient {
                     user: object["user"] as? String ?? "",
                     status: (object["status"] as? String).flatMap(PresenceStatus.init(rawValue:)) ?? .offline,
                     lastSeen: object["lastSeen"] as? Int))
+        case .reaction:
+            continuation.yield(
+                .reaction(
+                    conv: object["conv"] as? String ?? "", id: object["id"] as? String ?? "", emoji: object["emoji"] as? String ?? "",
+                    user: object["user"] as? String ?? "", on: object["on"] as? Bool ?? false, count: object["count"] as? Int ?? 0))
+        case .pin:
+            continuation.yield(
+                .pin(
+                    conv: object["conv"] as? String ?? "", id: object["id"] as? String ?? "", on: object["on"] as? Bool ?? false,
+                    by: object["by"] as? String ?? ""))
+        case .delivered:
+            continuation.yield(
+                .delivered(conv: object["conv"] as? String ?? "", user: object["user"] as? String ?? "", seq: object["seq"] as? Int ?? 0))
         case .conversation:
             guard var conversation = try? Self.decode(Conversation.self, object["conversation"]) else {
                 continuation.yield(.other(name: name, json: text))

@@ -12,4 +12,8 @@ public enum ClientOp: String, Sendable, Hashable, CaseIterable {
     case status
     case presenceWatch = "presence.watch"
     case presenceUnwatch = "presence.unwatch"
+    /// Adds or removes the user's reaction on a message.
+    case react
+    /// Moves the user's delivered pointer forward.
+    case delivered
 }

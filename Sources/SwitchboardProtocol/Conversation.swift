@@ -21,9 +21,13 @@ public struct Conversation: Codable, Sendable, Hashable {
     /// deleted and opened again (same id, seq from 0) has a new one. Nil for
     /// a conversation created before epochs existed.
     public var epoch: String?
+    /// For the user asking: their notifications of this conversation are
+    /// muted until then (unix ms); absent when not muted.
+    public var mutedUntil: Int? = nil
 
     enum CodingKeys: String, CodingKey {
         case id, kind, name, description, `public`, createdBy, createdAt, seq, lastActivity, unread, lastMessage, members, epoch
+        case mutedUntil
         case lastTs
     }
 
@@ -66,6 +70,7 @@ public struct Conversation: Codable, Sendable, Hashable {
         // Lua's cjson writes an empty list as {}.
         members = try? container.decodeIfPresent([Member].self, forKey: .members)
         epoch = (try container.decodeIfPresent(String.self, forKey: .epoch)).flatMap { $0.isEmpty ? nil : $0 }
+        mutedUntil = try container.decodeIfPresent(Int.self, forKey: .mutedUntil)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -83,5 +88,6 @@ public struct Conversation: Codable, Sendable, Hashable {
         try container.encodeIfPresent(lastMessage, forKey: .lastMessage)
         try container.encodeIfPresent(members, forKey: .members)
         try container.encodeIfPresent(epoch, forKey: .epoch)
+        try container.encodeIfPresent(mutedUntil, forKey: .mutedUntil)
     }
 }

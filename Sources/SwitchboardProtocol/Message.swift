@@ -24,6 +24,10 @@ public struct Message: Codable, Sendable, Hashable {
     public var replies: Int?
     /// The shared post (`kind: "post"`).
     public var post: PostSnapshot?
+    /// Reaction counts by emoji (`{"👍": 3}`); absent when there are none.
+    public var reactions: [String: Int]? = nil
+    /// True while the message is pinned in its conversation.
+    public var pinned: Bool? = nil
 
     public init(
         id: String, conv: String, seq: Int, from: String, kind: MessageKind = .text, text: String, ts: Int,

@@ -12,6 +12,12 @@ public enum ServerEvent: String, Sendable, Hashable, CaseIterable {
     case notification
     /// A user the recipient follows created a post.
     case post
+    /// A reaction was added to or removed from a message.
+    case reaction
+    /// A message was pinned or unpinned.
+    case pin
+    /// A member's delivered pointer moved (direct and group conversations).
+    case delivered
     /// A frame that could not become a command (not JSON, no `id`).
     case error
 }

@@ -82,6 +82,7 @@ public struct SwitchboardNode: Sendable {
         ConversationController(
             switchboard: switchboard, authenticator: authenticator, followUp: live.followUp, sendLimiter: live.hub.sendLimiter
         ).register(on: api)
+        MessageExtrasController(switchboard: switchboard, authenticator: authenticator).register(on: api)
         NotificationController(switchboard: switchboard, authenticator: authenticator).register(on: api)
         ServerController(
             switchboard: switchboard, authenticator: ServerAPIAuthenticator(keys: configuration.auth.serverAPIKeys),

@@ -72,6 +72,8 @@ export class SwitchboardClient extends EventTarget {
      * @param {number} [options.requestTimeout]  ms a command waits for its reply (default 15000)
      * @param {number} [options.sendRetryWindow]  ms a send keeps retrying across reconnects (default 60000)
      * @param {number} [options.pingInterval]  ms between liveness pings on an idle connection (default 25000)
+     * @param {boolean} [options.deliveryReceipts]  send `delivered` for received messages (default true)
+     * @param {number} [options.deliveryReceiptInterval]  ms between two `delivered` ops of one conversation (default 1000)
      */
     constructor(options = {}) {
         super();
@@ -84,6 +86,8 @@ export class SwitchboardClient extends EventTarget {
         this.requestTimeout = options.requestTimeout ?? 15000;
         this.sendRetryWindow = options.sendRetryWindow ?? 60000;
         this.pingInterval = options.pingInterval ?? 25000;
+        this.deliveryReceipts = options.deliveryReceipts ?? true;
+        this.deliveryReceiptInterval = options.deliveryReceiptInterval ?? 1000;
         this.connectTimeout = options.connectTimeout ?? 10000;
         this.WebSocket = options.WebSocket ?? globalThis.WebSocket;
         this.fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
@@ -124,6 +128,12 @@ export class SwitchboardClient extends EventTarget {
     #saveQueued = false;
     #watched = new Set();
     #status = "online";
+    // Delivery receipts: per conversation, the newest seq not yet reported,
+    // the highest reported, when the last one went out, a trailing timer.
+    #deliveredDue = new Map();
+    #deliveredSent = new Map();
+    #deliveredAt = new Map();
+    #deliveredTimers = new Map();
 
     // MARK: state
 
@@ -672,6 +682,83 @@ export class SwitchboardClient extends EventTarget {
         await this.#request({ op: "typing", conv: conversationID, active });
     }
 
+    // MARK: reactions, pins, receipts and mutes
+
+    /** Adds (`on`, default) or removes the user's reaction; resolves to the emoji's count now. A "reaction" event reaches the others. */
+    async react(conversationID, messageID, emoji, on = true) {
+        const { count } = await this.#api(on ? "PUT" : "DELETE", this.#messagePath(conversationID, messageID) + `/reactions/${encodeURIComponent(emoji)}`);
+        return count;
+    }
+
+    /** Who reacted with `emoji`: resolves to `{users, next}`; pass `next` as `after` for the next page. */
+    async reactors(conversationID, messageID, emoji, { after, limit } = {}) {
+        return this.#api("GET", this.#messagePath(conversationID, messageID) + `/reactions/${encodeURIComponent(emoji)}`,
+            undefined, { query: { after, limit } });
+    }
+
+    /** Who got and who read a message: `{delivered: [ids], read: [ids]}` (rooms: counts). */
+    async receipts(conversationID, messageID) {
+        return this.#api("GET", this.#messagePath(conversationID, messageID) + "/receipts");
+    }
+
+    /** Pins a message (owner or admin; either side of a direct conversation). */
+    async pin(conversationID, messageID) {
+        await this.#api("PUT", `/conversations/${encodeURIComponent(conversationID)}/pins/${encodeURIComponent(messageID)}`);
+    }
+
+    /** Unpins a message. */
+    async unpin(conversationID, messageID) {
+        await this.#api("DELETE", `/conversations/${encodeURIComponent(conversationID)}/pins/${encodeURIComponent(messageID)}`);
+    }
+
+    /** The pinned messages, newest pin first: `[{id, at, by, message}]`. */
+    async pins(conversationID) {
+        const { pins } = await this.#api("GET", `/conversations/${encodeURIComponent(conversationID)}/pins`);
+        return pins;
+    }
+
+    /** Mutes the conversation's message notifications until `until` (ms; default: for good); mentions still notify. Resolves to the conversation. */
+    async mute(conversationID, until = 32503680000000) {
+        const { conversation } = await this.#api("PUT", `/conversations/${encodeURIComponent(conversationID)}/mute`, { until });
+        return conversation;
+    }
+
+    /** Unmutes the conversation. */
+    async unmute(conversationID) {
+        await this.#api("DELETE", `/conversations/${encodeURIComponent(conversationID)}/mute`);
+    }
+
+    /** Moves the delivered pointer up to `seq` (the client does this by itself for received messages). */
+    async markDelivered(conversationID, seq) {
+        if (!this.#ready) return;
+        await this.#request({ op: "delivered", conv: conversationID, seq });
+    }
+
+    #messagePath(conversationID, messageID) {
+        return `/conversations/${encodeURIComponent(conversationID)}/messages/${encodeURIComponent(messageID)}`;
+    }
+
+    /** A message arrived: report it delivered now, or once the interval since the conversation's last report passed. */
+    #noteDelivered(message) {
+        if (!this.deliveryReceipts) return;
+        const conv = message.conv;
+        if (message.seq <= Math.max(this.#deliveredDue.get(conv) ?? 0, this.#deliveredSent.get(conv) ?? 0)) return;
+        this.#deliveredDue.set(conv, message.seq);
+        if (this.#deliveredTimers.has(conv)) return;
+        const wait = Math.max(0, (this.#deliveredAt.get(conv) ?? 0) + this.deliveryReceiptInterval - Date.now());
+        this.#deliveredTimers.set(conv, setTimeout(() => this.#flushDelivered(conv), wait));
+    }
+
+    #flushDelivered(conv) {
+        this.#deliveredTimers.delete(conv);
+        const seq = this.#deliveredDue.get(conv);
+        this.#deliveredDue.delete(conv);
+        if (seq === undefined || this.#stopped) return;
+        this.#deliveredAt.set(conv, Date.now());
+        this.#deliveredSent.set(conv, Math.max(this.#deliveredSent.get(conv) ?? 0, seq));
+        this.markDelivered(conv, seq).catch(() => {});  // best effort: the next message reports again
+    }
+
     // MARK: presence and notifications
 
     /**
@@ -825,6 +912,8 @@ export class SwitchboardClient extends EventTarget {
     close() {
         this.#stopped = true;
         clearInterval(this.#pingTimer);
+        for (const timer of this.#deliveredTimers.values()) clearTimeout(timer);
+        this.#deliveredTimers.clear();
         if (typeof window !== "undefined") {
             window.removeEventListener("online", this.#wakeUp);
             document.removeEventListener("visibilitychange", this.#wakeUp);
@@ -1052,7 +1141,19 @@ export class SwitchboardClient extends EventTarget {
         }
         switch (object.ev) {
         case "message":
-            if (object.message && this.#observe(object.message, false)) this.#emit("message", object.message);
+            if (object.message && this.#observe(object.message, false)) {
+                this.#emit("message", object.message);
+                this.#noteDelivered(object.message);
+            }
+            break;
+        case "reaction":
+            this.#emit("reaction", { conv: object.conv, id: object.id, emoji: object.emoji, user: object.user, on: object.on === true, count: object.count ?? 0 });
+            break;
+        case "pin":
+            this.#emit("pin", { conv: object.conv, id: object.id, on: object.on === true, by: object.by });
+            break;
+        case "delivered":
+            this.#emit("delivered", { conv: object.conv, user: object.user, seq: object.seq });
             break;
         case "message.edited":
         case "message.deleted":

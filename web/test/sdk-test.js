@@ -60,7 +60,7 @@ function makeClient(storage = new MemoryStorage()) {
     client.sockets = WebSocketClass.sockets;
     client.events = [];
     for (const type of ["message", "message.edited", "message.deleted", "typing", "read", "presence", "conversation",
-        "reset", "notification", "post", "connected", "disconnected", "logout"]) {
+        "reset", "notification", "post", "connected", "disconnected", "logout", "reaction", "pin", "delivered"]) {
         client.addEventListener(type, (e) => client.events.push({ type, detail: e.detail }));
     }
     return client;
@@ -221,6 +221,34 @@ test("edit and delete reach the other side", async () => {
     equal([deleted.deleted, deleted.text], [true, ""], "deleted message");
     await until(() => eventsOf(bob, "message.deleted").length === 1, "bob's message.deleted");
     equal((await bob.history(conv.id))[0].deleted, true, "history shows it deleted");
+});
+
+test("reactions, pins, delivery receipts, mutes", async () => {
+    const [alice, bob] = await connected(await newUser("alice"), await newUser("bob"));
+    const conv = await alice.createDirect(bob.user.id);
+    const message = await alice.send(conv.id, "react to this");
+    equal(await bob.react(conv.id, message.id, "👍"), 1, "react answers the count");
+    equal(await bob.react(conv.id, message.id, "👍"), 1, "one reaction per user and emoji");
+    await until(() => eventsOf(alice, "reaction").length >= 1, "alice's reaction event");
+    equal(eventsOf(alice, "reaction")[0], { conv: conv.id, id: message.id, emoji: "👍", user: bob.user.id, on: true, count: 1 }, "reaction event");
+    equal((await alice.reactors(conv.id, message.id, "👍")).users, [bob.user.id], "reactors");
+    equal((await alice.history(conv.id))[0].reactions, { "👍": 1 }, "history carries the counts");
+    let code = null;
+    try { await bob.react(conv.id, message.id, "not an emoji"); } catch (error) { code = error.code; }
+    equal(code, "invalid_request", "text is not an emoji");
+    equal(await bob.react(conv.id, message.id, "👍", false), 0, "unreact");
+    await bob.pin(conv.id, message.id);
+    await until(() => eventsOf(alice, "pin").some((p) => p.on && p.by === bob.user.id), "alice's pin event");
+    equal((await alice.pins(conv.id)).map((p) => p.id), [message.id], "pins");
+    await bob.unpin(conv.id, message.id);
+    equal(await alice.pins(conv.id), [], "unpinned");
+    // Bob's client reported the message delivered by itself.
+    await until(() => eventsOf(alice, "delivered").some((d) => d.user === bob.user.id && d.seq === message.seq), "alice's delivered event");
+    equal((await alice.receipts(conv.id, message.id)).delivered, [bob.user.id], "receipts");
+    const muted = await bob.mute(conv.id, Date.now() + 60000);
+    check(muted.mutedUntil > Date.now(), "mutedUntil on the conversation");
+    await bob.unmute(conv.id);
+    equal((await bob.conversation(conv.id)).mutedUntil, undefined, "unmuted");
 });
 
 test("typing, presence watch, status", async () => {

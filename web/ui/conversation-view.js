@@ -25,6 +25,28 @@ export class ConversationView {
             },
             reply: (message) => this.startReply(message),
             download: (fileID) => client.download(fileID),
+            // Toggles the user's reaction: off when known to be on; an "on" that changed nothing was on already.
+            react: async (message, emoji) => {
+                const key = `${message.id} ${emoji}`;
+                const before = message.reactions?.[emoji] ?? 0;
+                let count;
+                if (store.myReactions.has(key)) {
+                    count = await client.react(message.conv, message.id, emoji, false);
+                    store.myReactions.delete(key);
+                } else {
+                    count = await client.react(message.conv, message.id, emoji, true);
+                    store.myReactions.add(key);
+                    if (count === before && before > 0) {
+                        count = await client.react(message.conv, message.id, emoji, false);
+                        store.myReactions.delete(key);
+                    }
+                }
+                store.setReaction(message.conv, message.id, emoji, count);
+            },
+            pin: async (message) => {
+                if (message.pinned) await client.unpin(message.conv, message.id); else await client.pin(message.conv, message.id);
+                store.setPinned(message.conv, message.id, !message.pinned);
+            },
         };
         this.replyingTo = null;
         this.files = [];
@@ -32,10 +54,13 @@ export class ConversationView {
         this.title = h("h2", { id: "conv-title", class: "conv-title" });
         this.subtitle = h("p", { id: "conv-subtitle", class: "conv-subtitle" });
         this.membersButton = h("button", { type: "button", id: "members-button", class: "small", onclick: () => onMembers(this.id) }, "Members");
+        this.pinsButton = h("button", { type: "button", id: "pins-button", class: "small", "aria-expanded": "false", onclick: () => this.togglePins() }, "Pins");
+        this.muteButton = h("button", { type: "button", id: "mute-button", class: "small", onclick: () => this.toggleMute() }, "Mute");
+        this.pinsPanel = h("div", { id: "pins-panel", class: "pins-panel", hidden: true, "aria-label": "Pinned messages" });
         this.header = h("header", { class: "conv-header" },
             h("button", { type: "button", class: "icon-button back-button", "aria-label": "Back to conversations", onclick: onBack }, "‹"),
             h("div", { class: "conv-heading" }, this.title, this.subtitle),
-            this.membersButton);
+            this.pinsButton, this.muteButton, this.membersButton);
         this.olderButton = h("button", { type: "button", id: "load-older", class: "small load-older", onclick: () => this.loadOlder() }, "Load older messages");
         this.list = h("ol", { id: "messages", class: "messages", "aria-label": "Messages" });
         this.scroller = h("div", { class: "messages-scroll", tabindex: "0", "aria-label": "Message history" },
@@ -52,7 +77,7 @@ export class ConversationView {
             this.input,
             h("button", { type: "submit", class: "primary", id: "send-button" }, "Send"));
         this.placeholder = h("div", { class: "no-conversation" }, h("p", {}, "Pick a conversation, or start a new one."));
-        this.body = h("div", { class: "conv-body", hidden: true }, this.header, this.scroller, this.typingLine, this.composer);
+        this.body = h("div", { class: "conv-body", hidden: true }, this.header, this.pinsPanel, this.scroller, this.typingLine, this.composer);
         this.element = h("section", { id: "conversation", class: "conversation", "aria-labelledby": "conv-title" }, this.placeholder, this.body);
 
         this.composer.addEventListener("submit", (event) => { event.preventDefault(); this.send(); });
@@ -80,6 +105,8 @@ export class ConversationView {
         this.pending = [];
         this.lastMarked = 0;
         this.placeholder.hidden = !!id;
+        this.pinsPanel.hidden = true;
+        this.pinsButton.setAttribute("aria-expanded", "false");
         this.body.hidden = !id;
         replace(this.list);
         this.typingLine.textContent = "";
@@ -120,6 +147,50 @@ export class ConversationView {
             this.subtitle.textContent = "";
         }
         this.membersButton.hidden = conversation?.kind === "direct";
+        const muted = (conversation?.mutedUntil ?? 0) > Date.now();
+        this.muteButton.textContent = muted ? "Unmute" : "Mute";
+        this.muteButton.setAttribute("aria-pressed", String(muted));
+    }
+
+    /** Mutes (for good) or unmutes the open conversation's notifications; mentions still notify. */
+    async toggleMute() {
+        const id = this.id;
+        const conversation = this.store.conversations.get(id);
+        if (!conversation) return;
+        try {
+            if ((conversation.mutedUntil ?? 0) > Date.now()) {
+                await this.client.unmute(id);
+                delete conversation.mutedUntil;
+            } else {
+                conversation.mutedUntil = (await this.client.mute(id)).mutedUntil;
+            }
+        } catch (failure) {
+            this.subtitle.textContent = failure.message;
+        }
+        if (this.id === id) this.renderHeader();
+    }
+
+    /** Shows or hides the list of pinned messages (loaded fresh each time it opens). */
+    async togglePins() {
+        const open = this.pinsPanel.hidden;
+        this.pinsPanel.hidden = !open;
+        this.pinsButton.setAttribute("aria-expanded", String(open));
+        if (open) await this.renderPins();
+    }
+
+    async renderPins() {
+        const id = this.id;
+        try {
+            const pins = await this.client.pins(id);
+            if (this.id !== id) return;
+            replace(this.pinsPanel, pins.length === 0
+                ? h("p", { class: "pins-empty" }, "No pinned messages.")
+                : h("ul", { class: "pins-list" }, ...pins.map((pin) => h("li", { class: "pin-item", dataset: { id: pin.id } },
+                    h("span", { class: "msg-author" }, this.store.name(pin.message?.from ?? "")), " ",
+                    pin.message?.deleted ? h("em", {}, "Message deleted") : (pin.message?.text ?? "(no longer in history)")))));
+        } catch (failure) {
+            replace(this.pinsPanel, h("p", { class: "form-error" }, failure.message));
+        }
     }
 
     changed({ kind, conv, message }) {
@@ -150,6 +221,8 @@ export class ConversationView {
                 : names.length === 1 ? `${names[0]} is typing…` : `${names.join(", ")} are typing…`;
         } else if (kind === "unread") {
             this.markRead();
+        } else if (kind === "pins" && !this.pinsPanel.hidden) {
+            this.renderPins();
         }
     }
 

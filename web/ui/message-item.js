@@ -1,12 +1,13 @@
 // One message in the conversation view: author, time, the quote it replies
-// to, text, attachments, a shared post, "(edited)", its reply count, a reply
-// button, and for own messages the edit and delete controls (inline forms).
+// to, text, attachments, a shared post, "(edited)", its reply count,
+// reaction chips (click to toggle), pin, a reply button, and for own
+// messages the edit and delete controls (inline forms).
 import { h, replace, formatTime } from "./dom.js";
 import { sharedPostCard } from "./post-item.js";
 
 /**
- * Builds the <li> of a message. `actions` has edit(message, text) and
- * remove(message), both returning promises.
+ * Builds the <li> of a message. `actions` has edit(message, text),
+ * remove(message), react(message, emoji) and pin(message), all returning promises.
  */
 export function messageItem(message, store, actions) {
     const own = message.from === store.me;
@@ -26,7 +27,8 @@ function fill(li, message, store, actions) {
         h("span", { class: "msg-author" }, own ? "You" : store.name(message.from)),
         " ",
         h("time", { class: "msg-time", datetime: time.toISOString(), title: time.toLocaleString() }, formatTime(message.ts)),
-        message.editedAt && !message.deleted ? h("span", { class: "msg-edited" }, " (edited)") : null);
+        message.editedAt && !message.deleted ? h("span", { class: "msg-edited" }, " (edited)") : null,
+        message.pinned ? h("span", { class: "msg-pinned", title: "Pinned" }, " 📌") : null);
     const text = message.deleted
         ? h("p", { class: "msg-text" }, h("em", {}, "Message deleted"))
         : message.text ? h("p", { class: "msg-text" }, message.text) : null;
@@ -40,7 +42,7 @@ function fill(li, message, store, actions) {
         : reply ? h("div", { class: "msg-actions" }, reply) : null;
     replace(li, meta, quoteOf(message, store), text, attachmentsOf(message, actions), postCard(message, store),
         message.replies ? h("p", { class: "msg-replies" }, message.replies === 1 ? "1 reply" : `${message.replies} replies`) : null,
-        controls);
+        message.deleted ? null : reactionRow(message, actions), controls);
 }
 
 /** The quote of the message a reply answers. */
@@ -85,6 +87,29 @@ function formatSize(bytes) {
     if (bytes < 1024) return `${bytes} B`;
     if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
     return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+
+const QUICK_EMOJI = ["👍", "❤️", "😂"];
+
+/** The reaction chips (emoji and count; click toggles the user's own), quick reactions and the pin toggle. */
+function reactionRow(message, actions) {
+    const counts = message.reactions ?? {};
+    const chips = Object.entries(counts).map(([emoji, count]) =>
+        h("button", {
+            type: "button", class: "reaction-chip", dataset: { emoji },
+            "aria-label": `${emoji} ${count}, toggle your reaction`,
+            onclick: () => actions.react(message, emoji).catch(() => {}),
+        }, `${emoji} ${count}`));
+    const quick = QUICK_EMOJI.filter((emoji) => !counts[emoji]).map((emoji) =>
+        h("button", {
+            type: "button", class: "link-button reaction-add", dataset: { emoji }, "aria-label": `React with ${emoji}`,
+            onclick: () => actions.react(message, emoji).catch(() => {}),
+        }, emoji));
+    const pin = h("button", {
+        type: "button", class: "link-button msg-pin", "aria-label": message.pinned ? "Unpin message" : "Pin message",
+        onclick: () => actions.pin(message).catch((failure) => { pin.textContent = failure.message; }),
+    }, message.pinned ? "Unpin" : "Pin");
+    return h("div", { class: "msg-reactions" }, ...chips, ...quick, pin);
 }
 
 function startEdit(li, message, store, actions) {

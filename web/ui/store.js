@@ -20,12 +20,16 @@ export class Store extends EventTarget {
         this.typing = new Map();
         this.notifications = [];
         this.openID = null;
+        /** "<message id> <emoji>" of the reactions this user is known to have made */
+        this.myReactions = new Set();
 
         client.addEventListener("message", (e) => this.#onMessage(e.detail));
         client.addEventListener("message.edited", (e) => this.#replace(e.detail));
         client.addEventListener("message.deleted", (e) => this.#replace(e.detail));
         client.addEventListener("typing", (e) => this.#onTyping(e.detail));
         client.addEventListener("read", (e) => this.#onRead(e.detail));
+        client.addEventListener("reaction", (e) => this.#onReaction(e.detail));
+        client.addEventListener("pin", (e) => this.#onPin(e.detail));
         client.addEventListener("presence", (e) => {
             this.presence.set(e.detail.user, { status: e.detail.status, lastSeen: e.detail.lastSeen });
             this.changed("presence", { user: e.detail.user });
@@ -228,11 +232,53 @@ export class Store extends EventTarget {
 
     #replace(message) {
         const thread = this.thread(message.conv);
+        // Edit events carry no reactions or pin state: keep what we knew.
+        const before = thread.messages.get(message.seq);
+        if (before && !message.deleted) message = { ...message, reactions: message.reactions ?? before.reactions, pinned: message.pinned ?? before.pinned };
         if (thread.messages.has(message.seq) || thread.loaded) thread.messages.set(message.seq, message);
         const conversation = this.conversations.get(message.conv);
         if (conversation?.lastMessage?.seq === message.seq) conversation.lastMessage = message;
         this.changed("edit", { conv: message.conv, message });
     }
+
+    // MARK: reactions and pins
+
+    /** A loaded message by id, or undefined. */
+    messageByID(convID, id) {
+        for (const message of this.thread(convID).messages.values()) if (message.id === id) return message;
+        return undefined;
+    }
+
+    #update(convID, id, change) {
+        const message = this.messageByID(convID, id);
+        if (!message) return;
+        this.thread(convID).messages.set(message.seq, change({ ...message }));
+        this.changed("edit", { conv: convID });
+    }
+
+    /** Sets a message's count of one emoji (from an event or an own reaction). */
+    setReaction(convID, id, emoji, count) {
+        this.#update(convID, id, (message) => {
+            const reactions = { ...(message.reactions ?? {}) };
+            if (count > 0) reactions[emoji] = count; else delete reactions[emoji];
+            message.reactions = Object.keys(reactions).length ? reactions : undefined;
+            return message;
+        });
+    }
+
+    #onReaction({ conv, id, emoji, user, on, count }) {
+        if (user === this.me) {
+            if (on) this.myReactions.add(`${id} ${emoji}`); else this.myReactions.delete(`${id} ${emoji}`);
+        }
+        this.setReaction(conv, id, emoji, count);
+    }
+
+    setPinned(convID, id, pinned) {
+        this.#update(convID, id, (message) => ({ ...message, pinned: pinned || undefined }));
+        this.changed("pins", { conv: convID });
+    }
+
+    #onPin({ conv, id, on }) { this.setPinned(conv, id, on); }
 
     // MARK: read pointers and typing
 

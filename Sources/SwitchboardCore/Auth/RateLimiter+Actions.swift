@@ -12,6 +12,8 @@ public enum ThrottledAction: String, Sendable, CaseIterable {
     case membership
     /// Conversations created (each one lands in its members' conversation index).
     case create
+    /// Reactions added or removed.
+    case react
 }
 
 extension RateLimiter {
@@ -31,6 +33,7 @@ extension Limits {
         case .edit: editsPerMinute
         case .membership: membershipChangesPerMinute
         case .create: conversationsPerMinute
+        case .react: reactionsPerMinute
         }
     }
 }

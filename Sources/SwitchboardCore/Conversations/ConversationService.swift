@@ -141,6 +141,7 @@ public struct ConversationService: Sendable {
                 RedisCommand("HGETALL", [keys.conversation(id)]),
                 RedisCommand("HGET", [keys.members(id), user]),
                 RedisCommand("HGET", [keys.readPointers(id), user]),
+                RedisCommand("HGET", [keys.muted(id), user]),
             ])
         }
         guard var conversation = replies[0].stringPairs.flatMap(Conversation.init(hash:)) else {
@@ -148,6 +149,7 @@ public struct ConversationService: Sendable {
         }
         if let role = replies[1].string {
             conversation.unread = max(0, conversation.seq - (replies[2].int ?? 0))
+            conversation.mutedUntil = mutedUntil(replies[3])
             return (conversation, .member(role: MemberRole(rawValue: role) ?? .member))
         }
         if conversation.kind == .room, conversation.public == true { return (conversation, .publicReader) }
@@ -206,23 +208,25 @@ public struct ConversationService: Sendable {
             .array?.compactMap(\.string) ?? []
         guard !ids.isEmpty else { return [] }
         var commands: [RedisCommand] = []
-        commands.reserveCapacity(ids.count * 3)
+        commands.reserveCapacity(ids.count * 4)
         for id in ids {
             commands.append(RedisCommand("HGETALL", [keys.conversation(id)]))
             commands.append(RedisCommand("HGET", [keys.members(id), user]))
             commands.append(RedisCommand("HGET", [keys.readPointers(id), user]))
+            commands.append(RedisCommand("HGET", [keys.muted(id), user]))
         }
         let replies = try await mapRedis { try await redis.pipeline(commands) }
         var result: [Conversation] = []
         var stale: [String] = []
         for (index, id) in ids.enumerated() {
-            guard var conversation = replies[index * 3].stringPairs.flatMap(Conversation.init(hash:)),
-                replies[index * 3 + 1].string != nil
+            guard var conversation = replies[index * 4].stringPairs.flatMap(Conversation.init(hash:)),
+                replies[index * 4 + 1].string != nil
             else {
                 stale.append(id)
                 continue
             }
-            conversation.unread = max(0, conversation.seq - (replies[index * 3 + 2].int ?? 0))
+            conversation.unread = max(0, conversation.seq - (replies[index * 4 + 2].int ?? 0))
+            conversation.mutedUntil = mutedUntil(replies[index * 4 + 3])
             result.append(conversation)
         }
         if !stale.isEmpty {
@@ -299,7 +303,7 @@ public struct ConversationService: Sendable {
                 keys: [
                     keys.conversation(id), keys.members(id), keys.joined(id), keys.readPointers(id), keys.messages(id), keys.edits(id),
                     keys.offline(id),
-                ],
+                ] + keys.messageExtras(id),
                 arguments: [id, actor], events: events)
         }
         let members = reply.array?.compactMap(\.string) ?? []
@@ -358,7 +362,7 @@ public struct ConversationService: Sendable {
                 keys: [
                     keys.conversation(id), keys.members(id), keys.joined(id), keys.readPointers(id), keys.messages(id), keys.edits(id),
                     keys.offline(id),
-                ],
+                ] + keys.messageExtras(id),
                 arguments: [id, actor, target], events: events)
         }
         let status = reply.array?.first?.string

@@ -37,6 +37,16 @@ extension Message {
         if let editedAt = object["editedAt"] as? Int { self.editedAt = editedAt }
     }
 
+    /// Applies the entry of `sb:conv:{C}:reactions` for this message (`{"👍":3}`).
+    mutating func apply(reactions json: String) {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else { return }
+        var counts: [String: Int] = [:]
+        for (emoji, value) in object {
+            if let count = (value as? NSNumber)?.intValue, count > 0 { counts[emoji] = count }
+        }
+        reactions = counts.isEmpty ? nil : counts
+    }
+
     /// Decodes a message JSON produced by a Lua script.
     static func decode(_ json: String) throws(SwitchboardError) -> Message {
         do {

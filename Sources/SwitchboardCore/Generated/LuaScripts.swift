@@ -403,6 +403,9 @@ public enum LuaScripts {
             -- KEYS[5] messages stream      sb:conv:{C}:msgs
             -- KEYS[6] edits hash           sb:conv:{C}:edits
             -- KEYS[7] offline set          sb:conv:{C}:offline
+            -- KEYS[8..12] reactions hash, reactors zset, pins hash, delivered pointers
+            --         hash, muted hash (sb:conv:{C}:reactions, :reactors, :pins,
+            --         :delivered, :muted)
             -- ARGV[1] convId   ARGV[2] actorId (must be the owner)
             -- Nonce keys are not deleted; they expire within 10 minutes.
             -- Returns: Redis array of the ids that were members (so the caller can update
@@ -411,11 +414,11 @@ public enum LuaScripts {
             --   FORBIDDEN (not the owner, or a direct conversation: those have no owner
             --   and are only left by each side, see remove_member.lua).
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
-            -- Event stream (optional): KEYS[8] = sb:events, and then the last ARGV is
+            -- Event stream (optional): KEYS[13] = sb:events, and then the last ARGV is
             -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
             -- script reads KEYS and ARGV as without them. No key = no event, no cost.
             local EVENTS, EVENTS_MAXLEN = nil, 0
-            if #KEYS == 8 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            if #KEYS == 13 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
             local function emit(etype, ts, data) -- data: a table, or JSON text of an object
               if not EVENTS then return end
               if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
@@ -425,7 +428,7 @@ public enum LuaScripts {
               else redis.call("XADD", EVENTS, "*", "event", entry) end
             end
             
-            if #KEYS ~= 7 then return err("INVALID", "delete_conversation expects 7 keys") end
+            if #KEYS ~= 12 then return err("INVALID", "delete_conversation expects 12 keys") end
             local convId, actorId = ARGV[1], ARGV[2]
             if (convId or "") == "" or (actorId or "") == "" then return err("INVALID", "convId and actorId are required") end
             if redis.call("EXISTS", KEYS[1]) == 0 then return err("NOT_FOUND", "conversation not found") end
@@ -438,7 +441,7 @@ public enum LuaScripts {
             local members = redis.call("HKEYS", KEYS[2])
             local gone = redis.call("HMGET", KEYS[1], "kind", "name")
             emit("conversation.deleted", nil, {conversation = {id = convId, kind = gone[1], name = gone[2]}, by = actorId})
-            redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
+            redis.call("DEL", unpack(KEYS))
             return members
             """####
         ),
@@ -479,6 +482,49 @@ public enum LuaScripts {
             redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4])
             emit("user.deleted", now, {user = {id = user, username = username}})
             return username
+            """####
+        ),
+        RedisScript(
+            name: "delivered",
+            source: ####"""
+            -- delivered.lua: move a member's delivered pointer forward (like read.lua).
+            -- KEYS[1] conv hash                 sb:conv:{C}
+            -- KEYS[2] members hash              sb:conv:{C}:members
+            -- KEYS[3] delivered pointers hash   sb:conv:{C}:delivered
+            -- ARGV[1] convId   ARGV[2] userId
+            -- ARGV[3] seq: non-negative integer; past the newest message it is clamped
+            --         to the conversation's seq; below the current pointer it changes
+            --         nothing (pointers only move forward)
+            -- ARGV[4] channel to PUBLISH on (sb:live:conv:{C}), "" = do not publish
+            -- Publishes {"ev":"delivered","conv":C,"user":U,"seq":n} only when the
+            -- pointer moved and the conversation is direct or a group (rooms keep the
+            -- pointer but announce nothing).
+            -- Returns: the pointer (integer).
+            -- Errors: INVALID (bad ARGV / key count), NOT_FOUND (no conversation), NOT_MEMBER.
+            local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+            if #KEYS ~= 3 then return err("INVALID", "delivered expects 3 keys") end
+            local convId, userId, seqArg, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+            if (convId or "") == "" or (userId or "") == "" or channel == nil then
+              return err("INVALID", "delivered expects convId, userId, seq, channel")
+            end
+            if type(seqArg) ~= "string" or not seqArg:match("^%d+$") then
+              return err("INVALID", "seq must be a non-negative integer")
+            end
+            local conv = redis.call("HMGET", KEYS[1], "kind", "seq")
+            if not conv[1] then return err("NOT_FOUND", "conversation not found") end
+            if not redis.call("HGET", KEYS[2], userId) then return err("NOT_MEMBER", "not a member of this conversation") end
+            local convSeq = tonumber(conv[2]) or 0
+            local seq = tonumber(seqArg)
+            if seq > convSeq then seq = convSeq end
+            local pointer = tonumber(redis.call("HGET", KEYS[3], userId)) or 0
+            if seq > pointer then
+              pointer = seq
+              redis.call("HSET", KEYS[3], userId, pointer)
+              if channel ~= "" and conv[1] ~= "room" then
+                redis.call("PUBLISH", channel, cjson.encode({ev = "delivered", conv = convId, user = userId, seq = pointer}))
+              end
+            end
+            return pointer
             """####
         ),
         RedisScript(
@@ -705,6 +751,79 @@ public enum LuaScripts {
             """####
         ),
         RedisScript(
+            name: "mention",
+            source: ####"""
+            -- mention.lua: a `mention` notification for a member named as @username in
+            -- a group or room message, stored whether or not the user is connected.
+            -- KEYS[1] notifications zset   sb:notifs:{U}   (members "<seq, 20 digits>|<json>", as notify.lua)
+            -- KEYS[2] sockets zset         sb:sockets:{U}
+            -- KEYS[3] user hash            sb:user:{U}
+            -- ARGV[1] notification JSON (its "id" is ARGV[8])   ARGV[2] now, ms
+            -- ARGV[3] keep at most (100)   ARGV[4] TTL, seconds (86400)
+            -- ARGV[5] the message's time: the ms part of its stream id (score)
+            -- ARGV[6] the message's seq   ARGV[7] channel (sb:live:user:{U}), "" = none
+            -- ARGV[8] the notification's id
+            -- Effects: ZADD, drop all but the newest ARGV[3], EXPIRE ARGV[4]; when the
+            --   user has a live socket, PUBLISH {"ev":"notification","notification":…}
+            --   and mark it pushed (`pushedNotification` in the user hash), so the
+            --   next connect does not push it again.
+            -- Returns: 1 when pushed live, 0 when only stored.
+            -- Errors: INVALID.
+            local function uint(s)
+              if type(s) == "string" and #s <= 20 and s:match("^%d+$") then return tonumber(s) end
+            end
+            local now, keep, ttl, score, seq, channel, id = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), uint(ARGV[5]), ARGV[6], ARGV[7], ARGV[8]
+            if #KEYS ~= 3 or (ARGV[1] or "") == "" or not now or not keep or keep < 1 or not ttl or ttl <= 0 or not score
+              or type(seq) ~= "string" or #seq > 20 or not seq:match("^%d+$") or channel == nil or (id or "") == "" then
+              return redis.error_reply("INVALID mention expects 3 keys and json, now, keep, ttl, time, seq, channel, id")
+            end
+            redis.call("ZADD", KEYS[1], score, string.rep("0", 20 - #seq) .. seq .. "|" .. ARGV[1])
+            redis.call("ZREMRANGEBYRANK", KEYS[1], 0, -(keep + 1))
+            redis.call("EXPIRE", KEYS[1], ttl)
+            if channel ~= "" and redis.call("ZCOUNT", KEYS[2], "(" .. now, "+inf") > 0 then
+              redis.call("PUBLISH", channel, '{"ev":"notification","notification":' .. ARGV[1] .. '}')
+              redis.call("HSET", KEYS[3], "pushedNotification", id)
+              return 1
+            end
+            return 0
+            """####
+        ),
+        RedisScript(
+            name: "mute",
+            source: ####"""
+            -- mute.lua: a member mutes a conversation until a time, or unmutes it.
+            -- KEYS[1] conv hash      sb:conv:{C}
+            -- KEYS[2] members hash   sb:conv:{C}:members
+            -- KEYS[3] muted hash     sb:conv:{C}:muted   (userId → until, ms)
+            -- ARGV[1] userId   ARGV[2] until, ms integer (0 or not after ARGV[3] = unmute)
+            -- ARGV[3] now, ms
+            -- Muted members get no `message` notification of this conversation until
+            -- then; mentions still notify. Expired entries are dropped by the next
+            -- mute of the conversation (and with the member or the conversation).
+            -- Returns: the until stored (0 = not muted).
+            -- Errors: INVALID, NOT_FOUND (no conversation), NOT_MEMBER.
+            local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+            local function uint(s)
+              if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
+            end
+            if #KEYS ~= 3 then return err("INVALID", "mute expects 3 keys") end
+            local userId, untilMs, now = ARGV[1], uint(ARGV[2]), uint(ARGV[3])
+            if (userId or "") == "" or not untilMs or not now then return err("INVALID", "mute expects userId, until, now") end
+            if redis.call("EXISTS", KEYS[1]) == 0 then return err("NOT_FOUND", "conversation not found") end
+            if not redis.call("HGET", KEYS[2], userId) then return err("NOT_MEMBER", "not a member of this conversation") end
+            local all = redis.call("HGETALL", KEYS[3])
+            for i = 1, #all, 2 do
+              if (tonumber(all[i + 1]) or 0) <= now then redis.call("HDEL", KEYS[3], all[i]) end
+            end
+            if untilMs <= now then
+              redis.call("HDEL", KEYS[3], userId)
+              return 0
+            end
+            redis.call("HSET", KEYS[3], userId, untilMs)
+            return untilMs
+            """####
+        ),
+        RedisScript(
             name: "notify",
             source: ####"""
             #!lua
@@ -763,6 +882,67 @@ public enum LuaScripts {
             if not redis.call("HGET", KEYS[2], ARGV[1]) then return 0 end
             redis.call("SADD", KEYS[3], ARGV[1])
             return 1
+            """####
+        ),
+        RedisScript(
+            name: "pin",
+            source: ####"""
+            -- pin.lua: pin or unpin a message of a conversation.
+            -- KEYS[1] conv hash          sb:conv:{C}
+            -- KEYS[2] members hash       sb:conv:{C}:members
+            -- KEYS[3] messages stream    sb:conv:{C}:msgs
+            -- KEYS[4] edits hash         sb:conv:{C}:edits   (a deleted message cannot be pinned)
+            -- KEYS[5] pins hash          sb:conv:{C}:pins    (messageId → {"at":ms,"by":userId})
+            -- ARGV[1] convId   ARGV[2] userId   ARGV[3] messageId   ARGV[4] "1" pin, "0" unpin
+            -- ARGV[5] pins allowed per conversation (50)   ARGV[6] now, ms
+            -- ARGV[7] channel to PUBLISH on (sb:live:conv:{C}), "" = do not publish
+            -- Rules: in a direct conversation both sides may pin; in groups and rooms
+            --   the owner and admins. Pinning a pinned message (or unpinning one that
+            --   is not) changes nothing and publishes nothing. Unpinning works for a
+            --   message that was since deleted or trimmed.
+            -- Effects: HSET/HDEL the pin; PUBLISH {"ev":"pin","conv","id","on","by"}.
+            -- Returns: {changed (1|0), pins now}.
+            -- Errors: INVALID, NOT_FOUND (no conversation; pin: no such message or
+            --   deleted), NOT_MEMBER, FORBIDDEN (a plain member of a group or room),
+            --   CONFLICT (pin: ARGV[5] pins already).
+            local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+            local function uint(s)
+              if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
+            end
+            if #KEYS ~= 5 then return err("INVALID", "pin expects 5 keys") end
+            local convId, userId, msgId, on, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[7]
+            local max, now = uint(ARGV[5]), uint(ARGV[6])
+            if (convId or "") == "" or (userId or "") == "" or (on ~= "1" and on ~= "0") or not max or not now or channel == nil then
+              return err("INVALID", "pin expects convId, userId, messageId, 1|0, max, now, channel")
+            end
+            if type(msgId) ~= "string" or not msgId:match("^%d+%-%d+$") then return err("INVALID", "malformed message id") end
+            
+            local kind = redis.call("HGET", KEYS[1], "kind")
+            if not kind then return err("NOT_FOUND", "conversation not found") end
+            local role = redis.call("HGET", KEYS[2], userId)
+            if not role then return err("NOT_MEMBER", "not a member of this conversation") end
+            if kind ~= "direct" and role ~= "owner" and role ~= "admin" then
+              return err("FORBIDDEN", "only the owner and admins may pin messages")
+            end
+            local changed = 0
+            if on == "1" then
+              if redis.call("HEXISTS", KEYS[5], msgId) == 0 then
+                local ok, entries = pcall(redis.call, "XRANGE", KEYS[3], msgId, msgId)
+                if not ok then return err("INVALID", "malformed message id") end
+                if not entries[1] or entries[1][1] ~= msgId then return err("NOT_FOUND", "message not found") end
+                local edit = redis.call("HGET", KEYS[4], msgId)
+                if edit and cjson.decode(edit).deleted then return err("NOT_FOUND", "message was deleted") end
+                if redis.call("HLEN", KEYS[5]) >= max then return err("CONFLICT", "at most " .. max .. " pinned messages per conversation") end
+                redis.call("HSET", KEYS[5], msgId, cjson.encode({at = now, by = userId}))
+                changed = 1
+              end
+            else
+              changed = redis.call("HDEL", KEYS[5], msgId)
+            end
+            if changed == 1 and channel ~= "" then
+              redis.call("PUBLISH", channel, cjson.encode({ev = "pin", conv = convId, id = msgId, on = on == "1", by = userId}))
+            end
+            return {changed, redis.call("HLEN", KEYS[5])}
             """####
         ),
         RedisScript(
@@ -1274,6 +1454,80 @@ public enum LuaScripts {
             """####
         ),
         RedisScript(
+            name: "react",
+            source: ####"""
+            -- react.lua: add or remove one user's reaction (an emoji) on a message.
+            -- KEYS[1] conv hash          sb:conv:{C}
+            -- KEYS[2] members hash       sb:conv:{C}:members
+            -- KEYS[3] messages stream    sb:conv:{C}:msgs
+            -- KEYS[4] edits hash         sb:conv:{C}:edits      (a deleted message takes no reaction)
+            -- KEYS[5] reactions hash     sb:conv:{C}:reactions  (messageId → {"👍":3,…} JSON)
+            -- KEYS[6] reactors zset      sb:conv:{C}:reactors   (members "<msgId>\31<emoji>\31<userId>",
+            --         all scores 0: who reacted, paged by ZRANGEBYLEX)
+            -- ARGV[1] convId   ARGV[2] userId   ARGV[3] messageId   ARGV[4] emoji (validated by the caller)
+            -- ARGV[5] "1" add, "0" remove   ARGV[6] distinct emoji allowed per message (20)
+            -- ARGV[7] channel to PUBLISH on (sb:live:conv:{C}), "" = do not publish
+            -- ARGV[8] origin ("node/connection", "" = none): added to the event when given
+            -- One reaction per user and emoji: adding twice or removing one that is not
+            -- there changes nothing and publishes nothing.
+            -- Effects: ZADD/ZREM the reactor; the message's counts in the reactions hash
+            --   (an emoji at 0 is dropped, a message without any is HDEL'd); PUBLISH
+            --   {"ev":"reaction","conv","id","emoji","user","on","count"[,"origin"]}.
+            -- Returns: {changed (1|0), count of this emoji now}.
+            -- Errors: INVALID (bad ARGV / key count / malformed id), NOT_FOUND (no
+            --   conversation, no such message, message deleted), NOT_MEMBER,
+            --   CONFLICT (a new emoji past ARGV[6] distinct ones).
+            local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
+            if #KEYS ~= 6 then return err("INVALID", "react expects 6 keys") end
+            local convId, userId, msgId, emoji, on, channel, origin = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[7], ARGV[8]
+            local max = tonumber(ARGV[6] or "")
+            if (convId or "") == "" or (userId or "") == "" or (emoji or "") == "" or (on ~= "1" and on ~= "0") or not max or channel == nil then
+              return err("INVALID", "react expects convId, userId, messageId, emoji, 1|0, max, channel")
+            end
+            if #emoji > 64 or emoji:find("[%z\1-\32\127]") then return err("INVALID", "malformed emoji") end
+            if type(msgId) ~= "string" or not msgId:match("^%d+%-%d+$") then return err("INVALID", "malformed message id") end
+            
+            if not redis.call("HGET", KEYS[1], "kind") then return err("NOT_FOUND", "conversation not found") end
+            if not redis.call("HGET", KEYS[2], userId) then return err("NOT_MEMBER", "not a member of this conversation") end
+            local ok, entries = pcall(redis.call, "XRANGE", KEYS[3], msgId, msgId)
+            if not ok then return err("INVALID", "malformed message id") end
+            if not entries[1] or entries[1][1] ~= msgId then return err("NOT_FOUND", "message not found") end
+            local edit = redis.call("HGET", KEYS[4], msgId)
+            if edit and cjson.decode(edit).deleted then return err("NOT_FOUND", "message was deleted") end
+            
+            local raw = redis.call("HGET", KEYS[5], msgId)
+            local counts = raw and cjson.decode(raw) or {}
+            local member = msgId .. "\31" .. emoji .. "\31" .. userId
+            local changed = 0
+            if on == "1" then
+              if not redis.call("ZSCORE", KEYS[6], member) then
+                if not counts[emoji] then
+                  local distinct = 0
+                  for _ in pairs(counts) do distinct = distinct + 1 end
+                  if distinct >= max then return err("CONFLICT", "at most " .. max .. " different reactions per message") end
+                end
+                redis.call("ZADD", KEYS[6], 0, member)
+                counts[emoji] = (tonumber(counts[emoji]) or 0) + 1
+                changed = 1
+              end
+            elseif redis.call("ZREM", KEYS[6], member) == 1 then
+              local left = (tonumber(counts[emoji]) or 1) - 1
+              counts[emoji] = left > 0 and left or nil
+              changed = 1
+            end
+            local count = tonumber(counts[emoji]) or 0
+            if changed == 1 then
+              if next(counts) == nil then redis.call("HDEL", KEYS[5], msgId) else redis.call("HSET", KEYS[5], msgId, cjson.encode(counts)) end
+              if channel ~= "" then
+                local ev = {ev = "reaction", conv = convId, id = msgId, emoji = emoji, user = userId, on = on == "1", count = count}
+                if (origin or "") ~= "" then ev.origin = origin end
+                redis.call("PUBLISH", channel, cjson.encode(ev))
+              end
+            end
+            return {changed, count}
+            """####
+        ),
+        RedisScript(
             name: "read",
             source: ####"""
             #!lua
@@ -1374,6 +1628,8 @@ public enum LuaScripts {
             -- KEYS[5] messages stream      sb:conv:{C}:msgs    (deleted with the conv)
             -- KEYS[6] edits hash           sb:conv:{C}:edits   (deleted with the conv)
             -- KEYS[7] offline set          sb:conv:{C}:offline (the target leaves it)
+            -- KEYS[8..12] reactions hash, reactors zset, pins hash (deleted with the
+            --         conv), delivered pointers hash, muted hash (the target leaves them)
             -- ARGV[1] convId   ARGV[2] actorId   ARGV[3] targetId
             -- Rules: actor == target: leave (any member). Otherwise the actor must be
             --   owner or admin, the target must not be the owner, only the owner may
@@ -1382,7 +1638,7 @@ public enum LuaScripts {
             -- longest-standing member (join time from the joined zset, ties by id); not
             -- in a direct conversation, which has no owner (leaving one hides it for the
             -- leaver only: the other side keeps it and its history).
-            -- When the last member leaves, all seven keys are deleted (nonce keys expire
+            -- When the last member leaves, all twelve keys are deleted (nonce keys expire
             -- by themselves).
             -- Returns: Redis array {status, newOwner}: status "removed" or "deleted";
             --   newOwner is the id of the new owner when ownership moved, else "".
@@ -1390,11 +1646,11 @@ public enum LuaScripts {
             --   target is not a member), NOT_MEMBER (actor is not a member),
             --   FORBIDDEN (rules above).
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
-            -- Event stream (optional): KEYS[8] = sb:events, and then the last ARGV is
+            -- Event stream (optional): KEYS[13] = sb:events, and then the last ARGV is
             -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
             -- script reads KEYS and ARGV as without them. No key = no event, no cost.
             local EVENTS, EVENTS_MAXLEN = nil, 0
-            if #KEYS == 8 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
+            if #KEYS == 13 then EVENTS, EVENTS_MAXLEN = table.remove(KEYS), tonumber(table.remove(ARGV)) or 0 end
             local function emit(etype, ts, data) -- data: a table, or JSON text of an object
               if not EVENTS then return end
               if not ts then local t = redis.call("TIME"); ts = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end
@@ -1404,7 +1660,7 @@ public enum LuaScripts {
               else redis.call("XADD", EVENTS, "*", "event", entry) end
             end
             
-            if #KEYS ~= 7 then return err("INVALID", "remove_member expects 7 keys") end
+            if #KEYS ~= 12 then return err("INVALID", "remove_member expects 12 keys") end
             local convId, actorId, targetId = ARGV[1], ARGV[2], ARGV[3]
             if (convId or "") == "" or (actorId or "") == "" or (targetId or "") == "" then
               return err("INVALID", "convId, actorId and targetId are required")
@@ -1426,10 +1682,12 @@ public enum LuaScripts {
             redis.call("ZREM", KEYS[3], targetId)
             redis.call("HDEL", KEYS[4], targetId)
             redis.call("SREM", KEYS[7], targetId)
+            redis.call("HDEL", KEYS[11], targetId)
+            redis.call("HDEL", KEYS[12], targetId)
             if redis.call("HLEN", KEYS[2]) == 0 then
               local gone = redis.call("HMGET", KEYS[1], "kind", "name")
               emit("conversation.deleted", nil, {conversation = {id = convId, kind = gone[1], name = gone[2]}, by = actorId})
-              redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
+              redis.call("DEL", unpack(KEYS))
               return {"deleted", ""}
             end
             if targetRole ~= "owner" or redis.call("HGET", KEYS[1], "kind") == "direct" then return {"removed", ""} end

@@ -4,12 +4,13 @@ import RedisClient
 /// A notification for a user who was offline when something happened.
 public struct Notification: Codable, Sendable, Hashable {
     public var id: String
-    /// `message` (a direct or group message, or an @mention in a room), or
+    /// `message` (a direct or group message), `mention` (an `@username` in a
+    /// group or room message, also sent to connected members), or
     /// activity on the user's post: `post.liked`, `post.commented`, `post.shared`.
     public var type: String
-    /// For `message`: the conversation.
+    /// For `message` and `mention`: the conversation.
     public var conv: String?
-    /// For `message`: the message as sent.
+    /// For `message` and `mention`: the message as sent.
     public var message: Message?
     public var ts: Int
     /// For `post.*`: the post id.
@@ -49,47 +50,83 @@ public struct NotificationService: Sendable {
 
     /// Whether a new message can notify anyone, from what `send` answered:
     /// offline members of a direct or group conversation, or an `@` in a
-    /// room. Callers start no task for `messageSent` otherwise (the usual case).
+    /// group or room (mentions notify online members too). Callers start no
+    /// task for `messageSent` otherwise (the usual case).
     public static func mayNotify(kind: ConversationKind?, offline: [String], text: String) -> Bool {
-        kind == .room ? text.contains("@") : !offline.isEmpty
+        if kind == .room || kind == .group, text.contains("@") { return true }
+        return kind != .room && !offline.isEmpty
     }
 
-    /// Stores a notification for each member without an open connection:
-    /// `offline` (from the `send` reply) in a direct or group conversation,
-    /// and in a room the members mentioned as `@username`. `notify` checks
-    /// each user's sockets again, atomically: a user who just connected gets none.
+    /// Stores the notifications of a new message. A `message` notification
+    /// for each member without an open connection (`offline`, from the `send`
+    /// reply; direct and group conversations) who has not muted the
+    /// conversation; `notify` checks each user's sockets again, atomically: a
+    /// user who just connected gets none. A `mention` notification for each
+    /// member of a group or room named as `@username`, connected or not,
+    /// muted or not (`mention.lua` pushes it live to a connected user); a
+    /// mentioned member gets no `message` notification besides.
     public func messageSent(
         conversation: String, sender: String, text: String, messageJSON: String, kind: ConversationKind?, offline: [String]
     ) async throws(SwitchboardError) {
-        var recipients = offline
-        if kind == .room {
-            // Rooms: no per-member work unless someone is mentioned.
-            let names = Self.mentions(in: text)
-            guard !names.isEmpty else { return }
-            let ids = try await mapRedis {
-                try await redis.pipeline(names.map { RedisCommand("GET", [keys.username($0)]) })
-            }.compactMap(\.string)
-            guard !ids.isEmpty else { return }
-            let roles =
-                try await mapRedis {
-                    try await redis.execute(RedisCommand("HMGET", [keys.members(conversation)] + ids))
-                }.array ?? []
-            recipients = zip(ids, roles).filter { !$0.1.isNull }.map(\.0)
+        var mentioned: [String] = []
+        if kind == .room || kind == .group {
+            mentioned = try await mentionedMembers(conversation, text: text).filter { $0 != sender }
         }
-        recipients.removeAll { $0 == sender }
-        guard !recipients.isEmpty else { return }
+        var recipients = kind == .room ? [] : offline.filter { $0 != sender && !mentioned.contains($0) }
+        if !recipients.isEmpty {
+            let muted =
+                try await mapRedis {
+                    try await redis.execute(RedisCommand("HMGET", [keys.muted(conversation)] + recipients))
+                }.array ?? []
+            let now = clock.milliseconds
+            recipients = zip(recipients, muted).filter { ($0.1.string.flatMap { Int($0) } ?? 0) <= now }.map(\.0)
+        }
+        guard !recipients.isEmpty || !mentioned.isEmpty else { return }
         guard let message = try? Message.decode(json: messageJSON) else { return }
-        let notification = Notification(
-            id: message.conv + "/" + message.id, type: "message", conv: message.conv, message: message, ts: clock.milliseconds)
-        let json = String(decoding: try JSONEncoder().encodeOrThrow(notification), as: UTF8.self)
         let now = clock.milliseconds
         let time = message.id.split(separator: "-").first.map(String.init) ?? String(message.ts)
-        let calls = recipients.map { user in
-            RedisScriptRegistry.Call(
-                "notify", keys: [keys.notifications(user), keys.sockets(user)],
-                arguments: [json, now, configuration.notificationsKept, configuration.notificationTTL, time, message.seq])
+        var calls: [RedisScriptRegistry.Call] = []
+        if !recipients.isEmpty {
+            let json = try Self.encode(
+                Notification(id: message.conv + "/" + message.id, type: "message", conv: message.conv, message: message, ts: now))
+            calls += recipients.map { user in
+                RedisScriptRegistry.Call(
+                    "notify", keys: [keys.notifications(user), keys.sockets(user)],
+                    arguments: [json, now, configuration.notificationsKept, configuration.notificationTTL, time, message.seq])
+            }
+        }
+        if !mentioned.isEmpty {
+            let id = message.conv + "/" + message.id + "/mention"
+            let json = try Self.encode(Notification(id: id, type: "mention", conv: message.conv, message: message, ts: now))
+            calls += mentioned.map { user in
+                RedisScriptRegistry.Call(
+                    "mention", keys: [keys.notifications(user), keys.sockets(user), keys.user(user)],
+                    arguments: [
+                        json, now, configuration.notificationsKept, configuration.notificationTTL, time, message.seq, keys.userChannel(user), id,
+                    ])
+            }
         }
         _ = try await mapRedis { try await scripts.pipeline(calls) }
+    }
+
+    /// The members of a conversation named as `@username` in `text`: one
+    /// pipelined `GET` per name, then one `HMGET` of the members.
+    func mentionedMembers(_ conversation: String, text: String) async throws(SwitchboardError) -> [String] {
+        let names = Self.mentions(in: text)
+        guard !names.isEmpty else { return [] }
+        let ids = try await mapRedis {
+            try await redis.pipeline(names.map { RedisCommand("GET", [keys.username($0)]) })
+        }.compactMap(\.string)
+        guard !ids.isEmpty else { return [] }
+        let roles =
+            try await mapRedis {
+                try await redis.execute(RedisCommand("HMGET", [keys.members(conversation)] + ids))
+            }.array ?? []
+        return zip(ids, roles).filter { !$0.1.isNull }.map(\.0)
+    }
+
+    static func encode(_ notification: Notification) throws(SwitchboardError) -> String {
+        String(decoding: try JSONEncoder().encodeOrThrow(notification), as: UTF8.self)
     }
 
     /// Lowercased `@username` mentions in a text (valid usernames only, at most 20).

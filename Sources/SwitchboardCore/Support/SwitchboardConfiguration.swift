@@ -224,6 +224,12 @@ public struct Limits: Sendable {
     public var membershipChangesPerMinute: Int = 30
     /// Conversations created per user, per minute.
     public var conversationsPerMinute: Int = 20
+    /// Reactions added or removed per user, per minute (REST and WebSocket together).
+    public var reactionsPerMinute: Int = 120
+    /// Different emoji one message may carry.
+    public var reactionsPerMessage: Int = 20
+    /// Pinned messages per conversation.
+    public var pinsPerConversation: Int = 50
 
     public init() {}
 }

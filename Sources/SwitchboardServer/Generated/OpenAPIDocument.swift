@@ -3,7 +3,7 @@
 /// docs/openapi.yaml as JSON, embedded at build time and served at `GET /api/v1/openapi.json`.
 enum OpenAPIDocument {
     /// SHA-256 (hex) of the docs/openapi.yaml this was generated from; a test compares it with the file.
-    static let sourceSHA256 = "fa109a1da952718924e742b32940d8ce7b8919829dde0bd6db3e06cbca2f230c"
+    static let sourceSHA256 = "d3bdaa0e9f11385fd97f7511658788f29f25a7dde75e53fd69784842219f453c"
 
     /// The document as JSON text.
     static let json = ####"""
@@ -45,7 +45,7 @@ enum OpenAPIDocument {
         },
         {
           "name": "messages",
-          "description": "History, sending, editing, deleting, read pointers."
+          "description": "History, sending, editing, deleting, read and delivered pointers, reactions, pins."
         },
         {
           "name": "notifications",
@@ -1474,6 +1474,406 @@ enum OpenAPIDocument {
               },
               "413": {
                 "$ref": "#/components/responses/TooLarge"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/api/v1/conversations/{id}/messages/{msgId}/reactions/{emoji}": {
+          "parameters": [
+            {
+              "$ref": "#/components/parameters/ConversationID"
+            },
+            {
+              "name": "msgId",
+              "in": "path",
+              "required": true,
+              "description": "The message id (`<ms>-<n>`).",
+              "schema": {
+                "$ref": "#/components/schemas/MessageID"
+              }
+            },
+            {
+              "name": "emoji",
+              "in": "path",
+              "required": true,
+              "description": "One emoji, percent-encoded (`%F0%9F%91%8D` for 👍): a single\ngrapheme cluster of at most 32 UTF-8 bytes with emoji presentation.\n",
+              "schema": {
+                "type": "string",
+                "maxLength": 96
+              }
+            }
+          ],
+          "put": {
+            "tags": [
+              "messages"
+            ],
+            "operationId": "addReaction",
+            "summary": "Add the user's reaction to a message.",
+            "description": "One reaction per user and emoji (again changes nothing); at most 20\ndifferent emoji per message (409 `conflict`). Members only.\nPublishes `reaction` when something changed. Shares a per-user\nbudget with the WebSocket `react` op (120 a minute).\n",
+            "responses": {
+              "200": {
+                "description": "The emoji's count now.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/ReactionAnswer"
+                    }
+                  }
+                }
+              },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "403": {
+                "$ref": "#/components/responses/NotMember"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
+              },
+              "409": {
+                "$ref": "#/components/responses/Conflict"
+              },
+              "429": {
+                "$ref": "#/components/responses/RateLimited"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          },
+          "delete": {
+            "tags": [
+              "messages"
+            ],
+            "operationId": "removeReaction",
+            "summary": "Remove the user's reaction from a message.",
+            "responses": {
+              "200": {
+                "description": "The emoji's count now.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/ReactionAnswer"
+                    }
+                  }
+                }
+              },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "403": {
+                "$ref": "#/components/responses/NotMember"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
+              },
+              "429": {
+                "$ref": "#/components/responses/RateLimited"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          },
+          "get": {
+            "tags": [
+              "messages"
+            ],
+            "operationId": "listReactors",
+            "summary": "Who reacted to a message with this emoji.",
+            "parameters": [
+              {
+                "name": "after",
+                "in": "query",
+                "description": "The `next` of the previous page.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              {
+                "name": "limit",
+                "in": "query",
+                "description": "Users per page (default 100, at most 1000).",
+                "schema": {
+                  "type": "integer",
+                  "minimum": 1
+                }
+              }
+            ],
+            "responses": {
+              "200": {
+                "description": "A page of user ids, in id order.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/ReactorsAnswer"
+                    }
+                  }
+                }
+              },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "403": {
+                "$ref": "#/components/responses/NotMember"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/api/v1/conversations/{id}/messages/{msgId}/receipts": {
+          "parameters": [
+            {
+              "$ref": "#/components/parameters/ConversationID"
+            },
+            {
+              "name": "msgId",
+              "in": "path",
+              "required": true,
+              "description": "The message id (`<ms>-<n>`).",
+              "schema": {
+                "$ref": "#/components/schemas/MessageID"
+              }
+            }
+          ],
+          "get": {
+            "tags": [
+              "messages"
+            ],
+            "operationId": "messageReceipts",
+            "summary": "Who got and who read a message.",
+            "description": "From the members' delivered and read pointers (reading implies\ndelivery; the author is left out). Rooms answer the two counts only.\n",
+            "responses": {
+              "200": {
+                "description": "Direct and group conversations list user ids; rooms answer counts.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "oneOf": [
+                        {
+                          "$ref": "#/components/schemas/ReceiptsAnswer"
+                        },
+                        {
+                          "$ref": "#/components/schemas/ReceiptCountsAnswer"
+                        }
+                      ]
+                    }
+                  }
+                }
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "403": {
+                "$ref": "#/components/responses/NotMember"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/api/v1/conversations/{id}/pins": {
+          "parameters": [
+            {
+              "$ref": "#/components/parameters/ConversationID"
+            }
+          ],
+          "get": {
+            "tags": [
+              "messages"
+            ],
+            "operationId": "listPins",
+            "summary": "The conversation's pinned messages, newest pin first.",
+            "responses": {
+              "200": {
+                "description": "The pins, each with the message in its current state.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/PinsAnswer"
+                    }
+                  }
+                }
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "403": {
+                "$ref": "#/components/responses/NotMember"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/api/v1/conversations/{id}/pins/{msgId}": {
+          "parameters": [
+            {
+              "$ref": "#/components/parameters/ConversationID"
+            },
+            {
+              "name": "msgId",
+              "in": "path",
+              "required": true,
+              "description": "The message id (`<ms>-<n>`).",
+              "schema": {
+                "$ref": "#/components/schemas/MessageID"
+              }
+            }
+          ],
+          "put": {
+            "tags": [
+              "messages"
+            ],
+            "operationId": "pinMessage",
+            "summary": "Pin a message.",
+            "description": "Owner and admins of a group or room; either side of a direct\nconversation. At most 50 pins (409 `conflict`). Publishes `pin` when\nsomething changed. Takes from the edit budget.\n",
+            "responses": {
+              "204": {
+                "description": "Pinned."
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "403": {
+                "$ref": "#/components/responses/Forbidden"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
+              },
+              "409": {
+                "$ref": "#/components/responses/Conflict"
+              },
+              "429": {
+                "$ref": "#/components/responses/RateLimited"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          },
+          "delete": {
+            "tags": [
+              "messages"
+            ],
+            "operationId": "unpinMessage",
+            "summary": "Unpin a message.",
+            "responses": {
+              "204": {
+                "description": "Not pinned (any more)."
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "403": {
+                "$ref": "#/components/responses/Forbidden"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
+              },
+              "429": {
+                "$ref": "#/components/responses/RateLimited"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          }
+        },
+        "/api/v1/conversations/{id}/mute": {
+          "parameters": [
+            {
+              "$ref": "#/components/parameters/ConversationID"
+            }
+          ],
+          "put": {
+            "tags": [
+              "conversations"
+            ],
+            "operationId": "muteConversation",
+            "summary": "Mute the conversation's message notifications for the user.",
+            "description": "Until `until` (unix ms); 0 or a past time unmutes. Mentions still\nnotify. The conversation then shows `mutedUntil` to this user.\n",
+            "requestBody": {
+              "required": true,
+              "content": {
+                "application/json": {
+                  "schema": {
+                    "$ref": "#/components/schemas/MuteRequest"
+                  }
+                }
+              }
+            },
+            "responses": {
+              "200": {
+                "description": "The conversation, with `mutedUntil` while muted.",
+                "content": {
+                  "application/json": {
+                    "schema": {
+                      "$ref": "#/components/schemas/ConversationAnswer"
+                    }
+                  }
+                }
+              },
+              "400": {
+                "$ref": "#/components/responses/BadRequest"
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "403": {
+                "$ref": "#/components/responses/NotMember"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
+              },
+              "503": {
+                "$ref": "#/components/responses/Unavailable"
+              }
+            }
+          },
+          "delete": {
+            "tags": [
+              "conversations"
+            ],
+            "operationId": "unmuteConversation",
+            "summary": "Unmute the conversation.",
+            "responses": {
+              "204": {
+                "description": "Unmuted."
+              },
+              "401": {
+                "$ref": "#/components/responses/Unauthorized"
+              },
+              "403": {
+                "$ref": "#/components/responses/NotMember"
+              },
+              "404": {
+                "$ref": "#/components/responses/NotFound"
               },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
@@ -3200,6 +3600,10 @@ enum OpenAPIDocument {
                   "Zk3q_x9A"
                 ],
                 "description": "Random, set when the conversation was created and never changed.\nA direct conversation deleted and opened again under its id (seq\nfrom 0 again) has a new one. Absent for a conversation created\nbefore epochs existed. See docs/protocol.md#epochs.\n"
+              },
+              "mutedUntil": {
+                "$ref": "#/components/schemas/Timestamp",
+                "description": "For the asking user, while they muted the conversation."
               }
             }
           },
@@ -3383,6 +3787,142 @@ enum OpenAPIDocument {
             "properties": {
               "file": {
                 "$ref": "#/components/schemas/File"
+              },
+              "reactions": {
+                "type": "object",
+                "description": "Reaction counts by emoji (`{\"👍\": 3}`); left out when there are none.",
+                "additionalProperties": {
+                  "type": "integer",
+                  "minimum": 1
+                }
+              },
+              "pinned": {
+                "type": "boolean",
+                "description": "True while the message is pinned."
+              }
+            }
+          },
+          "ReactionAnswer": {
+            "type": "object",
+            "required": [
+              "emoji",
+              "count"
+            ],
+            "properties": {
+              "emoji": {
+                "type": "string"
+              },
+              "count": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "How many users reacted with it now."
+              }
+            }
+          },
+          "ReactorsAnswer": {
+            "type": "object",
+            "required": [
+              "users"
+            ],
+            "properties": {
+              "users": {
+                "type": "array",
+                "items": {
+                  "type": "string"
+                }
+              },
+              "next": {
+                "type": "string",
+                "description": "The `after` of the next page; absent on the last one."
+              }
+            }
+          },
+          "ReceiptsAnswer": {
+            "type": "object",
+            "required": [
+              "delivered",
+              "read"
+            ],
+            "properties": {
+              "delivered": {
+                "type": "array",
+                "items": {
+                  "type": "string"
+                },
+                "description": "Members whose delivered or read pointer reached the message."
+              },
+              "read": {
+                "type": "array",
+                "items": {
+                  "type": "string"
+                },
+                "description": "Members whose read pointer reached the message."
+              }
+            }
+          },
+          "ReceiptCountsAnswer": {
+            "type": "object",
+            "description": "Rooms.",
+            "required": [
+              "delivered",
+              "read"
+            ],
+            "properties": {
+              "delivered": {
+                "type": "integer",
+                "minimum": 0
+              },
+              "read": {
+                "type": "integer",
+                "minimum": 0
+              }
+            }
+          },
+          "PinsAnswer": {
+            "type": "object",
+            "required": [
+              "pins"
+            ],
+            "properties": {
+              "pins": {
+                "type": "array",
+                "items": {
+                  "type": "object",
+                  "required": [
+                    "id",
+                    "at",
+                    "by"
+                  ],
+                  "properties": {
+                    "id": {
+                      "$ref": "#/components/schemas/MessageID"
+                    },
+                    "at": {
+                      "$ref": "#/components/schemas/Timestamp"
+                    },
+                    "by": {
+                      "type": "string",
+                      "description": "Who pinned it."
+                    },
+                    "message": {
+                      "$ref": "#/components/schemas/Message",
+                      "description": "Absent once retention trimmed it."
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "MuteRequest": {
+            "type": "object",
+            "required": [
+              "until"
+            ],
+            "properties": {
+              "until": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Unix ms; 0 unmutes."
               }
             }
           },
@@ -3396,7 +3936,7 @@ enum OpenAPIDocument {
           },
           "Notification": {
             "type": "object",
-            "description": "`message`: a message while offline (`conv`, `message`). `post.liked`,\n`post.commented`, `post.shared`: activity on the user's post, one\nentry per post and type, replaced by a newer one (new `id`) as more\npeople act (`post`, `count`, `actors`, `text`).\n",
+            "description": "`message`: a message while offline (`conv`, `message`). `mention`: an\n`@username` in a group or room message, connected or not (`conv`,\n`message`; id `<conv>/<message id>/mention`). `post.liked`,\n`post.commented`, `post.shared`: activity on the user's post, one\nentry per post and type, replaced by a newer one (new `id`) as more\npeople act (`post`, `count`, `actors`, `text`).\n",
             "required": [
               "id",
               "type",
@@ -3411,6 +3951,7 @@ enum OpenAPIDocument {
                 "type": "string",
                 "enum": [
                   "message",
+                  "mention",
                   "post.liked",
                   "post.commented",
                   "post.shared"

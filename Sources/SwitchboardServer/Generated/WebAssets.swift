@@ -194,7 +194,7 @@ boot();
         WebAsset(
             path: "/sdk/switchboard.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""a6b5323a5c728863""#,
+            etag: #""211ff6bbb53a5d53""#,
             text: ####"""
 // Switchboard JavaScript SDK: one ES module, no dependencies, no build step.
 //
@@ -270,6 +270,8 @@ export class SwitchboardClient extends EventTarget {
      * @param {number} [options.requestTimeout]  ms a command waits for its reply (default 15000)
      * @param {number} [options.sendRetryWindow]  ms a send keeps retrying across reconnects (default 60000)
      * @param {number} [options.pingInterval]  ms between liveness pings on an idle connection (default 25000)
+     * @param {boolean} [options.deliveryReceipts]  send `delivered` for received messages (default true)
+     * @param {number} [options.deliveryReceiptInterval]  ms between two `delivered` ops of one conversation (default 1000)
      */
     constructor(options = {}) {
         super();
@@ -282,6 +284,8 @@ export class SwitchboardClient extends EventTarget {
         this.requestTimeout = options.requestTimeout ?? 15000;
         this.sendRetryWindow = options.sendRetryWindow ?? 60000;
         this.pingInterval = options.pingInterval ?? 25000;
+        this.deliveryReceipts = options.deliveryReceipts ?? true;
+        this.deliveryReceiptInterval = options.deliveryReceiptInterval ?? 1000;
         this.connectTimeout = options.connectTimeout ?? 10000;
         this.WebSocket = options.WebSocket ?? globalThis.WebSocket;
         this.fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
@@ -322,6 +326,12 @@ export class SwitchboardClient extends EventTarget {
     #saveQueued = false;
     #watched = new Set();
     #status = "online";
+    // Delivery receipts: per conversation, the newest seq not yet reported,
+    // the highest reported, when the last one went out, a trailing timer.
+    #deliveredDue = new Map();
+    #deliveredSent = new Map();
+    #deliveredAt = new Map();
+    #deliveredTimers = new Map();
 
     // MARK: state
 
@@ -870,6 +880,83 @@ export class SwitchboardClient extends EventTarget {
         await this.#request({ op: "typing", conv: conversationID, active });
     }
 
+    // MARK: reactions, pins, receipts and mutes
+
+    /** Adds (`on`, default) or removes the user's reaction; resolves to the emoji's count now. A "reaction" event reaches the others. */
+    async react(conversationID, messageID, emoji, on = true) {
+        const { count } = await this.#api(on ? "PUT" : "DELETE", this.#messagePath(conversationID, messageID) + `/reactions/${encodeURIComponent(emoji)}`);
+        return count;
+    }
+
+    /** Who reacted with `emoji`: resolves to `{users, next}`; pass `next` as `after` for the next page. */
+    async reactors(conversationID, messageID, emoji, { after, limit } = {}) {
+        return this.#api("GET", this.#messagePath(conversationID, messageID) + `/reactions/${encodeURIComponent(emoji)}`,
+            undefined, { query: { after, limit } });
+    }
+
+    /** Who got and who read a message: `{delivered: [ids], read: [ids]}` (rooms: counts). */
+    async receipts(conversationID, messageID) {
+        return this.#api("GET", this.#messagePath(conversationID, messageID) + "/receipts");
+    }
+
+    /** Pins a message (owner or admin; either side of a direct conversation). */
+    async pin(conversationID, messageID) {
+        await this.#api("PUT", `/conversations/${encodeURIComponent(conversationID)}/pins/${encodeURIComponent(messageID)}`);
+    }
+
+    /** Unpins a message. */
+    async unpin(conversationID, messageID) {
+        await this.#api("DELETE", `/conversations/${encodeURIComponent(conversationID)}/pins/${encodeURIComponent(messageID)}`);
+    }
+
+    /** The pinned messages, newest pin first: `[{id, at, by, message}]`. */
+    async pins(conversationID) {
+        const { pins } = await this.#api("GET", `/conversations/${encodeURIComponent(conversationID)}/pins`);
+        return pins;
+    }
+
+    /** Mutes the conversation's message notifications until `until` (ms; default: for good); mentions still notify. Resolves to the conversation. */
+    async mute(conversationID, until = 32503680000000) {
+        const { conversation } = await this.#api("PUT", `/conversations/${encodeURIComponent(conversationID)}/mute`, { until });
+        return conversation;
+    }
+
+    /** Unmutes the conversation. */
+    async unmute(conversationID) {
+        await this.#api("DELETE", `/conversations/${encodeURIComponent(conversationID)}/mute`);
+    }
+
+    /** Moves the delivered pointer up to `seq` (the client does this by itself for received messages). */
+    async markDelivered(conversationID, seq) {
+        if (!this.#ready) return;
+        await this.#request({ op: "delivered", conv: conversationID, seq });
+    }
+
+    #messagePath(conversationID, messageID) {
+        return `/conversations/${encodeURIComponent(conversationID)}/messages/${encodeURIComponent(messageID)}`;
+    }
+
+    /** A message arrived: report it delivered now, or once the interval since the conversation's last report passed. */
+    #noteDelivered(message) {
+        if (!this.deliveryReceipts) return;
+        const conv = message.conv;
+        if (message.seq <= Math.max(this.#deliveredDue.get(conv) ?? 0, this.#deliveredSent.get(conv) ?? 0)) return;
+        this.#deliveredDue.set(conv, message.seq);
+        if (this.#deliveredTimers.has(conv)) return;
+        const wait = Math.max(0, (this.#deliveredAt.get(conv) ?? 0) + this.deliveryReceiptInterval - Date.now());
+        this.#deliveredTimers.set(conv, setTimeout(() => this.#flushDelivered(conv), wait));
+    }
+
+    #flushDelivered(conv) {
+        this.#deliveredTimers.delete(conv);
+        const seq = this.#deliveredDue.get(conv);
+        this.#deliveredDue.delete(conv);
+        if (seq === undefined || this.#stopped) return;
+        this.#deliveredAt.set(conv, Date.now());
+        this.#deliveredSent.set(conv, Math.max(this.#deliveredSent.get(conv) ?? 0, seq));
+        this.markDelivered(conv, seq).catch(() => {});  // best effort: the next message reports again
+    }
+
     // MARK: presence and notifications
 
     /**
@@ -1023,6 +1110,8 @@ export class SwitchboardClient extends EventTarget {
     close() {
         this.#stopped = true;
         clearInterval(this.#pingTimer);
+        for (const timer of this.#deliveredTimers.values()) clearTimeout(timer);
+        this.#deliveredTimers.clear();
         if (typeof window !== "undefined") {
             window.removeEventListener("online", this.#wakeUp);
             document.removeEventListener("visibilitychange", this.#wakeUp);
@@ -1250,7 +1339,19 @@ export class SwitchboardClient extends EventTarget {
         }
         switch (object.ev) {
         case "message":
-            if (object.message && this.#observe(object.message, false)) this.#emit("message", object.message);
+            if (object.message && this.#observe(object.message, false)) {
+                this.#emit("message", object.message);
+                this.#noteDelivered(object.message);
+            }
+            break;
+        case "reaction":
+            this.#emit("reaction", { conv: object.conv, id: object.id, emoji: object.emoji, user: object.user, on: object.on === true, count: object.count ?? 0 });
+            break;
+        case "pin":
+            this.#emit("pin", { conv: object.conv, id: object.id, on: object.on === true, by: object.by });
+            break;
+        case "delivered":
+            this.#emit("delivered", { conv: object.conv, user: object.user, seq: object.seq });
             break;
         case "message.edited":
         case "message.deleted":
@@ -1362,7 +1463,7 @@ export class SwitchboardClient extends EventTarget {
         WebAsset(
             path: "/style.css",
             contentType: "text/css; charset=utf-8",
-            etag: #""b01c6b74e74c41b8""#,
+            etag: #""5d282720f9431510""#,
             text: ####"""
 /* Switchboard web app: plain CSS, light and dark, phone width and up. */
 
@@ -1648,6 +1749,15 @@ dialog.panel::backdrop { background: rgba(10, 14, 25, 0.45); }
     .composer { padding: 0.5rem 0.6rem 0.7rem; }
 }
 
+/* Reactions, pins */
+.msg-reactions { display: flex; flex-wrap: wrap; gap: 0.25rem; align-items: center; margin-top: 0.15rem; font-size: 0.85rem; }
+.reaction-chip { border: 1px solid var(--border, #ccc); border-radius: 1rem; padding: 0 0.5rem; background: transparent; cursor: pointer; }
+.reaction-add, .msg-pin { opacity: 0.6; }
+.msg:hover .reaction-add, .msg:hover .msg-pin, .reaction-add:focus, .msg-pin:focus { opacity: 1; }
+.pins-panel { border-bottom: 1px solid var(--border, #ccc); padding: 0.5rem 1rem; max-height: 30vh; overflow-y: auto; }
+.pins-list { list-style: none; margin: 0; padding: 0; }
+.pin-item { padding: 0.2rem 0; }
+
 """####
         ),
         WebAsset(
@@ -1694,7 +1804,7 @@ body { font-family: system-ui, sans-serif; margin: 2rem; line-height: 1.4; }
         WebAsset(
             path: "/test/sdk-test.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""09d68aec2494866a""#,
+            etag: #""44bfa2c4e77898cb""#,
             text: ####"""
 // Tests of the JavaScript SDK, run in a real browser against the hub that
 // serves this page (scripts/browser-test opens /test/sdk-test.html?run and
@@ -1758,7 +1868,7 @@ function makeClient(storage = new MemoryStorage()) {
     client.sockets = WebSocketClass.sockets;
     client.events = [];
     for (const type of ["message", "message.edited", "message.deleted", "typing", "read", "presence", "conversation",
-        "reset", "notification", "post", "connected", "disconnected", "logout"]) {
+        "reset", "notification", "post", "connected", "disconnected", "logout", "reaction", "pin", "delivered"]) {
         client.addEventListener(type, (e) => client.events.push({ type, detail: e.detail }));
     }
     return client;
@@ -1919,6 +2029,34 @@ test("edit and delete reach the other side", async () => {
     equal([deleted.deleted, deleted.text], [true, ""], "deleted message");
     await until(() => eventsOf(bob, "message.deleted").length === 1, "bob's message.deleted");
     equal((await bob.history(conv.id))[0].deleted, true, "history shows it deleted");
+});
+
+test("reactions, pins, delivery receipts, mutes", async () => {
+    const [alice, bob] = await connected(await newUser("alice"), await newUser("bob"));
+    const conv = await alice.createDirect(bob.user.id);
+    const message = await alice.send(conv.id, "react to this");
+    equal(await bob.react(conv.id, message.id, "👍"), 1, "react answers the count");
+    equal(await bob.react(conv.id, message.id, "👍"), 1, "one reaction per user and emoji");
+    await until(() => eventsOf(alice, "reaction").length >= 1, "alice's reaction event");
+    equal(eventsOf(alice, "reaction")[0], { conv: conv.id, id: message.id, emoji: "👍", user: bob.user.id, on: true, count: 1 }, "reaction event");
+    equal((await alice.reactors(conv.id, message.id, "👍")).users, [bob.user.id], "reactors");
+    equal((await alice.history(conv.id))[0].reactions, { "👍": 1 }, "history carries the counts");
+    let code = null;
+    try { await bob.react(conv.id, message.id, "not an emoji"); } catch (error) { code = error.code; }
+    equal(code, "invalid_request", "text is not an emoji");
+    equal(await bob.react(conv.id, message.id, "👍", false), 0, "unreact");
+    await bob.pin(conv.id, message.id);
+    await until(() => eventsOf(alice, "pin").some((p) => p.on && p.by === bob.user.id), "alice's pin event");
+    equal((await alice.pins(conv.id)).map((p) => p.id), [message.id], "pins");
+    await bob.unpin(conv.id, message.id);
+    equal(await alice.pins(conv.id), [], "unpinned");
+    // Bob's client reported the message delivered by itself.
+    await until(() => eventsOf(alice, "delivered").some((d) => d.user === bob.user.id && d.seq === message.seq), "alice's delivered event");
+    equal((await alice.receipts(conv.id, message.id)).delivered, [bob.user.id], "receipts");
+    const muted = await bob.mute(conv.id, Date.now() + 60000);
+    check(muted.mutedUntil > Date.now(), "mutedUntil on the conversation");
+    await bob.unmute(conv.id);
+    equal((await bob.conversation(conv.id)).mutedUntil, undefined, "unmuted");
 });
 
 test("typing, presence watch, status", async () => {
@@ -2208,7 +2346,7 @@ function describe(error) {
         WebAsset(
             path: "/ui/conversation-view.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""92afba27a9b401d5""#,
+            etag: #""ff53dae7723dd6a3""#,
             text: ####"""
 // The open conversation: history paged on scroll-up, live messages, the
 // composer (with typing notices), "seen" from the others' read pointers.
@@ -2237,6 +2375,28 @@ export class ConversationView {
             },
             reply: (message) => this.startReply(message),
             download: (fileID) => client.download(fileID),
+            // Toggles the user's reaction: off when known to be on; an "on" that changed nothing was on already.
+            react: async (message, emoji) => {
+                const key = `${message.id} ${emoji}`;
+                const before = message.reactions?.[emoji] ?? 0;
+                let count;
+                if (store.myReactions.has(key)) {
+                    count = await client.react(message.conv, message.id, emoji, false);
+                    store.myReactions.delete(key);
+                } else {
+                    count = await client.react(message.conv, message.id, emoji, true);
+                    store.myReactions.add(key);
+                    if (count === before && before > 0) {
+                        count = await client.react(message.conv, message.id, emoji, false);
+                        store.myReactions.delete(key);
+                    }
+                }
+                store.setReaction(message.conv, message.id, emoji, count);
+            },
+            pin: async (message) => {
+                if (message.pinned) await client.unpin(message.conv, message.id); else await client.pin(message.conv, message.id);
+                store.setPinned(message.conv, message.id, !message.pinned);
+            },
         };
         this.replyingTo = null;
         this.files = [];
@@ -2244,10 +2404,13 @@ export class ConversationView {
         this.title = h("h2", { id: "conv-title", class: "conv-title" });
         this.subtitle = h("p", { id: "conv-subtitle", class: "conv-subtitle" });
         this.membersButton = h("button", { type: "button", id: "members-button", class: "small", onclick: () => onMembers(this.id) }, "Members");
+        this.pinsButton = h("button", { type: "button", id: "pins-button", class: "small", "aria-expanded": "false", onclick: () => this.togglePins() }, "Pins");
+        this.muteButton = h("button", { type: "button", id: "mute-button", class: "small", onclick: () => this.toggleMute() }, "Mute");
+        this.pinsPanel = h("div", { id: "pins-panel", class: "pins-panel", hidden: true, "aria-label": "Pinned messages" });
         this.header = h("header", { class: "conv-header" },
             h("button", { type: "button", class: "icon-button back-button", "aria-label": "Back to conversations", onclick: onBack }, "‹"),
             h("div", { class: "conv-heading" }, this.title, this.subtitle),
-            this.membersButton);
+            this.pinsButton, this.muteButton, this.membersButton);
         this.olderButton = h("button", { type: "button", id: "load-older", class: "small load-older", onclick: () => this.loadOlder() }, "Load older messages");
         this.list = h("ol", { id: "messages", class: "messages", "aria-label": "Messages" });
         this.scroller = h("div", { class: "messages-scroll", tabindex: "0", "aria-label": "Message history" },
@@ -2264,7 +2427,7 @@ export class ConversationView {
             this.input,
             h("button", { type: "submit", class: "primary", id: "send-button" }, "Send"));
         this.placeholder = h("div", { class: "no-conversation" }, h("p", {}, "Pick a conversation, or start a new one."));
-        this.body = h("div", { class: "conv-body", hidden: true }, this.header, this.scroller, this.typingLine, this.composer);
+        this.body = h("div", { class: "conv-body", hidden: true }, this.header, this.pinsPanel, this.scroller, this.typingLine, this.composer);
         this.element = h("section", { id: "conversation", class: "conversation", "aria-labelledby": "conv-title" }, this.placeholder, this.body);
 
         this.composer.addEventListener("submit", (event) => { event.preventDefault(); this.send(); });
@@ -2292,6 +2455,8 @@ export class ConversationView {
         this.pending = [];
         this.lastMarked = 0;
         this.placeholder.hidden = !!id;
+        this.pinsPanel.hidden = true;
+        this.pinsButton.setAttribute("aria-expanded", "false");
         this.body.hidden = !id;
         replace(this.list);
         this.typingLine.textContent = "";
@@ -2332,6 +2497,50 @@ export class ConversationView {
             this.subtitle.textContent = "";
         }
         this.membersButton.hidden = conversation?.kind === "direct";
+        const muted = (conversation?.mutedUntil ?? 0) > Date.now();
+        this.muteButton.textContent = muted ? "Unmute" : "Mute";
+        this.muteButton.setAttribute("aria-pressed", String(muted));
+    }
+
+    /** Mutes (for good) or unmutes the open conversation's notifications; mentions still notify. */
+    async toggleMute() {
+        const id = this.id;
+        const conversation = this.store.conversations.get(id);
+        if (!conversation) return;
+        try {
+            if ((conversation.mutedUntil ?? 0) > Date.now()) {
+                await this.client.unmute(id);
+                delete conversation.mutedUntil;
+            } else {
+                conversation.mutedUntil = (await this.client.mute(id)).mutedUntil;
+            }
+        } catch (failure) {
+            this.subtitle.textContent = failure.message;
+        }
+        if (this.id === id) this.renderHeader();
+    }
+
+    /** Shows or hides the list of pinned messages (loaded fresh each time it opens). */
+    async togglePins() {
+        const open = this.pinsPanel.hidden;
+        this.pinsPanel.hidden = !open;
+        this.pinsButton.setAttribute("aria-expanded", String(open));
+        if (open) await this.renderPins();
+    }
+
+    async renderPins() {
+        const id = this.id;
+        try {
+            const pins = await this.client.pins(id);
+            if (this.id !== id) return;
+            replace(this.pinsPanel, pins.length === 0
+                ? h("p", { class: "pins-empty" }, "No pinned messages.")
+                : h("ul", { class: "pins-list" }, ...pins.map((pin) => h("li", { class: "pin-item", dataset: { id: pin.id } },
+                    h("span", { class: "msg-author" }, this.store.name(pin.message?.from ?? "")), " ",
+                    pin.message?.deleted ? h("em", {}, "Message deleted") : (pin.message?.text ?? "(no longer in history)")))));
+        } catch (failure) {
+            replace(this.pinsPanel, h("p", { class: "form-error" }, failure.message));
+        }
     }
 
     changed({ kind, conv, message }) {
@@ -2362,6 +2571,8 @@ export class ConversationView {
                 : names.length === 1 ? `${names[0]} is typing…` : `${names.join(", ")} are typing…`;
         } else if (kind === "unread") {
             this.markRead();
+        } else if (kind === "pins" && !this.pinsPanel.hidden) {
+            this.renderPins();
         }
     }
 
@@ -2943,17 +3154,18 @@ export class FeedView {
         WebAsset(
             path: "/ui/message-item.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""ecc0afd7ee1bbb5e""#,
+            etag: #""32344a4d73695c94""#,
             text: ####"""
 // One message in the conversation view: author, time, the quote it replies
-// to, text, attachments, a shared post, "(edited)", its reply count, a reply
-// button, and for own messages the edit and delete controls (inline forms).
+// to, text, attachments, a shared post, "(edited)", its reply count,
+// reaction chips (click to toggle), pin, a reply button, and for own
+// messages the edit and delete controls (inline forms).
 import { h, replace, formatTime } from "./dom.js";
 import { sharedPostCard } from "./post-item.js";
 
 /**
- * Builds the <li> of a message. `actions` has edit(message, text) and
- * remove(message), both returning promises.
+ * Builds the <li> of a message. `actions` has edit(message, text),
+ * remove(message), react(message, emoji) and pin(message), all returning promises.
  */
 export function messageItem(message, store, actions) {
     const own = message.from === store.me;
@@ -2973,7 +3185,8 @@ function fill(li, message, store, actions) {
         h("span", { class: "msg-author" }, own ? "You" : store.name(message.from)),
         " ",
         h("time", { class: "msg-time", datetime: time.toISOString(), title: time.toLocaleString() }, formatTime(message.ts)),
-        message.editedAt && !message.deleted ? h("span", { class: "msg-edited" }, " (edited)") : null);
+        message.editedAt && !message.deleted ? h("span", { class: "msg-edited" }, " (edited)") : null,
+        message.pinned ? h("span", { class: "msg-pinned", title: "Pinned" }, " 📌") : null);
     const text = message.deleted
         ? h("p", { class: "msg-text" }, h("em", {}, "Message deleted"))
         : message.text ? h("p", { class: "msg-text" }, message.text) : null;
@@ -2987,7 +3200,7 @@ function fill(li, message, store, actions) {
         : reply ? h("div", { class: "msg-actions" }, reply) : null;
     replace(li, meta, quoteOf(message, store), text, attachmentsOf(message, actions), postCard(message, store),
         message.replies ? h("p", { class: "msg-replies" }, message.replies === 1 ? "1 reply" : `${message.replies} replies`) : null,
-        controls);
+        message.deleted ? null : reactionRow(message, actions), controls);
 }
 
 /** The quote of the message a reply answers. */
@@ -3032,6 +3245,29 @@ function formatSize(bytes) {
     if (bytes < 1024) return `${bytes} B`;
     if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
     return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+
+const QUICK_EMOJI = ["👍", "❤️", "😂"];
+
+/** The reaction chips (emoji and count; click toggles the user's own), quick reactions and the pin toggle. */
+function reactionRow(message, actions) {
+    const counts = message.reactions ?? {};
+    const chips = Object.entries(counts).map(([emoji, count]) =>
+        h("button", {
+            type: "button", class: "reaction-chip", dataset: { emoji },
+            "aria-label": `${emoji} ${count}, toggle your reaction`,
+            onclick: () => actions.react(message, emoji).catch(() => {}),
+        }, `${emoji} ${count}`));
+    const quick = QUICK_EMOJI.filter((emoji) => !counts[emoji]).map((emoji) =>
+        h("button", {
+            type: "button", class: "link-button reaction-add", dataset: { emoji }, "aria-label": `React with ${emoji}`,
+            onclick: () => actions.react(message, emoji).catch(() => {}),
+        }, emoji));
+    const pin = h("button", {
+        type: "button", class: "link-button msg-pin", "aria-label": message.pinned ? "Unpin message" : "Pin message",
+        onclick: () => actions.pin(message).catch((failure) => { pin.textContent = failure.message; }),
+    }, message.pinned ? "Unpin" : "Pin");
+    return h("div", { class: "msg-reactions" }, ...chips, ...quick, pin);
 }
 
 function startEdit(li, message, store, actions) {
@@ -3731,7 +3967,7 @@ export class Sidebar {
         WebAsset(
             path: "/ui/store.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""1b5c64fbc5ed18ba""#,
+            etag: #""9c302f5bd91096cb""#,
             text: ####"""
 // The app's state: conversations, messages by seq, users, presence, read
 // pointers and typing, fed by the SDK's calls and events. Views listen to
@@ -3755,12 +3991,16 @@ export class Store extends EventTarget {
         this.typing = new Map();
         this.notifications = [];
         this.openID = null;
+        /** "<message id> <emoji>" of the reactions this user is known to have made */
+        this.myReactions = new Set();
 
         client.addEventListener("message", (e) => this.#onMessage(e.detail));
         client.addEventListener("message.edited", (e) => this.#replace(e.detail));
         client.addEventListener("message.deleted", (e) => this.#replace(e.detail));
         client.addEventListener("typing", (e) => this.#onTyping(e.detail));
         client.addEventListener("read", (e) => this.#onRead(e.detail));
+        client.addEventListener("reaction", (e) => this.#onReaction(e.detail));
+        client.addEventListener("pin", (e) => this.#onPin(e.detail));
         client.addEventListener("presence", (e) => {
             this.presence.set(e.detail.user, { status: e.detail.status, lastSeen: e.detail.lastSeen });
             this.changed("presence", { user: e.detail.user });
@@ -3963,11 +4203,53 @@ export class Store extends EventTarget {
 
     #replace(message) {
         const thread = this.thread(message.conv);
+        // Edit events carry no reactions or pin state: keep what we knew.
+        const before = thread.messages.get(message.seq);
+        if (before && !message.deleted) message = { ...message, reactions: message.reactions ?? before.reactions, pinned: message.pinned ?? before.pinned };
         if (thread.messages.has(message.seq) || thread.loaded) thread.messages.set(message.seq, message);
         const conversation = this.conversations.get(message.conv);
         if (conversation?.lastMessage?.seq === message.seq) conversation.lastMessage = message;
         this.changed("edit", { conv: message.conv, message });
     }
+
+    // MARK: reactions and pins
+
+    /** A loaded message by id, or undefined. */
+    messageByID(convID, id) {
+        for (const message of this.thread(convID).messages.values()) if (message.id === id) return message;
+        return undefined;
+    }
+
+    #update(convID, id, change) {
+        const message = this.messageByID(convID, id);
+        if (!message) return;
+        this.thread(convID).messages.set(message.seq, change({ ...message }));
+        this.changed("edit", { conv: convID });
+    }
+
+    /** Sets a message's count of one emoji (from an event or an own reaction). */
+    setReaction(convID, id, emoji, count) {
+        this.#update(convID, id, (message) => {
+            const reactions = { ...(message.reactions ?? {}) };
+            if (count > 0) reactions[emoji] = count; else delete reactions[emoji];
+            message.reactions = Object.keys(reactions).length ? reactions : undefined;
+            return message;
+        });
+    }
+
+    #onReaction({ conv, id, emoji, user, on, count }) {
+        if (user === this.me) {
+            if (on) this.myReactions.add(`${id} ${emoji}`); else this.myReactions.delete(`${id} ${emoji}`);
+        }
+        this.setReaction(conv, id, emoji, count);
+    }
+
+    setPinned(convID, id, pinned) {
+        this.#update(convID, id, (message) => ({ ...message, pinned: pinned || undefined }));
+        this.changed("pins", { conv: convID });
+    }
+
+    #onPin({ conv, id, on }) { this.setPinned(conv, id, on); }
 
     // MARK: read pointers and typing
 

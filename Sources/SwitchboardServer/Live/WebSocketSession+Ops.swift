@@ -44,6 +44,8 @@ extension WebSocketSession {
             case .presenceUnwatch:
                 watch(try command.stringArray("users"), on: false)
                 return eventLoop.makeSucceededFuture("")
+            case .react: return try react(command, user: user)
+            case .delivered: return try delivered(command, user: user)
             }
         } catch {
             return eventLoop.makeFailedFuture(error)
@@ -148,7 +150,7 @@ extension WebSocketSession {
 
     // MARK: messages
 
-    private func conversationID(_ command: ClientCommand) throws(SwitchboardError) -> String {
+    func conversationID(_ command: ClientCommand) throws(SwitchboardError) -> String {
         let id = try command.string("conv", maxLength: 64)
         guard ConversationService.isValidID(id) else { throw .notFound("conversation not found") }
         return id
