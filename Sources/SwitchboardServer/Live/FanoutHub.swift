@@ -158,8 +158,10 @@ final class FanoutHub: Sendable {
 
     /// One counter per event type, made once (a `Counter(label:dimensions:)` per event is a locked lookup).
     private let eventCounters: [String: Counter] = Dictionary(
-        uniqueKeysWithValues: ["message", "message.edited", "message.deleted", "typing", "read", "conversation", "presence", "post"]
-            .map { ($0, Counter(label: "switchboard_events_total", dimensions: [("ev", $0)])) })
+        uniqueKeysWithValues: [
+            "message", "message.edited", "message.deleted", "typing", "read", "conversation", "presence", "post", "reaction", "pin", "delivered",
+        ]
+        .map { ($0, Counter(label: "switchboard_events_total", dimensions: [("ev", $0)])) })
 
     private func handle(_ event: RedisPubSubEvent) {
         switch event {
