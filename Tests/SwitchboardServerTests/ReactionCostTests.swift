@@ -40,13 +40,13 @@ struct ReactionCostTests {
         let insideScripts: Set<String> = ["hget", "hmget", "xrange", "zscore", "zadd", "hset", "publish", "pexpire"]
         #expect(reacting.keys.filter { $0 != "evalsha" && !insideScripts.contains($0) }.isEmpty, "\(reacting)")
 
-        // A history page: the stream read, then edits, reactions and pins in one pipeline (three HMGET).
+        // A history page: the stream read, then edits, reply counts, reactions and pins in one pipeline (four HMGET).
         let beforePage = try await cost.commandStats(node.redis)
         let page = try await bobLive.command(["op": "history", "conv": group, "limit": 10])
         #expect((page["messages"] as? [[String: Any]])?.allSatisfy { ($0["reactions"] as? [String: Int]) == ["👍": 1] } == true)
         let paging = cost.delta(beforePage, try await cost.commandStats(node.redis))
         #expect(paging["xrevrange"] == 1, "\(paging)")
-        #expect(paging["hmget"] == 3, "\(paging)")
+        #expect(paging["hmget"] == 4, "\(paging)")
         await aliceLive.close()
         await bobLive.close()
         await node.stop()

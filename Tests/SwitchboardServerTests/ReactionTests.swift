@@ -11,11 +11,7 @@ extension TestNode {
             on ? "PUT" : "DELETE", "/api/v1/conversations/\(conv)/messages/\(message)/reactions/\(encoded)", token: account.accessToken)
     }
 
-    /// A history page as message objects.
-    func history(_ conv: String, as account: Account) async throws -> [[String: Any]] {
-        try await request("GET", "/api/v1/conversations/\(conv)/messages", token: account.accessToken).json["messages"] as? [[String: Any]]
-            ?? []
-    }
+    // (`history(_:as:)` is in RichMessageTests.swift.)
 }
 
 @Suite("Reactions", .serialized)

@@ -149,12 +149,6 @@ extension ConversationService {
         return MessagePage(messages: messages, more: entries.count > limit)
     }
 
-    /// Overlays `sb:conv:{C}:edits`, the reaction counts and the pins on
-    /// messages read from the stream (one pipelined round trip, see `overlay`).
-    func applyEdits(_ id: String, _ messages: [Message]) async throws(SwitchboardError) -> [Message] {
-        try await overlay(id, messages)
-    }
-
     /// Messages with seq greater than `seq`, oldest first (for resume and
     /// gap replay). More than `limit` of them, or some dropped by retention:
     /// `complete` is false and the newest `limit` come back (the client

@@ -48,7 +48,7 @@ extension ConversationService {
             try await redis.pipeline(pins.map { RedisCommand("XRANGE", [keys.messages(id), $0.id, $0.id]) })
         }
         let found = entries.compactMap { $0.array?.first.flatMap { Message(conversation: id, entry: $0) } }
-        let messages = try await overlay(id, found)
+        let messages = try await applyEdits(id, found)
         let byID = Dictionary(messages.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         for index in pins.indices { pins[index].message = byID[pins[index].id] }
         return pins

@@ -76,29 +76,4 @@ extension ConversationService {
         let users = members.prefix(limit).map { String($0.dropFirst(prefix.count)) }
         return ReactorPage(users: users, next: members.count > limit ? users.last : nil)
     }
-
-    /// Overlays the state kept beside the stream on messages read from it:
-    /// edits and deletions (`edits`), reaction counts (`reactions`) and pins
-    /// (`pins`). Three HMGETs in one pipelined round trip, whatever the page size.
-    func overlay(_ id: String, _ messages: [Message]) async throws(SwitchboardError) -> [Message] {
-        guard !messages.isEmpty else { return messages }
-        let ids = messages.map(\.id)
-        let replies = try await mapRedis {
-            try await redis.pipeline([
-                RedisCommand("HMGET", [keys.edits(id)] + ids),
-                RedisCommand("HMGET", [keys.reactions(id)] + ids),
-                RedisCommand("HMGET", [keys.pins(id)] + ids),
-            ])
-        }
-        let edits = replies[0].array ?? []
-        let reactions = replies.count > 1 ? replies[1].array ?? [] : []
-        let pins = replies.count > 2 ? replies[2].array ?? [] : []
-        var result = messages
-        for index in result.indices {
-            if index < edits.count, let json = edits[index].string { result[index].apply(edit: json) }
-            if index < reactions.count, let json = reactions[index].string { result[index].apply(reactions: json) }
-            if index < pins.count, !pins[index].isNull { result[index].pinned = true }
-        }
-        return result
-    }
 }

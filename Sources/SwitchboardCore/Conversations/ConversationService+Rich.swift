@@ -37,8 +37,10 @@ extension ConversationService {
     /// Brings messages read from the stream to their current state, in one
     /// pipeline: edits and deletes (`sb:conv:{C}:edits`), the quotes of
     /// replies whose original was edited or deleted since, reply counts
-    /// (`sb:conv:{C}:replies`), and shared posts deleted since (`EXISTS`).
-    /// History, resume and gap replay all come through here.
+    /// (`sb:conv:{C}:replies`), reaction counts (`:reactions`), pins
+    /// (`:pins`), and shared posts deleted since (`EXISTS`): four `HMGET`s
+    /// and one `EXISTS` per distinct shared post, whatever the page size.
+    /// History, resume, pins and gap replay all come through here.
     func applyEdits(_ id: String, _ messages: [Message]) async throws(SwitchboardError) -> [Message] {
         guard !messages.isEmpty else { return messages }
         let quoted = Array(Set(messages.compactMap { $0.replyTo?.id }))
@@ -46,17 +48,21 @@ extension ConversationService {
         var commands = [
             RedisCommand("HMGET", [keys.edits(id)] + messages.map(\.id) + quoted),
             RedisCommand("HMGET", [keys.replyCounts(id)] + messages.map(\.id)),
+            RedisCommand("HMGET", [keys.reactions(id)] + messages.map(\.id)),
+            RedisCommand("HMGET", [keys.pins(id)] + messages.map(\.id)),
         ]
         commands += posts.map { RedisCommand("EXISTS", [keys.post($0)]) }
         let replies = try await mapRedis { try await redis.pipeline(commands) }
         guard replies.count == commands.count else { throw SwitchboardError(.internalError, "unexpected reply to a history read") }
         let edits = replies[0].array ?? []
         let counts = replies[1].array ?? []
+        let reactions = replies[2].array ?? []
+        let pins = replies[3].array ?? []
         var quoteEdits: [String: String] = [:]
         for (index, quote) in quoted.enumerated() where messages.count + index < edits.count {
             if let json = edits[messages.count + index].string { quoteEdits[quote] = json }
         }
-        let gonePosts = Set(zip(posts, replies.dropFirst(2)).filter { $0.1.int == 0 }.map(\.0))
+        let gonePosts = Set(zip(posts, replies.dropFirst(4)).filter { $0.1.int == 0 }.map(\.0))
         var result = messages
         for index in result.indices {
             if index < counts.count, let count = counts[index].string.flatMap({ Int($0) }), count > 0 { result[index].replies = count }
@@ -66,6 +72,10 @@ extension ConversationService {
                 result[index].post?.text = ""
             }
             if index < edits.count, let json = edits[index].string { result[index].apply(edit: json) }
+            if index < reactions.count, result[index].deleted != true, let json = reactions[index].string {
+                result[index].apply(reactions: json)
+            }
+            if index < pins.count, !pins[index].isNull { result[index].pinned = true }
         }
         return result
     }
