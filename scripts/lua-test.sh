@@ -283,26 +283,26 @@ sendx() { # C USER TEXT TS EXTRAS_JSON
     run send 9 "$(K "$1")" "$(K "$1"):members" "$(K "$1"):msgs" "$(K "$1"):read" "$(K "$1"):nonce:$2:" "$(K "$1"):offline" \
         "$(K "$1"):edits" "$(K "$1"):replies" "$(K "$1"):thread" "$1" "$2" "$3" "$4" "" 0 "$(CH "$1")" n1/c1 "$5"
 }
-create rx group R 0 alice $T alice bob >/dev/null
-orig=$(j '.[1]|fromjson|.id' "$(send rx alice "a$(printf 'é%.0s' $(seq 150))" $T)")
-checkerr "extras not JSON" INVALID "$(sendx rx bob hi $T 'nope')"
-checkerr "empty text, no content" INVALID "$(sendx rx bob "" $T '{}')"
-checkerr "reply to unknown" NOT_FOUND "$(sendx rx bob hi $T '{"replyTo":"1-0"}')"
-checkerr "reply to malformed" NOT_FOUND "$(sendx rx bob hi $T '{"replyTo":"x"}')"
-out=$(sendx rx bob "yes" $((T + 1)) "{\"replyTo\":\"$orig\"}")
+create rich group R 0 alice $T alice bob >/dev/null
+orig=$(j '.[1]|fromjson|.id' "$(send rich alice "a$(printf 'é%.0s' $(seq 150))" $T)")
+checkerr "extras not JSON" INVALID "$(sendx rich bob hi $T 'nope')"
+checkerr "empty text, no content" INVALID "$(sendx rich bob "" $T '{}')"
+checkerr "reply to unknown" NOT_FOUND "$(sendx rich bob hi $T '{"replyTo":"1-0"}')"
+checkerr "reply to malformed" NOT_FOUND "$(sendx rich bob hi $T '{"replyTo":"x"}')"
+out=$(sendx rich bob "yes" $((T + 1)) "{\"replyTo\":\"$orig\"}")
 check "reply quote cut at a character" "199 $orig alice" "$(j '.[1]|fromjson|.replyTo|"\(.text|utf8bytelength) \(.id) \(.from)"' "$out")"
 check "reply kind text" "text" "$(j '.[1]|fromjson|.kind' "$out")"
-check "reply count" 1 "$(cli HGET "$(K rx):replies" "$orig")"
-check "thread entry" "$orig|" "$(cli ZRANGE "$(K rx):thread" 0 -1 | cut -c1-$((${#orig} + 1)))"
-check "entry keeps replyTo" "$orig" "$(cli --json XREVRANGE "$(K rx):msgs" + - COUNT 1 | jq -r '.[0][1] as $f | [range(0; $f|length; 2)] | map({($f[.]): $f[.+1]}) | add | .replyTo | fromjson | .id')"
-out=$(sendx rx alice "" $((T + 2)) '{"kind":"image","attachments":[{"id":"f_1","name":"a.png","type":"image/png","size":3,"url":"/api/v1/files/f_1"}]}')
+check "reply count" 1 "$(cli HGET "$(K rich):replies" "$orig")"
+check "thread entry" "$orig|" "$(cli ZRANGE "$(K rich):thread" 0 -1 | cut -c1-$((${#orig} + 1)))"
+check "entry keeps replyTo" "$orig" "$(cli --json XREVRANGE "$(K rich):msgs" + - COUNT 1 | jq -r '.[0][1] as $f | [range(0; $f|length; 2)] | map({($f[.]): $f[.+1]}) | add | .replyTo | fromjson | .id')"
+out=$(sendx rich alice "" $((T + 2)) '{"kind":"image","attachments":[{"id":"f_1","name":"a.png","type":"image/png","size":3,"url":"/api/v1/files/f_1"}]}')
 check "attachment message" "image 1 f_1" "$(j '.[1]|fromjson|"\(.kind) \(.attachments|length) \(.attachments[0].id)"' "$out")"
 aid=$(j '.[1]|fromjson|.id' "$out")
-out=$(edit rx alice "$aid" "caption" $((T + 3)))
+out=$(edit rich alice "$aid" "caption" $((T + 3)))
 check "edit keeps attachments" "f_1 caption" "$(j 'fromjson|"\(.attachments[0].id) \(.text)"' "$out")"
-del rx alice "$orig" $((T + 4)) >/dev/null
-checkerr "reply to deleted" NOT_FOUND "$(sendx rx bob hi $((T + 5)) "{\"replyTo\":\"$orig\"}")"
-check "reply count unchanged" 1 "$(cli HGET "$(K rx):replies" "$orig")"
+del rich alice "$orig" $((T + 4)) >/dev/null
+checkerr "reply to deleted" NOT_FOUND "$(sendx rich bob hi $((T + 5)) "{\"replyTo\":\"$orig\"}")"
+check "reply count unchanged" 1 "$(cli HGET "$(K rich):replies" "$orig")"
 
 echo "== add_members"
 checkerr "add by member" FORBIDDEN "$(add g1 carol $((T + 40)) admin dave)"
