@@ -141,8 +141,7 @@ public final class RedisSubscriber: Sendable {
             return (state.connection, futures, toSend)
         }
         if let connection {
-            for chunk in stride(from: 0, to: toSend.count, by: batchSize) {
-                let names = Array(toSend[chunk..<min(chunk + batchSize, toSend.count)])
+            for names in batches(toSend, kind: kind) {
                 connection.sendWithoutReply(RedisCommand(kind.subscribeCommand, names))
             }
         }
@@ -176,9 +175,27 @@ public final class RedisSubscriber: Sendable {
             return state.connection
         }
         guard let connection, !channels.isEmpty else { return }
-        for chunk in stride(from: 0, to: channels.count, by: batchSize) {
-            let names = Array(channels[chunk..<min(chunk + batchSize, channels.count)])
+        for names in batches(channels, kind: kind) {
             connection.sendWithoutReply(RedisCommand(kind.unsubscribeCommand, names))
+        }
+    }
+
+    /// Channels in commands of at most `batchSize`; shard channels grouped by
+    /// hash slot, since one `SSUBSCRIBE` may only name channels of one slot on a cluster.
+    private func batches(_ channels: [String], kind: RedisSubscriptionKind) -> [[String]] {
+        var groups: [[String]] = [channels]
+        if kind == .shard {
+            var bySlot: [Int: [String]] = [:]
+            var order: [Int] = []
+            for channel in channels {
+                let slot = RedisHashSlot(key: channel).rawValue
+                if bySlot[slot] == nil { order.append(slot) }
+                bySlot[slot, default: []].append(channel)
+            }
+            groups = order.map { bySlot[$0]! }
+        }
+        return groups.flatMap { group in
+            stride(from: 0, to: group.count, by: batchSize).map { Array(group[$0..<min($0 + batchSize, group.count)]) }
         }
     }
 
