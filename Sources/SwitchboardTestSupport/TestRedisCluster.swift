@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import RedisClient
+import Synchronization
 
 /// A Redis Cluster on loopback for tests: masters with a replica each
 /// (three and three by default), made with `redis-cli --cluster create`,
@@ -22,6 +23,7 @@ public final class TestRedisCluster: Sendable {
             nodes.append(node)
         }
         let cluster = TestRedisCluster(nodes: nodes)
+        ClusterReaper.register(nodes)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: TestEnvironment.which("redis-cli"))
         process.arguments =
@@ -192,5 +194,26 @@ public final class TestRedisCluster: Sendable {
     /// SIGKILLs every node.
     public func kill() {
         for node in nodes { node.kill() }
+    }
+}
+
+/// Kills the nodes of every test cluster when the test process exits: a
+/// cluster kept in a `static` (shared by a suite) is never deinitialised.
+enum ClusterReaper {
+    private static let pids = Mutex<[Int32]>([])
+    private static let installed = Mutex(false)
+
+    static func register(_ nodes: [TestRedisServer]) {
+        let new = nodes.compactMap(\.processIdentifier)
+        pids.withLock { $0 += new }
+        let first = installed.withLock { installed -> Bool in
+            defer { installed = true }
+            return !installed
+        }
+        if first {
+            atexit {
+                for pid in ClusterReaper.pids.withLock({ $0 }) { Foundation.kill(pid, SIGKILL) }
+            }
+        }
     }
 }

@@ -182,6 +182,9 @@ public final class TestRedisServer: @unchecked Sendable {
         process = nil
     }
 
+    /// The redis-server's process id while it runs.
+    public var processIdentifier: Int32? { process.map(\.processIdentifier) }
+
     /// Whether the process is running.
     public var isRunning: Bool { process?.isRunning ?? false }
 

@@ -148,99 +148,102 @@ struct RedisClusterTests {
     }
 }
 
-/// Sharded pub/sub on a real cluster: each channel on the master of its
-/// slot, moved when the slot moves or its master fails over.
-@Suite("Redis Cluster sharded pub/sub", .serialized)
-struct RedisClusterPubSubTests {
-    @Test func deliversShardChannelsFromEveryShard() async throws {
-        let cluster = try await SharedCluster.start()
-        let configuration = SharedCluster.configuration(cluster)
-        let redis = RedisClient(configuration: configuration)
-        let subscriber = RedisSubscriber(configuration: configuration, clusterRouter: redis.clusterRouter)
-        let recorder = EventRecorder(subscriber)
-        let running = Task { try await subscriber.run() }
-        let p = TestEnvironment.uniquePrefix()
-        let channels = (0..<12).map { "\(p)live:{c\($0)}" }
-        try await subscriber.subscribe(channels, kind: .shard)
-        var shards: Set<Int> = []
-        for channel in channels { shards.insert(try await cluster.masterPort(forKey: channel)) }
-        #expect(shards.count == 3)
-        for channel in channels {
-            // Confirmed: the shard counts one receiver at once.
-            #expect(try await redis.send("SPUBLISH", channel, "hello").int == 1)
-            #expect(await recorder.next(where: isMessage(channel, "hello")) != nil)
-        }
-        subscriber.unsubscribe([channels[0]], kind: .shard)
-        var receivers = 1
-        for _ in 0..<100 where receivers != 0 {
-            receivers = try await redis.send("SPUBLISH", channels[0], "gone").int ?? -1
-            if receivers != 0 { try await Task.sleep(nanoseconds: 20_000_000) }
-        }
-        #expect(receivers == 0)
-        subscriber.stop()
-        try await running.value
-        await redis.shutdown()
-    }
-
-    @Test func resubscribesWhenTheSlotMoves() async throws {
-        let cluster = try await SharedCluster.start()
-        let configuration = SharedCluster.configuration(cluster)
-        let redis = RedisClient(configuration: configuration)
-        let subscriber = RedisSubscriber(configuration: configuration, clusterRouter: redis.clusterRouter)
-        let recorder = EventRecorder(subscriber)
-        let running = Task { try await subscriber.run() }
-        let channel = TestEnvironment.uniquePrefix() + "live:{moving}"
-        try await subscriber.subscribe([channel], kind: .shard)
-        #expect(try await redis.send("SPUBLISH", channel, "before").int == 1)
-        #expect(await recorder.next(where: isMessage(channel, "before")) != nil)
-
-        let slot = RedisHashSlot(key: channel).rawValue
-        let source = try await cluster.masterPort(forSlot: slot)
-        let target = try await cluster.masterPorts().first { $0 != source }!
-        try await cluster.moveSlot(slot, to: target)
-        // The old master pushes `sunsubscribe`; the channel moves and the owner hears of a gap.
-        #expect(await recorder.next(within: 20) { $0 == .connected(gap: true) } != nil)
-        #expect(try await redis.send("SPUBLISH", channel, "after").int == 1)
-        #expect(await recorder.next(where: isMessage(channel, "after")) != nil)
-        #expect(try await cluster.node(port: target)?.command("PUBSUB", "SHARDNUMSUB", channel).array?.last?.int == 1)
-        subscriber.stop()
-        try await running.value
-        await redis.shutdown()
-    }
-
-    @Test func followsAFailoverOfTheChannelsMaster() async throws {
-        let cluster = try await SharedCluster.start()
-        let configuration = SharedCluster.configuration(cluster)
-        let redis = RedisClient(configuration: configuration)
-        let subscriber = RedisSubscriber(configuration: configuration, clusterRouter: redis.clusterRouter)
-        let recorder = EventRecorder(subscriber)
-        let running = Task { try await subscriber.run() }
-        let p = TestEnvironment.uniquePrefix()
-        let channel = p + "live:{failover}"
-        let key = p + "{failover}:key"
-        try await subscriber.subscribe([channel], kind: .shard)
-        try await redis.send("SET", key, "before")
-        #expect(try await redis.send("SPUBLISH", channel, "before").int == 1)
-        #expect(await recorder.next(where: isMessage(channel, "before")) != nil)
-
-        let oldMaster = try await cluster.masterPort(forKey: channel)
-        let newMaster = try await cluster.failover(masterPort: oldMaster)
-        #expect(await recorder.next(within: 30) { $0 == .connected(gap: true) } != nil)
-        // Commands follow the new master (MOVED from the demoted one).
-        #expect(try await redis.send("GET", key).string == "before")
-        try await redis.send("SET", key, "after")
-        #expect(try await cluster.node(port: newMaster)?.command("GET", key).string == "after")
-        var delivered = false
-        for _ in 0..<50 where !delivered {
-            if try await redis.send("SPUBLISH", channel, "after").int == 1 {
-                delivered = await recorder.next(within: 5, where: isMessage(channel, "after")) != nil
-            } else {
-                try await Task.sleep(nanoseconds: 100_000_000)
+extension RedisClusterTests {
+    /// Sharded pub/sub on a real cluster: each channel on the master of its
+    /// slot, moved when the slot moves or its master fails over. Nested, so that
+    /// it never runs while the suite above moves slots.
+    @Suite("Redis Cluster sharded pub/sub", .serialized)
+    struct RedisClusterPubSubTests {
+        @Test func deliversShardChannelsFromEveryShard() async throws {
+            let cluster = try await SharedCluster.start()
+            let configuration = SharedCluster.configuration(cluster)
+            let redis = RedisClient(configuration: configuration)
+            let subscriber = RedisSubscriber(configuration: configuration, clusterRouter: redis.clusterRouter)
+            let recorder = EventRecorder(subscriber)
+            let running = Task { try await subscriber.run() }
+            let p = TestEnvironment.uniquePrefix()
+            let channels = (0..<12).map { "\(p)live:{c\($0)}" }
+            try await subscriber.subscribe(channels, kind: .shard)
+            var shards: Set<Int> = []
+            for channel in channels { shards.insert(try await cluster.masterPort(forKey: channel)) }
+            #expect(shards.count == 3)
+            for channel in channels {
+                // Confirmed: the shard counts one receiver at once.
+                #expect(try await redis.send("SPUBLISH", channel, "hello").int == 1)
+                #expect(await recorder.next(where: isMessage(channel, "hello")) != nil)
             }
+            subscriber.unsubscribe([channels[0]], kind: .shard)
+            var receivers = 1
+            for _ in 0..<100 where receivers != 0 {
+                receivers = try await redis.send("SPUBLISH", channels[0], "gone").int ?? -1
+                if receivers != 0 { try await Task.sleep(nanoseconds: 20_000_000) }
+            }
+            #expect(receivers == 0)
+            subscriber.stop()
+            try await running.value
+            await redis.shutdown()
         }
-        #expect(delivered)
-        subscriber.stop()
-        try await running.value
-        await redis.shutdown()
+
+        @Test func resubscribesWhenTheSlotMoves() async throws {
+            let cluster = try await SharedCluster.start()
+            let configuration = SharedCluster.configuration(cluster)
+            let redis = RedisClient(configuration: configuration)
+            let subscriber = RedisSubscriber(configuration: configuration, clusterRouter: redis.clusterRouter)
+            let recorder = EventRecorder(subscriber)
+            let running = Task { try await subscriber.run() }
+            let channel = TestEnvironment.uniquePrefix() + "live:{moving}"
+            try await subscriber.subscribe([channel], kind: .shard)
+            #expect(try await redis.send("SPUBLISH", channel, "before").int == 1)
+            #expect(await recorder.next(where: isMessage(channel, "before")) != nil)
+
+            let slot = RedisHashSlot(key: channel).rawValue
+            let source = try await cluster.masterPort(forSlot: slot)
+            let target = try await cluster.masterPorts().first { $0 != source }!
+            try await cluster.moveSlot(slot, to: target)
+            // The old master pushes `sunsubscribe`; the channel moves and the owner hears of a gap.
+            #expect(await recorder.next(within: 20) { $0 == .connected(gap: true) } != nil)
+            #expect(try await redis.send("SPUBLISH", channel, "after").int == 1)
+            #expect(await recorder.next(where: isMessage(channel, "after")) != nil)
+            #expect(try await cluster.node(port: target)?.command("PUBSUB", "SHARDNUMSUB", channel).array?.last?.int == 1)
+            subscriber.stop()
+            try await running.value
+            await redis.shutdown()
+        }
+
+        @Test func followsAFailoverOfTheChannelsMaster() async throws {
+            let cluster = try await SharedCluster.start()
+            let configuration = SharedCluster.configuration(cluster)
+            let redis = RedisClient(configuration: configuration)
+            let subscriber = RedisSubscriber(configuration: configuration, clusterRouter: redis.clusterRouter)
+            let recorder = EventRecorder(subscriber)
+            let running = Task { try await subscriber.run() }
+            let p = TestEnvironment.uniquePrefix()
+            let channel = p + "live:{failover}"
+            let key = p + "{failover}:key"
+            try await subscriber.subscribe([channel], kind: .shard)
+            try await redis.send("SET", key, "before")
+            #expect(try await redis.send("SPUBLISH", channel, "before").int == 1)
+            #expect(await recorder.next(where: isMessage(channel, "before")) != nil)
+
+            let oldMaster = try await cluster.masterPort(forKey: channel)
+            let newMaster = try await cluster.failover(masterPort: oldMaster)
+            #expect(await recorder.next(within: 30) { $0 == .connected(gap: true) } != nil)
+            // Commands follow the new master (MOVED from the demoted one).
+            #expect(try await redis.send("GET", key).string == "before")
+            try await redis.send("SET", key, "after")
+            #expect(try await cluster.node(port: newMaster)?.command("GET", key).string == "after")
+            var delivered = false
+            for _ in 0..<50 where !delivered {
+                if try await redis.send("SPUBLISH", channel, "after").int == 1 {
+                    delivered = await recorder.next(within: 5, where: isMessage(channel, "after")) != nil
+                } else {
+                    try await Task.sleep(nanoseconds: 100_000_000)
+                }
+            }
+            #expect(delivered)
+            subscriber.stop()
+            try await running.value
+            await redis.shutdown()
+        }
     }
 }

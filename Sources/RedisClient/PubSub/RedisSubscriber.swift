@@ -141,8 +141,8 @@ public final class RedisSubscriber: Sendable {
             return (state.connection, futures, toSend)
         }
         if let connection {
-            for command in Self.commands(kind.subscribeCommand, toSend, kind: kind, batch: batchSize) {
-                connection.sendWithoutReply(command)
+            for names in batches(toSend, kind: kind) {
+                connection.sendWithoutReply(RedisCommand(kind.subscribeCommand, names))
             }
         }
         let confirmed = EventLoopFuture.andAllSucceed(futures, on: eventLoop)
@@ -175,28 +175,28 @@ public final class RedisSubscriber: Sendable {
             return state.connection
         }
         guard let connection, !channels.isEmpty else { return }
-        for command in Self.commands(kind.unsubscribeCommand, channels, kind: kind, batch: batchSize) {
-            connection.sendWithoutReply(command)
+        for names in batches(channels, kind: kind) {
+            connection.sendWithoutReply(RedisCommand(kind.unsubscribeCommand, names))
         }
     }
 
-    /// `(UN)SUBSCRIBE` commands for `names`, at most `batch` names each. Shard
-    /// channels are grouped by hash slot: one `SSUBSCRIBE` may only name
-    /// channels of one slot (else `CROSSSLOT`).
-    static func commands(_ verb: String, _ names: [String], kind: RedisSubscriptionKind, batch: Int) -> [RedisCommand] {
-        var groups: [[String]] = [names]
+    /// Channels in commands of at most `batchSize`; shard channels grouped by
+    /// hash slot, since one `SSUBSCRIBE` may only name channels of one slot on a cluster.
+    private func batches(_ channels: [String], kind: RedisSubscriptionKind) -> [[String]] {
+        var groups: [[String]] = [channels]
         if kind == .shard {
             var bySlot: [Int: [String]] = [:]
-            for name in names { bySlot[RedisHashSlot(key: name).rawValue, default: []].append(name) }
-            groups = bySlot.keys.sorted().map { bySlot[$0]! }
-        }
-        var commands: [RedisCommand] = []
-        for group in groups {
-            for chunk in stride(from: 0, to: group.count, by: batch) {
-                commands.append(RedisCommand(verb, Array(group[chunk..<min(chunk + batch, group.count)])))
+            var order: [Int] = []
+            for channel in channels {
+                let slot = RedisHashSlot(key: channel).rawValue
+                if bySlot[slot] == nil { order.append(slot) }
+                bySlot[slot, default: []].append(channel)
             }
+            groups = order.map { bySlot[$0]! }
         }
-        return commands
+        return groups.flatMap { group in
+            stride(from: 0, to: group.count, by: batchSize).map { Array(group[$0..<min($0 + batchSize, group.count)]) }
+        }
     }
 
     private func emit(_ event: RedisPubSubEvent) {

@@ -51,7 +51,7 @@ public final class RedisScriptRegistry: Sendable {
 
     /// Runs many script calls in one pipeline (one write); replies in order,
     /// error replies inline. When Redis lost its script cache (`NOSCRIPT`),
-    /// loads the scripts again and resends the pipeline once.
+    /// loads the scripts again and resends the calls that did not run, once.
     public func pipeline(_ calls: [Call]) async throws -> [RedisValue] {
         if hashes.withLock({ $0.count }) < scripts.count { try await loadAll() }
         func commands() -> [RedisCommand] {
@@ -60,10 +60,16 @@ public final class RedisScriptRegistry: Sendable {
                 RedisCommand("EVALSHA", [known[call.name] ?? "unknown", call.keys.count] + call.keys + call.arguments)
             }
         }
-        let replies = try await client.pipeline(commands())
-        guard replies.contains(where: { $0.errorMessage?.hasPrefix("NOSCRIPT") == true }) else { return replies }
+        var replies = try await client.pipeline(commands())
+        let missing = replies.indices.filter { replies[$0].errorMessage?.hasPrefix("NOSCRIPT") == true }
+        guard !missing.isEmpty else { return replies }
+        // Only the calls that did not run are sent again: on a cluster one
+        // shard may have lost its scripts while the others ran theirs.
         try await loadAll()
-        return try await client.pipeline(commands())
+        let again = commands()
+        let retried = try await client.pipeline(missing.map { again[$0] })
+        for (index, reply) in zip(missing, retried) { replies[index] = reply }
+        return replies
     }
 
     /// Whether every script is in Redis' script cache now (`SCRIPT EXISTS`).
