@@ -11,6 +11,8 @@ extension LiveBench {
         var processes: [ProcessWatch.Sample?]
         var bench: ProcessWatch.Sample?
         var machineTicks: Int?
+        /// The nodes' fan-out histograms (`nodeHistogramNames`), summed over the endpoints.
+        var nodeHistograms: [String: NodeHistogram] = [:]
     }
 
     func runFanout() async throws {
@@ -76,7 +78,7 @@ extension LiveBench {
     private func measureWindow(until end: UInt64) async throws -> (WindowEdge, WindowEdge, peakRSS: [Int]) {
         var first = WindowEdge(
             counters: try await counters(), processes: watched.map { $0.sample() }, bench: ProcessWatch.selfSample(),
-            machineTicks: ProcessWatch.machineTicks())
+            machineTicks: ProcessWatch.machineTicks(), nodeHistograms: await scrapeNodeHistograms())
         var peakRSS = first.processes.map { $0?.rssKB ?? 0 }
         while monotonicMicros() < end {
             await sleep(until: min(end, monotonicMicros() + 1_000_000))
@@ -84,7 +86,7 @@ extension LiveBench {
         }
         let last = WindowEdge(
             counters: try await counters(), processes: watched.map { $0.sample() }, bench: ProcessWatch.selfSample(),
-            machineTicks: ProcessWatch.machineTicks())
+            machineTicks: ProcessWatch.machineTicks(), nodeHistograms: await scrapeNodeHistograms())
         for (index, sample) in last.processes.enumerated() { peakRSS[index] = max(peakRSS[index], sample?.rssKB ?? 0) }
         if first.processes.count != last.processes.count { first.processes = last.processes }
         return (first, last, peakRSS)

@@ -49,7 +49,25 @@ extension LiveBench {
             report["node_cpu_us_per_delivery"] = .double(round3(nodeCPU * 1e6 / Double(windowDeliveries)))
         }
         machineReport(&report, first: first, last: last, window: window)
+        nodeHistogramReport(&report, first: first, last: last)
         return report
+    }
+
+    /// The nodes' own view of fan-out in the window, beside the clients':
+    /// `node_fanout_*` (pub/sub event received → flushed, per loop) and
+    /// `node_e2e_*` (message ts → written), p50 / p99 in ms. A client-side
+    /// p99 far above both means the delay is in the generator or the kernel.
+    private func nodeHistogramReport(_ report: inout JSONObject, first: WindowEdge, last: WindowEdge) {
+        let names = [("node_fanout_", Self.nodeHistogramNames[0]), ("node_e2e_", Self.nodeHistogramNames[1])]
+        for (prefix, name) in names {
+            guard let end = last.nodeHistograms[name] else { continue }
+            let window = end.since(first.nodeHistograms[name] ?? NodeHistogram())
+            guard window.count > 0 else { continue }
+            report[prefix + "count"] = .int(Int(window.count))
+            for (p, key) in [(50.0, "p50_ms"), (99.0, "p99_ms")] {
+                if let seconds = window.percentile(p) { report[prefix + key] = .double(round3(seconds * 1000)) }
+            }
+        }
     }
 
     /// The bench's own CPU in the window, the machine's, and what other jobs took (% of one core).
@@ -79,6 +97,8 @@ extension LiveBench {
               sends not acknowledged but stored and delivered: \(field("unacked_stored")) (\(field("unacked_delivered")) deliveries)
               latency ms: p50 \(field("p50_ms")) p90 \(field("p90_ms")) p99 \(field("p99_ms")) p99.9 \(field("p999_ms")) \
             max \(field("max_ms")) (ack p99 \(field("ack_p99_ms")))
+              on the nodes, ms: received → flushed p50 \(field("node_fanout_p50_ms")) p99 \(field("node_fanout_p99_ms")); \
+            ts → written p50 \(field("node_e2e_p50_ms")) p99 \(field("node_e2e_p99_ms"))
               \(field("deliveries_per_s")) deliveries/s; node CPU µs/delivery \(field("node_cpu_us_per_delivery")); \
             connect \(format(connectSeconds)) s; drain \(format(drainSeconds)) s
             """)

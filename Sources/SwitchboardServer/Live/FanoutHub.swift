@@ -33,6 +33,8 @@ final class FanoutHub: Sendable {
     let reconnectCounter = Counter(label: "switchboard_pubsub_reconnects_total")
     /// Publish (message ts) → frame written on this node, once per loop per message.
     let fanoutTimer = Metrics.Timer(label: "switchboard_fanout_delay_seconds")
+    /// Pub/sub event received on this node → written and flushed, per loop per event (µs resolution).
+    static let nodeFanoutLabel = "switchboard_fanout_node_delay_seconds"
 
     init(switchboard: Switchboard, eventLoopGroup: any EventLoopGroup, background: BackgroundWork, logger: Logger) throws {
         self.switchboard = switchboard
@@ -45,7 +47,7 @@ final class FanoutHub: Sendable {
         var loops: [ObjectIdentifier: LoopHub] = [:]
         var list: [LoopHub] = []
         for loop in eventLoopGroup.makeIterator() {
-            let hub = LoopHub(eventLoop: loop)
+            let hub = LoopHub(eventLoop: loop, fanoutTimer: Metrics.Timer(label: Self.nodeFanoutLabel))
             loops[ObjectIdentifier(loop)] = hub
             list.append(hub)
         }
@@ -211,9 +213,10 @@ final class FanoutHub: Sendable {
         let ts = event.ts
         let timer = fanoutTimer
         let clock = switchboard.clock
+        let received = NIODeadline.now()
         if event.event == "message" { deliveredCounter.increment() }
         forEachLoop { hub in
-            if hub.deliver(conversation: conversation, frame: frame, seq: seq, origin: origin) > 0, let ts {
+            if hub.deliver(conversation: conversation, frame: frame, seq: seq, origin: origin, received: received) > 0, let ts {
                 timer.recordMilliseconds(max(0, clock.milliseconds - ts))
             }
         }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import NIOCore
 
 /// The sessions of one event loop, indexed by conversation and by user.
@@ -16,9 +17,15 @@ final class LoopHub: @unchecked Sendable {
     /// Sessions written to since the last flush; flushed once at the end of this loop tick.
     private var unflushed: [WebSocketSession] = []
     private var flushScheduled = false
+    /// When the pub/sub events written since the last flush reached this
+    /// node: recorded into `fanoutTimer` once the flush is done.
+    private var unflushedReceived: [NIODeadline] = []
+    /// Node-side fan-out delay: pub/sub event received → written and flushed on this loop.
+    private let fanoutTimer: CoreMetrics.Timer?
 
-    init(eventLoop: any EventLoop) {
+    init(eventLoop: any EventLoop, fanoutTimer: CoreMetrics.Timer? = nil) {
         self.eventLoop = eventLoop
+        self.fanoutTimer = fanoutTimer
     }
 
     /// Starts the once-a-second housekeeping of every session on this loop
@@ -102,8 +109,9 @@ final class LoopHub: @unchecked Sendable {
 
     /// Writes one frame to every local member session of a conversation but
     /// the originating connection, then flushes each once. Answers how many got it.
+    /// `received`: when the event reached the node (for the node-side fan-out delay).
     @discardableResult
-    func deliver(conversation: String, frame: ByteBuffer, seq: Int?, origin: String?) -> Int {
+    func deliver(conversation: String, frame: ByteBuffer, seq: Int?, origin: String?, received: NIODeadline? = nil) -> Int {
         guard let members = byConversation[conversation] else { return 0 }
         var count = 0
         for session in members.values where session.connectionID != origin {
@@ -111,6 +119,7 @@ final class LoopHub: @unchecked Sendable {
             unflushed.append(session)
             count += 1
         }
+        if count > 0, let received, fanoutTimer != nil { unflushedReceived.append(received) }
         scheduleFlush()
         return count
     }
@@ -125,7 +134,17 @@ final class LoopHub: @unchecked Sendable {
             let sessions = hub.unflushed
             hub.unflushed.removeAll(keepingCapacity: true)
             for session in sessions { session.flushIfNeeded() }
+            hub.recordFlushed()
         }
+    }
+
+    /// Records, for every event flushed just now, how long it took from
+    /// reaching the node to leaving it (one clock read per flush).
+    private func recordFlushed() {
+        guard let fanoutTimer, !unflushedReceived.isEmpty else { return }
+        let now = NIODeadline.now()
+        for received in unflushedReceived { fanoutTimer.recordNanoseconds(max(0, (now - received).nanoseconds)) }
+        unflushedReceived.removeAll(keepingCapacity: true)
     }
 
     /// Writes one frame to every local session of a user.
