@@ -1,3 +1,4 @@
+#!lua
 -- delivered.lua: move a member's delivered pointer forward (like read.lua).
 -- KEYS[1] conv hash                 sb:conv:{C}
 -- KEYS[2] members hash              sb:conv:{C}:members
@@ -12,6 +13,7 @@
 -- pointer but announce nothing).
 -- Returns: the pointer (integer).
 -- Errors: INVALID (bad ARGV / key count), NOT_FOUND (no conversation), NOT_MEMBER.
+local PUBLISH = "PUBLISH" -- "SPUBLISH" on Redis Cluster: the node loads a copy with this line changed
 local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
 if #KEYS ~= 3 then return err("INVALID", "delivered expects 3 keys") end
 local convId, userId, seqArg, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -32,7 +34,7 @@ if seq > pointer then
   pointer = seq
   redis.call("HSET", KEYS[3], userId, pointer)
   if channel ~= "" and conv[1] ~= "room" then
-    redis.call("PUBLISH", channel, cjson.encode({ev = "delivered", conv = convId, user = userId, seq = pointer}))
+    redis.call(PUBLISH, channel, cjson.encode({ev = "delivered", conv = convId, user = userId, seq = pointer}))
   end
 end
 return pointer

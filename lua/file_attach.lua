@@ -1,3 +1,4 @@
+#!lua
 -- file_attach.lua: claim an upload for a message, before the message is
 -- sent (so a member who receives it can already fetch the file).
 -- KEYS[1] file hash        sb:file:{F}

@@ -1,3 +1,4 @@
+#!lua
 -- file_create.lua: record an upload's metadata once its bytes are stored.
 -- KEYS[1] file hash        sb:file:{F}
 -- ARGV[1] id   ARGV[2] name   ARGV[3] type   ARGV[4] size (bytes)

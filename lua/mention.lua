@@ -1,3 +1,4 @@
+#!lua
 -- mention.lua: a `mention` notification for a member named as @username in
 -- a group or room message, stored whether or not the user is connected.
 -- KEYS[1] notifications zset   sb:notifs:{U}   (members "<seq, 20 digits>|<json>", as notify.lua)
@@ -14,6 +15,7 @@
 --   next connect does not push it again.
 -- Returns: 1 when pushed live, 0 when only stored.
 -- Errors: INVALID.
+local PUBLISH = "PUBLISH" -- "SPUBLISH" on Redis Cluster: the node loads a copy with this line changed
 local function uint(s)
   if type(s) == "string" and #s <= 20 and s:match("^%d+$") then return tonumber(s) end
 end
@@ -26,7 +28,7 @@ redis.call("ZADD", KEYS[1], score, string.rep("0", 20 - #seq) .. seq .. "|" .. A
 redis.call("ZREMRANGEBYRANK", KEYS[1], 0, -(keep + 1))
 redis.call("EXPIRE", KEYS[1], ttl)
 if channel ~= "" and redis.call("ZCOUNT", KEYS[2], "(" .. now, "+inf") > 0 then
-  redis.call("PUBLISH", channel, '{"ev":"notification","notification":' .. ARGV[1] .. '}')
+  redis.call(PUBLISH, channel, '{"ev":"notification","notification":' .. ARGV[1] .. '}')
   redis.call("HSET", KEYS[3], "pushedNotification", id)
   return 1
 end

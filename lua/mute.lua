@@ -1,3 +1,4 @@
+#!lua
 -- mute.lua: a member mutes a conversation until a time, or unmutes it.
 -- KEYS[1] conv hash      sb:conv:{C}
 -- KEYS[2] members hash   sb:conv:{C}:members

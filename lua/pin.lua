@@ -1,3 +1,4 @@
+#!lua
 -- pin.lua: pin or unpin a message of a conversation.
 -- KEYS[1] conv hash          sb:conv:{C}
 -- KEYS[2] members hash       sb:conv:{C}:members
@@ -16,6 +17,7 @@
 -- Errors: INVALID, NOT_FOUND (no conversation; pin: no such message or
 --   deleted), NOT_MEMBER, FORBIDDEN (a plain member of a group or room),
 --   CONFLICT (pin: ARGV[5] pins already).
+local PUBLISH = "PUBLISH" -- "SPUBLISH" on Redis Cluster: the node loads a copy with this line changed
 local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
 local function uint(s)
   if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
@@ -51,6 +53,6 @@ else
   changed = redis.call("HDEL", KEYS[5], msgId)
 end
 if changed == 1 and channel ~= "" then
-  redis.call("PUBLISH", channel, cjson.encode({ev = "pin", conv = convId, id = msgId, on = on == "1", by = userId}))
+  redis.call(PUBLISH, channel, cjson.encode({ev = "pin", conv = convId, id = msgId, on = on == "1", by = userId}))
 end
 return {changed, redis.call("HLEN", KEYS[5])}

@@ -1,3 +1,4 @@
+#!lua
 -- react.lua: add or remove one user's reaction (an emoji) on a message.
 -- KEYS[1] conv hash          sb:conv:{C}
 -- KEYS[2] members hash       sb:conv:{C}:members
@@ -19,6 +20,7 @@
 -- Errors: INVALID (bad ARGV / key count / malformed id), NOT_FOUND (no
 --   conversation, no such message, message deleted), NOT_MEMBER,
 --   CONFLICT (a new emoji past ARGV[6] distinct ones).
+local PUBLISH = "PUBLISH" -- "SPUBLISH" on Redis Cluster: the node loads a copy with this line changed
 local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
 if #KEYS ~= 6 then return err("INVALID", "react expects 6 keys") end
 local convId, userId, msgId, emoji, on, channel, origin = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[7], ARGV[8]
@@ -63,7 +65,7 @@ if changed == 1 then
   if channel ~= "" then
     local ev = {ev = "reaction", conv = convId, id = msgId, emoji = emoji, user = userId, on = on == "1", count = count}
     if (origin or "") ~= "" then ev.origin = origin end
-    redis.call("PUBLISH", channel, cjson.encode(ev))
+    redis.call(PUBLISH, channel, cjson.encode(ev))
   end
 end
 return {changed, count}

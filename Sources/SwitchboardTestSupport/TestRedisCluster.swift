@@ -176,7 +176,15 @@ public final class TestRedisCluster: Sendable {
     /// replica becomes the master (no write lost). Returns the new master's port.
     @discardableResult
     public func failover(masterPort: Int) async throws -> Int {
-        guard let replicaPort = try await replicaPort(of: masterPort), let replica = node(port: replicaPort) else {
+        // Right after a slot moved, a node's view can list a shard without its
+        // replica for a moment: ask again for a while before giving up.
+        var found: Int?
+        let asked = Date()
+        while found == nil, Date().timeIntervalSince(asked) < 20 {
+            found = try await replicaPort(of: masterPort)
+            if found == nil { try await Task.sleep(nanoseconds: 200_000_000) }
+        }
+        guard let replicaPort = found, let replica = node(port: replicaPort) else {
             throw TestSupportError("no replica of \(masterPort)")
         }
         try await replica.command("CLUSTER", "FAILOVER")

@@ -7,18 +7,15 @@ import Testing
 /// A node on a Redis Cluster (3 masters, 3 replicas): two users talk.
 @Suite("Node on a Redis Cluster", .serialized)
 struct ClusterTests {
-    /// Waits for the scripts side (branch `slots`): with the event stream on,
-    /// `create_user` fails (its KEYS[2] `sb:events` is in another slot than
-    /// the user); with it off, register and create pass but the live `send`
-    /// gets no reply frame in 10 s (the live path's keys or `PUBLISH` inside
-    /// the scripts, not yet `SPUBLISH`, are the suspects).
-    @Test(.disabled("needs the cluster-clean scripts of branch slots"))
+    /// Scripts `SPUBLISH` in their conversation's slot, the hub
+    /// `SSUBSCRIBE`s on the master of that slot, every script stays in one slot.
+    @Test
     func twoUsersTalkThroughANodeOnACluster() async throws {
         let cluster = try await TestRedisCluster.start()
         var configuration = TestNode.configuration()
         configuration.redisURL = "redis://"
         configuration.redisClusterSeeds = [cluster.seeds]
-        // The event stream (one key, sb:events) is written by the same scripts as each user or conversation: cross-slot until the scripts split it.
+        // The event stream (one key, sb:events) is refused on a cluster (docs/redis-layout.md).
         configuration.events.enabled = false
         let node = try await TestNode.start(configuration)
         #expect(node.redis.isCluster)

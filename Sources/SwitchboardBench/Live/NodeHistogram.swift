@@ -29,9 +29,10 @@ struct NodeHistogram: Sendable {
 
     /// `self` minus an earlier scrape.
     func since(_ earlier: NodeHistogram) -> NodeHistogram {
-        NodeHistogram(buckets: buckets.mapValues { $0 }.reduce(into: [:]) { result, entry in
-            result[entry.key] = max(0, entry.value - (earlier.buckets[entry.key] ?? 0))
-        })
+        NodeHistogram(
+            buckets: buckets.mapValues { $0 }.reduce(into: [:]) { result, entry in
+                result[entry.key] = max(0, entry.value - (earlier.buckets[entry.key] ?? 0))
+            })
     }
 
     /// The value at a percentile (0–100) in seconds, interpolated linearly

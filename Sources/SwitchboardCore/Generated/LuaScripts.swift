@@ -487,6 +487,7 @@ public enum LuaScripts {
         RedisScript(
             name: "delivered",
             source: ####"""
+            #!lua
             -- delivered.lua: move a member's delivered pointer forward (like read.lua).
             -- KEYS[1] conv hash                 sb:conv:{C}
             -- KEYS[2] members hash              sb:conv:{C}:members
@@ -501,6 +502,7 @@ public enum LuaScripts {
             -- pointer but announce nothing).
             -- Returns: the pointer (integer).
             -- Errors: INVALID (bad ARGV / key count), NOT_FOUND (no conversation), NOT_MEMBER.
+            local PUBLISH = "PUBLISH" -- "SPUBLISH" on Redis Cluster: the node loads a copy with this line changed
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
             if #KEYS ~= 3 then return err("INVALID", "delivered expects 3 keys") end
             local convId, userId, seqArg, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -521,7 +523,7 @@ public enum LuaScripts {
               pointer = seq
               redis.call("HSET", KEYS[3], userId, pointer)
               if channel ~= "" and conv[1] ~= "room" then
-                redis.call("PUBLISH", channel, cjson.encode({ev = "delivered", conv = convId, user = userId, seq = pointer}))
+                redis.call(PUBLISH, channel, cjson.encode({ev = "delivered", conv = convId, user = userId, seq = pointer}))
               end
             end
             return pointer
@@ -663,6 +665,7 @@ public enum LuaScripts {
         RedisScript(
             name: "file_attach",
             source: ####"""
+            #!lua
             -- file_attach.lua: claim an upload for a message, before the message is
             -- sent (so a member who receives it can already fetch the file).
             -- KEYS[1] file hash        sb:file:{F}
@@ -689,6 +692,7 @@ public enum LuaScripts {
         RedisScript(
             name: "file_create",
             source: ####"""
+            #!lua
             -- file_create.lua: record an upload's metadata once its bytes are stored.
             -- KEYS[1] file hash        sb:file:{F}
             -- ARGV[1] id   ARGV[2] name   ARGV[3] type   ARGV[4] size (bytes)
@@ -753,6 +757,7 @@ public enum LuaScripts {
         RedisScript(
             name: "mention",
             source: ####"""
+            #!lua
             -- mention.lua: a `mention` notification for a member named as @username in
             -- a group or room message, stored whether or not the user is connected.
             -- KEYS[1] notifications zset   sb:notifs:{U}   (members "<seq, 20 digits>|<json>", as notify.lua)
@@ -769,6 +774,7 @@ public enum LuaScripts {
             --   next connect does not push it again.
             -- Returns: 1 when pushed live, 0 when only stored.
             -- Errors: INVALID.
+            local PUBLISH = "PUBLISH" -- "SPUBLISH" on Redis Cluster: the node loads a copy with this line changed
             local function uint(s)
               if type(s) == "string" and #s <= 20 and s:match("^%d+$") then return tonumber(s) end
             end
@@ -781,7 +787,7 @@ public enum LuaScripts {
             redis.call("ZREMRANGEBYRANK", KEYS[1], 0, -(keep + 1))
             redis.call("EXPIRE", KEYS[1], ttl)
             if channel ~= "" and redis.call("ZCOUNT", KEYS[2], "(" .. now, "+inf") > 0 then
-              redis.call("PUBLISH", channel, '{"ev":"notification","notification":' .. ARGV[1] .. '}')
+              redis.call(PUBLISH, channel, '{"ev":"notification","notification":' .. ARGV[1] .. '}')
               redis.call("HSET", KEYS[3], "pushedNotification", id)
               return 1
             end
@@ -791,6 +797,7 @@ public enum LuaScripts {
         RedisScript(
             name: "mute",
             source: ####"""
+            #!lua
             -- mute.lua: a member mutes a conversation until a time, or unmutes it.
             -- KEYS[1] conv hash      sb:conv:{C}
             -- KEYS[2] members hash   sb:conv:{C}:members
@@ -887,6 +894,7 @@ public enum LuaScripts {
         RedisScript(
             name: "pin",
             source: ####"""
+            #!lua
             -- pin.lua: pin or unpin a message of a conversation.
             -- KEYS[1] conv hash          sb:conv:{C}
             -- KEYS[2] members hash       sb:conv:{C}:members
@@ -905,6 +913,7 @@ public enum LuaScripts {
             -- Errors: INVALID, NOT_FOUND (no conversation; pin: no such message or
             --   deleted), NOT_MEMBER, FORBIDDEN (a plain member of a group or room),
             --   CONFLICT (pin: ARGV[5] pins already).
+            local PUBLISH = "PUBLISH" -- "SPUBLISH" on Redis Cluster: the node loads a copy with this line changed
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
             local function uint(s)
               if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
@@ -940,7 +949,7 @@ public enum LuaScripts {
               changed = redis.call("HDEL", KEYS[5], msgId)
             end
             if changed == 1 and channel ~= "" then
-              redis.call("PUBLISH", channel, cjson.encode({ev = "pin", conv = convId, id = msgId, on = on == "1", by = userId}))
+              redis.call(PUBLISH, channel, cjson.encode({ev = "pin", conv = convId, id = msgId, on = on == "1", by = userId}))
             end
             return {changed, redis.call("HLEN", KEYS[5])}
             """####
@@ -1456,6 +1465,7 @@ public enum LuaScripts {
         RedisScript(
             name: "react",
             source: ####"""
+            #!lua
             -- react.lua: add or remove one user's reaction (an emoji) on a message.
             -- KEYS[1] conv hash          sb:conv:{C}
             -- KEYS[2] members hash       sb:conv:{C}:members
@@ -1477,6 +1487,7 @@ public enum LuaScripts {
             -- Errors: INVALID (bad ARGV / key count / malformed id), NOT_FOUND (no
             --   conversation, no such message, message deleted), NOT_MEMBER,
             --   CONFLICT (a new emoji past ARGV[6] distinct ones).
+            local PUBLISH = "PUBLISH" -- "SPUBLISH" on Redis Cluster: the node loads a copy with this line changed
             local function err(code, msg) return redis.error_reply(code .. " " .. msg) end
             if #KEYS ~= 6 then return err("INVALID", "react expects 6 keys") end
             local convId, userId, msgId, emoji, on, channel, origin = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[7], ARGV[8]
@@ -1521,7 +1532,7 @@ public enum LuaScripts {
               if channel ~= "" then
                 local ev = {ev = "reaction", conv = convId, id = msgId, emoji = emoji, user = userId, on = on == "1", count = count}
                 if (origin or "") ~= "" then ev.origin = origin end
-                redis.call("PUBLISH", channel, cjson.encode(ev))
+                redis.call(PUBLISH, channel, cjson.encode(ev))
               end
             end
             return {changed, count}
