@@ -3,7 +3,7 @@
 /// docs/openapi.yaml as JSON, embedded at build time and served at `GET /api/v1/openapi.json`.
 enum OpenAPIDocument {
     /// SHA-256 (hex) of the docs/openapi.yaml this was generated from; a test compares it with the file.
-    static let sourceSHA256 = "3ff62237b299e04e1de5869e1e0f3b3391731ce617fc1e90032602a4be71a0f0"
+    static let sourceSHA256 = "30a1ccb715bc1aaf25e9538ade92b0cbd17b91e54d0616c3d5e297800a8b9df5"
 
     /// The document as JSON text.
     static let json = ####"""
@@ -293,6 +293,9 @@ enum OpenAPIDocument {
               "403": {
                 "$ref": "#/components/responses/Forbidden"
               },
+              "413": {
+                "$ref": "#/components/responses/TooLarge"
+              },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
               }
@@ -392,6 +395,9 @@ enum OpenAPIDocument {
               },
               "403": {
                 "$ref": "#/components/responses/Forbidden"
+              },
+              "413": {
+                "$ref": "#/components/responses/TooLarge"
               },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
@@ -616,6 +622,9 @@ enum OpenAPIDocument {
               "413": {
                 "$ref": "#/components/responses/TooLarge"
               },
+              "429": {
+                "$ref": "#/components/responses/RateLimited"
+              },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
               }
@@ -824,6 +833,9 @@ enum OpenAPIDocument {
               "413": {
                 "$ref": "#/components/responses/TooLarge"
               },
+              "429": {
+                "$ref": "#/components/responses/RateLimited"
+              },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
               }
@@ -915,6 +927,9 @@ enum OpenAPIDocument {
               },
               "404": {
                 "$ref": "#/components/responses/NotFound"
+              },
+              "429": {
+                "$ref": "#/components/responses/RateLimited"
               },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
@@ -1162,6 +1177,9 @@ enum OpenAPIDocument {
               "413": {
                 "$ref": "#/components/responses/TooLarge"
               },
+              "429": {
+                "$ref": "#/components/responses/RateLimited"
+              },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
               }
@@ -1193,6 +1211,9 @@ enum OpenAPIDocument {
               },
               "404": {
                 "$ref": "#/components/responses/NotFound"
+              },
+              "429": {
+                "$ref": "#/components/responses/RateLimited"
               },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
@@ -2040,6 +2061,9 @@ enum OpenAPIDocument {
               "409": {
                 "$ref": "#/components/responses/Conflict"
               },
+              "413": {
+                "$ref": "#/components/responses/TooLarge"
+              },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
               }
@@ -2165,6 +2189,9 @@ enum OpenAPIDocument {
               "404": {
                 "$ref": "#/components/responses/NotFound"
               },
+              "413": {
+                "$ref": "#/components/responses/TooLarge"
+              },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
               }
@@ -2251,6 +2278,9 @@ enum OpenAPIDocument {
               "404": {
                 "$ref": "#/components/responses/NotFound"
               },
+              "413": {
+                "$ref": "#/components/responses/TooLarge"
+              },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
               }
@@ -2307,6 +2337,9 @@ enum OpenAPIDocument {
               },
               "404": {
                 "$ref": "#/components/responses/NotFound"
+              },
+              "413": {
+                "$ref": "#/components/responses/TooLarge"
               },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
@@ -2711,7 +2744,7 @@ enum OpenAPIDocument {
             }
           },
           "TooLarge": {
-            "description": "`too_large`: the body is over 1 MiB, or a text over 4,096 characters.",
+            "description": "`too_large`: the body is over 1 MiB, or a field is over its limit (configuration.md, Size limits).",
             "content": {
               "application/json": {
                 "schema": {
