@@ -44,4 +44,25 @@ struct CursorTests {
         await live.close()
         await node.stop()
     }
+
+    /// Found by schemathesis (scripts/api-fuzz): `GET /posts/{id}/comments?before=` answered 500.
+    @Test func malformedCommentCursorsAnswerInvalidRequest() async throws {
+        let node = try await TestNode.start()
+        let alice = try await node.register()
+        let post = try #require(try await node.createPost("hello", as: alice)["id"] as? String)
+        let comment = try await node.request("POST", "/api/v1/posts/\(post)/comments", json: ["text": "first"], token: alice.accessToken)
+        #expect(comment.status == 201)
+        for pair in ["before=", "before=99999999999999999999-0", "before=1-\u{BD}", "before=\u{663}-\u{663}", "before=1--1"] {
+            let result = try await node.request("GET", "/api/v1/posts/\(post)/comments?\(Self.query(pair))", token: alice.accessToken)
+            #expect(result.status == 400, "\(pair): \(result.text)")
+            #expect(result.errorCode == "invalid_request", "\(pair)")
+        }
+        let none = try await node.request("GET", "/api/v1/posts/\(post)/comments?before=0-0", token: alice.accessToken)
+        #expect(none.status == 200, "\(none.text)")
+        #expect((none.json["comments"] as? [Any])?.isEmpty == true)
+        let all = try await node.request(
+            "GET", "/api/v1/posts/\(post)/comments?before=18446744073709551615-18446744073709551615", token: alice.accessToken)
+        #expect((all.json["comments"] as? [Any])?.count == 1)
+        await node.stop()
+    }
 }

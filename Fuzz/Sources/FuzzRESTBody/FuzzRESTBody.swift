@@ -19,7 +19,7 @@ private func decode<T: Decodable>(_ type: T.Type, _ data: Data) {
 public func fuzzRESTBody(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
     let body = Data(UnsafeBufferPointer(start: data + 1, count: size - 1))
-    switch data[0] % 12 {
+    switch data[0] % 22 {
     case 0: decode(AuthController.RegisterBody.self, body)
     case 1: decode(AuthController.LoginBody.self, body)
     case 2: decode(AuthController.RefreshBody.self, body)
@@ -31,6 +31,16 @@ public func fuzzRESTBody(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     case 8: decode(ConversationController.EditBody.self, body)
     case 9: decode(ConversationController.ReadBody.self, body)
     case 10: decode(UserController.ProfileBody.self, body)
+    case 12: decode(AuthController.PasswordBody.self, body)
+    case 13: decode(UserController.DeleteBody.self, body)
+    case 14: decode(ServerController.CreateUserBody.self, body)
+    case 15: decode(ServerController.CreateConversationBody.self, body)
+    case 16: decode(ServerController.MembersBody.self, body)
+    case 17: decode(ServerController.MessageBody.self, body)
+    case 18: decode(ServerController.BanBody.self, body)
+    case 19: decode(PostController.CreateBody.self, body)
+    case 20: decode(PostController.UpdateBody.self, body)
+    case 21: decode(PostController.CommentBody.self, body)
     default: decode([String: String].self, body)
     }
     return 0

@@ -42,10 +42,16 @@ extension PostService {
     /// A post's comments, newest first; `before` is a comment id (exclusive).
     public func comments(on id: String, before: String?, limit: Int) async throws(SwitchboardError) -> (comments: [PostComment], next: String?) {
         _ = try await post(id: id)  // 404 for unknown or deleted posts
-        if let before, !before.isEmpty, before.range(of: #"^\d+-\d+$"#, options: .regularExpression) == nil {
-            throw .invalid("before must be a comment id")
+        // A stream id Redis accepts (`before=` or 20 nines made Redis fail the command: a 500).
+        let end: String
+        if let before {
+            guard let position = ConversationService.streamID(before) else { throw .invalid("before must be a comment id") }
+            // Nothing lies before 0-0 (Redis refuses that exclusive bound).
+            if position == (0, 0) { return ([], nil) }
+            end = "(" + before
+        } else {
+            end = "+"
         }
-        let end = before.map { "(" + $0 } ?? "+"
         let reply = try await mapRedis {
             try await redis.send("XREVRANGE", keys.postComments(id), end, "-", "COUNT", limit + 1)
         }

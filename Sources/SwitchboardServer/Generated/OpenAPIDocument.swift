@@ -3,7 +3,7 @@
 /// docs/openapi.yaml as JSON, embedded at build time and served at `GET /api/v1/openapi.json`.
 enum OpenAPIDocument {
     /// SHA-256 (hex) of the docs/openapi.yaml this was generated from; a test compares it with the file.
-    static let sourceSHA256 = "d3bdaa0e9f11385fd97f7511658788f29f25a7dde75e53fd69784842219f453c"
+    static let sourceSHA256 = "d662d2b0eadb83ed673fa37e575ce0b131fed082a394cf61a612ba41508880fc"
 
     /// The document as JSON text.
     static let json = ####"""
@@ -297,6 +297,9 @@ enum OpenAPIDocument {
               "403": {
                 "$ref": "#/components/responses/Forbidden"
               },
+              "413": {
+                "$ref": "#/components/responses/TooLarge"
+              },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
               }
@@ -396,6 +399,9 @@ enum OpenAPIDocument {
               },
               "403": {
                 "$ref": "#/components/responses/Forbidden"
+              },
+              "413": {
+                "$ref": "#/components/responses/TooLarge"
               },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
@@ -620,6 +626,9 @@ enum OpenAPIDocument {
               "413": {
                 "$ref": "#/components/responses/TooLarge"
               },
+              "429": {
+                "$ref": "#/components/responses/RateLimited"
+              },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
               }
@@ -828,6 +837,9 @@ enum OpenAPIDocument {
               "413": {
                 "$ref": "#/components/responses/TooLarge"
               },
+              "429": {
+                "$ref": "#/components/responses/RateLimited"
+              },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
               }
@@ -919,6 +931,9 @@ enum OpenAPIDocument {
               },
               "404": {
                 "$ref": "#/components/responses/NotFound"
+              },
+              "429": {
+                "$ref": "#/components/responses/RateLimited"
               },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
@@ -1166,6 +1181,9 @@ enum OpenAPIDocument {
               "413": {
                 "$ref": "#/components/responses/TooLarge"
               },
+              "429": {
+                "$ref": "#/components/responses/RateLimited"
+              },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
               }
@@ -1197,6 +1215,9 @@ enum OpenAPIDocument {
               },
               "404": {
                 "$ref": "#/components/responses/NotFound"
+              },
+              "429": {
+                "$ref": "#/components/responses/RateLimited"
               },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
@@ -2666,6 +2687,9 @@ enum OpenAPIDocument {
               "409": {
                 "$ref": "#/components/responses/Conflict"
               },
+              "413": {
+                "$ref": "#/components/responses/TooLarge"
+              },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
               }
@@ -2791,6 +2815,9 @@ enum OpenAPIDocument {
               "404": {
                 "$ref": "#/components/responses/NotFound"
               },
+              "413": {
+                "$ref": "#/components/responses/TooLarge"
+              },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
               }
@@ -2877,6 +2904,9 @@ enum OpenAPIDocument {
               "404": {
                 "$ref": "#/components/responses/NotFound"
               },
+              "413": {
+                "$ref": "#/components/responses/TooLarge"
+              },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
               }
@@ -2933,6 +2963,9 @@ enum OpenAPIDocument {
               },
               "404": {
                 "$ref": "#/components/responses/NotFound"
+              },
+              "413": {
+                "$ref": "#/components/responses/TooLarge"
               },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
@@ -3337,7 +3370,7 @@ enum OpenAPIDocument {
             }
           },
           "TooLarge": {
-            "description": "`too_large`: the body is over 1 MiB (an upload over `--upload-max-bytes`), or a text over 4,096 characters.",
+            "description": "`too_large`: the body is over 1 MiB (an upload: over `--upload-max-bytes`), or a field is over its limit (configuration.md, Size limits).",
             "content": {
               "application/json": {
                 "schema": {
