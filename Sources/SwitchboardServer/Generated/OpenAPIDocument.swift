@@ -3,7 +3,7 @@
 /// docs/openapi.yaml as JSON, embedded at build time and served at `GET /api/v1/openapi.json`.
 enum OpenAPIDocument {
     /// SHA-256 (hex) of the docs/openapi.yaml this was generated from; a test compares it with the file.
-    static let sourceSHA256 = "d662d2b0eadb83ed673fa37e575ce0b131fed082a394cf61a612ba41508880fc"
+    static let sourceSHA256 = "3bbc762a14f2ce48144a7b3db20cef0dd651a9b483f94e4f124d6f05d596ac5a"
 
     /// The document as JSON text.
     static let json = ####"""
@@ -1871,6 +1871,9 @@ enum OpenAPIDocument {
               },
               "404": {
                 "$ref": "#/components/responses/NotFound"
+              },
+              "413": {
+                "$ref": "#/components/responses/TooLarge"
               },
               "503": {
                 "$ref": "#/components/responses/Unavailable"
