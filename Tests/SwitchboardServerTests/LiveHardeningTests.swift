@@ -275,7 +275,7 @@ struct LiveHardeningTests {
         // The first message: published while no node has Bob in the conversation.
         #expect(try await one.send(group, "first", as: owner).status == 201)
         // Now the `added` event reaches Bob's node.
-        _ = try await one.redis.send("PUBLISH", keys.userChannel(bob.id), LiveEvent.conversation(atAdd, change: "added"))
+        _ = try await one.redis.send(one.node.configuration.publishCommand, keys.userChannel(bob.id), LiveEvent.conversation(atAdd, change: "added"))
         _ = try await bobClient.event("conversation") { $0["change"] as? String == "added" }
         let message = try await bobClient.event("message") { ($0["message"] as? [String: Any])?["conv"] as? String == group }
         #expect((message["message"] as? [String: Any])?["text"] as? String == "first")
