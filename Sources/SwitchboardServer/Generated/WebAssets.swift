@@ -1237,7 +1237,7 @@ export class SwitchboardClient extends EventTarget {
         WebAsset(
             path: "/style.css",
             contentType: "text/css; charset=utf-8",
-            etag: #""7815a1a2ba5ca3ec""#,
+            etag: #""f0c388ef61c1315f""#,
             text: ####"""
 /* Switchboard web app: plain CSS, light and dark, phone width and up. */
 
@@ -1426,7 +1426,7 @@ textarea { resize: vertical; }
 .msg-post p { margin: 0.2rem 0 0; white-space: pre-wrap; overflow-wrap: anywhere; }
 .msg-post-author, .msg-replies { font-size: 0.78rem; color: var(--muted); }
 .compose-info { flex-basis: 100%; font-size: 0.8rem; color: var(--muted); }
-.attach-button { cursor: pointer; align-self: center; }
+.attach-button { cursor: pointer; align-self: center; font-size: 0.85rem; color: var(--muted); }
 .msg-actions { display: flex; gap: 0.8rem; justify-content: flex-end; font-size: 0.8rem; margin-top: 0.15rem; align-items: center; flex-wrap: wrap; }
 .msg-actions .link-button { color: var(--muted); }
 .msg:not(:hover):not(:focus-within) .msg-actions:not(.confirm) { opacity: 0.35; }
@@ -1963,7 +1963,7 @@ function describe(error) {
         WebAsset(
             path: "/ui/conversation-view.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""92afba27a9b401d5""#,
+            etag: #""8790f5a25c66c973""#,
             text: ####"""
 // The open conversation: history paged on scroll-up, live messages, the
 // composer (with typing notices), "seen" from the others' read pointers.
@@ -2014,7 +2014,7 @@ export class ConversationView {
         this.composer = h("form", { id: "composer", class: "composer" },
             this.composeInfo,
             h("label", { for: "composer-input", class: "visually-hidden" }, "Message"),
-            h("label", { for: "attach-input", class: "icon-button attach-button", title: "Attach files", "aria-label": "Attach files" }, "📎"),
+            h("label", { for: "attach-input", class: "icon-button attach-button", title: "Attach files", "aria-label": "Attach files" }, "Attach"),
             this.fileInput,
             this.input,
             h("button", { type: "submit", class: "primary", id: "send-button" }, "Send"));
@@ -2422,7 +2422,7 @@ export function dialogShell(title, id) {
         WebAsset(
             path: "/ui/message-item.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""5b8148e5e50c358b""#,
+            etag: #""39d2dd32e77f7d53""#,
             text: ####"""
 // One message in the conversation view: author, time, the quote it replies
 // to, text, attachments, a shared post, "(edited)", its reply count, a reply
@@ -2495,7 +2495,7 @@ function attachmentsOf(message, actions) {
                 link.click();
                 setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
             },
-        }, `📎 ${label}`);
+        }, `Download ${label}`);
     }));
 }
 
