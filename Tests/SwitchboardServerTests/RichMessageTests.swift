@@ -101,10 +101,11 @@ struct RichMessageTests {
         #expect(try await a.request("POST", "/api/v1/uploads", rawBody: Data(Self.png)).status == 401)
         await a.stop()
         await b.stop()
+        try? FileManager.default.removeItem(at: directory)
     }
 
     @Test func rangesETagsAndAccess() async throws {
-        let (a, b, _) = try await Self.pair()
+        let (a, b, directory) = try await Self.pair()
         let alice = try await a.register()
         let bob = try await b.register()
         let carol = try await b.register()
@@ -182,6 +183,7 @@ struct RichMessageTests {
         await aliceLive.close()
         await a.stop()
         await b.stop()
+        try? FileManager.default.removeItem(at: directory)
     }
 
     @Test func unattachedUploadsExpireAndTheSweepRemovesTheirBytes() async throws {
@@ -204,10 +206,11 @@ struct RichMessageTests {
         #expect(try await b.request("GET", "/api/v1/files/\(dropped)", token: alice.accessToken).status == 404)
         await a.stop()
         await b.stop()
+        try? FileManager.default.removeItem(at: directory)
     }
 
     @Test func repliesQuoteCountAndPage() async throws {
-        let (a, b, _) = try await Self.pair()
+        let (a, b, directory) = try await Self.pair()
         let alice = try await a.register()
         let bob = try await b.register()
         let conv = try await a.create(["kind": "direct", "with": bob.id], as: alice)["id"] as! String
@@ -267,10 +270,11 @@ struct RichMessageTests {
         await aliceLive.close()
         await a.stop()
         await b.stop()
+        try? FileManager.default.removeItem(at: directory)
     }
 
     @Test func resumeAfterAReplyWhileAway() async throws {
-        let (a, b, _) = try await Self.pair()
+        let (a, b, directory) = try await Self.pair()
         let alice = try await a.register()
         let bob = try await b.register()
         let conv = try await a.create(["kind": "direct", "with": bob.id], as: alice)["id"] as! String
@@ -287,10 +291,11 @@ struct RichMessageTests {
         await bobLive.close()
         await a.stop()
         await b.stop()
+        try? FileManager.default.removeItem(at: directory)
     }
 
     @Test func sharedPostSnapshotSharesAndDeletion() async throws {
-        let (a, b, _) = try await Self.pair()
+        let (a, b, directory) = try await Self.pair()
         let alice = try await a.register()
         let bob = try await b.register()
         let text = String(repeating: "p", count: 499) + "é" + "tail"  // the snapshot keeps 499 bytes
@@ -329,5 +334,6 @@ struct RichMessageTests {
         await bobLive.close()
         await a.stop()
         await b.stop()
+        try? FileManager.default.removeItem(at: directory)
     }
 }

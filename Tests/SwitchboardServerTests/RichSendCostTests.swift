@@ -69,5 +69,6 @@ struct RichSendCostTests {
         await sender.close()
         await bobClient.close()
         await node.stop()
+        try? FileManager.default.removeItem(atPath: configuration.uploads.directory)
     }
 }

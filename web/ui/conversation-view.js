@@ -72,7 +72,7 @@ export class ConversationView {
         this.composer = h("form", { id: "composer", class: "composer" },
             this.composeInfo,
             h("label", { for: "composer-input", class: "visually-hidden" }, "Message"),
-            h("label", { for: "attach-input", class: "icon-button attach-button", title: "Attach files", "aria-label": "Attach files" }, "📎"),
+            h("label", { for: "attach-input", class: "icon-button attach-button", title: "Attach files", "aria-label": "Attach files" }, "Attach"),
             this.fileInput,
             this.input,
             h("button", { type: "submit", class: "primary", id: "send-button" }, "Send"));

@@ -72,7 +72,7 @@ function attachmentsOf(message, actions) {
                 link.click();
                 setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
             },
-        }, `📎 ${label}`);
+        }, `Download ${label}`);
     }));
 }
 

@@ -1727,8 +1727,8 @@ public enum LuaScripts {
             name: "send",
             source: ####"""
             #!lua
-            -- send.lua: append a text message to a conversation, atomically and at most
-            -- once per nonce.
+            -- send.lua: append a message to a conversation (text; with extras also
+            -- attachments, a reply or a shared post), atomically and at most once per nonce.
             -- KEYS[1] conv hash             sb:conv:{C}
             -- KEYS[2] members hash          sb:conv:{C}:members
             -- KEYS[3] messages stream       sb:conv:{C}:msgs
@@ -1752,7 +1752,8 @@ public enum LuaScripts {
             --         name, type, size, url}]?, "post":{id, author, text, createdAt}?,
             --         "replyTo":"<message id>"?}, checked and built by the node (the
             --         files and the post live in other slots); text may then be "".
-            -- Effects: HINCRBY seq; XADD {seq, from, kind=text, text, ts[, nonce]};
+            -- Effects: HINCRBY seq; XADD {seq, from, kind (text unless extras say),
+            --   text, ts[, nonce][, attachments, replyTo, post]};
             --   conv lastTs = max(lastTs, ts), lastMessage = message JSON; sender's read
             --   pointer = seq; nonce key = message JSON, EX 600; PUBLISH
             --   {"ev":"message","message":<msg>,"origin":<origin>}, exactly in this
@@ -1762,7 +1763,7 @@ public enum LuaScripts {
             --          who gets a notification, with no further read of the members;
             --          {0, storedJSON} when the nonce was already used (nothing stored,
             --          nothing published; storedJSON is the message as first sent).
-            -- messageJSON: {"id","conv","seq","from","kind":"text","text","ts","nonce"?,
+            -- messageJSON: {"id","conv","seq","from","kind","text","ts","nonce"?,
             --   "epoch"? (the conversation's epoch; absent for one created before epochs),
             --   "attachments"?, "replyTo": {id, from, text}?, "post"?}
             -- A reply also HINCRBYs the original's count in KEYS[8] and adds the reply
@@ -1775,7 +1776,7 @@ public enum LuaScripts {
             local function uint(s) -- non-negative integer string (<= 14 digits, exact in JSON) or nil
               if type(s) == "string" and #s <= 14 and s:match("^%d+$") then return tonumber(s) end
             end
-            -- Event stream (optional): KEYS[7] = sb:events, and then the last ARGV is
+            -- Event stream (optional): KEYS[7] (KEYS[10] with extras) = sb:events, and then the last ARGV is
             -- its MAXLEN ~ (0 = untrimmed). Both are taken off here: the rest of the
             -- script reads KEYS and ARGV as without them. No key = no event, no cost.
             local EVENTS, EVENTS_MAXLEN = nil, 0

@@ -1463,7 +1463,7 @@ export class SwitchboardClient extends EventTarget {
         WebAsset(
             path: "/style.css",
             contentType: "text/css; charset=utf-8",
-            etag: #""5d282720f9431510""#,
+            etag: #""1d1bd60991180330""#,
             text: ####"""
 /* Switchboard web app: plain CSS, light and dark, phone width and up. */
 
@@ -1650,7 +1650,7 @@ textarea { resize: vertical; }
 .msg-image { max-width: min(320px, 100%); max-height: 240px; border-radius: 6px; }
 .msg-replies { font-size: 0.78rem; color: var(--muted); }
 .compose-info { flex-basis: 100%; font-size: 0.8rem; color: var(--muted); }
-.attach-button { cursor: pointer; align-self: center; }
+.attach-button { cursor: pointer; align-self: center; font-size: 0.85rem; color: var(--muted); }
 .msg-actions { display: flex; gap: 0.8rem; justify-content: flex-end; font-size: 0.8rem; margin-top: 0.15rem; align-items: center; flex-wrap: wrap; }
 .msg-actions .link-button { color: var(--muted); }
 .msg:not(:hover):not(:focus-within) .msg-actions:not(.confirm) { opacity: 0.35; }
@@ -2346,7 +2346,7 @@ function describe(error) {
         WebAsset(
             path: "/ui/conversation-view.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""ff53dae7723dd6a3""#,
+            etag: #""1399ef9f396a6097""#,
             text: ####"""
 // The open conversation: history paged on scroll-up, live messages, the
 // composer (with typing notices), "seen" from the others' read pointers.
@@ -2422,7 +2422,7 @@ export class ConversationView {
         this.composer = h("form", { id: "composer", class: "composer" },
             this.composeInfo,
             h("label", { for: "composer-input", class: "visually-hidden" }, "Message"),
-            h("label", { for: "attach-input", class: "icon-button attach-button", title: "Attach files", "aria-label": "Attach files" }, "📎"),
+            h("label", { for: "attach-input", class: "icon-button attach-button", title: "Attach files", "aria-label": "Attach files" }, "Attach"),
             this.fileInput,
             this.input,
             h("button", { type: "submit", class: "primary", id: "send-button" }, "Send"));
@@ -3154,7 +3154,7 @@ export class FeedView {
         WebAsset(
             path: "/ui/message-item.js",
             contentType: "text/javascript; charset=utf-8",
-            etag: #""32344a4d73695c94""#,
+            etag: #""9de5cc4307b65571""#,
             text: ####"""
 // One message in the conversation view: author, time, the quote it replies
 // to, text, attachments, a shared post, "(edited)", its reply count,
@@ -3230,7 +3230,7 @@ function attachmentsOf(message, actions) {
                 link.click();
                 setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
             },
-        }, `📎 ${label}`);
+        }, `Download ${label}`);
     }));
 }
 
