@@ -70,6 +70,12 @@ struct PinReceiptMentionTests {
         let said = try await a.send(direct, "hi", as: alice).json["message"] as? [String: Any]
         #expect(try await b.pin(direct, said?["id"] as? String ?? "", as: bob).status == 204)
         #expect(try await b.pin(direct, said?["id"] as? String ?? "", as: carol).errorCode == "not_member")
+        // Outsiders read neither the pins nor the receipts of a group.
+        let stranger = try await a.register()
+        #expect(try await a.request("GET", "/api/v1/conversations/\(group)/pins", token: stranger.accessToken).errorCode == "not_member")
+        let receipts = try await a.request(
+            "GET", "/api/v1/conversations/\(group)/messages/\(ids[0])/receipts", token: stranger.accessToken)
+        #expect(receipts.errorCode == "not_member")
         await bobLive.close()
         await a.stop()
         await b.stop()

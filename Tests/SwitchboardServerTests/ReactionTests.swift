@@ -62,6 +62,9 @@ struct ReactionTests {
             #expect(refused.status == 400, "\(bad): \(refused.status) \(refused.text)")
         }
         #expect(try await b.react(group, message, "👍", as: dave).errorCode == "not_member")
+        let daveReads = try await b.request(
+            "GET", "/api/v1/conversations/\(group)/messages/\(message)/reactions/%F0%9F%91%8D", token: dave.accessToken)
+        #expect(daveReads.errorCode == "not_member")
         #expect(try await a.react(group, "1-1", "👍", as: alice).status == 404)
 
         // History on either node: the counts.
