@@ -87,7 +87,7 @@ function formatSize(bytes) {
     if (bytes < 1024) return `${bytes} B`;
     if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
     return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-
+}
 
 const QUICK_EMOJI = ["👍", "❤️", "😂"];
 
