@@ -3,7 +3,7 @@
 /// docs/openapi.yaml as JSON, embedded at build time and served at `GET /api/v1/openapi.json`.
 enum OpenAPIDocument {
     /// SHA-256 (hex) of the docs/openapi.yaml this was generated from; a test compares it with the file.
-    static let sourceSHA256 = "3bbc762a14f2ce48144a7b3db20cef0dd651a9b483f94e4f124d6f05d596ac5a"
+    static let sourceSHA256 = "aaea029fbb87a12547979e7c1086cfba72f62a6e9d6c38469300e8f75f7df6c3"
 
     /// The document as JSON text.
     static let json = ####"""
@@ -1408,6 +1408,30 @@ enum OpenAPIDocument {
                       "type": "string",
                       "format": "binary"
                     }
+                  },
+                  "image/png": {
+                    "schema": {
+                      "type": "string",
+                      "format": "binary"
+                    }
+                  },
+                  "image/jpeg": {
+                    "schema": {
+                      "type": "string",
+                      "format": "binary"
+                    }
+                  },
+                  "image/gif": {
+                    "schema": {
+                      "type": "string",
+                      "format": "binary"
+                    }
+                  },
+                  "image/webp": {
+                    "schema": {
+                      "type": "string",
+                      "format": "binary"
+                    }
                   }
                 }
               },
@@ -1415,6 +1439,30 @@ enum OpenAPIDocument {
                 "description": "The requested range, with `Content-Range`.",
                 "content": {
                   "application/octet-stream": {
+                    "schema": {
+                      "type": "string",
+                      "format": "binary"
+                    }
+                  },
+                  "image/png": {
+                    "schema": {
+                      "type": "string",
+                      "format": "binary"
+                    }
+                  },
+                  "image/jpeg": {
+                    "schema": {
+                      "type": "string",
+                      "format": "binary"
+                    }
+                  },
+                  "image/gif": {
+                    "schema": {
+                      "type": "string",
+                      "format": "binary"
+                    }
+                  },
+                  "image/webp": {
                     "schema": {
                       "type": "string",
                       "format": "binary"
