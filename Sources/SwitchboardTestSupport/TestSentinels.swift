@@ -53,6 +53,17 @@ public struct TestSentinels: Sendable {
         return reply.array?.last?.string.flatMap { Int($0) }
     }
 
+    /// The failover is over: every sentinel names the replica as master and
+    /// the replica says it is one. (One sentinel's view can move first; an
+    /// old master restarted before the rest agree can win the address back.)
+    public func failoverComplete() async throws -> Bool {
+        for sentinel in sentinels {
+            let reply = try await sentinel.command("SENTINEL", "get-master-addr-by-name", Self.masterName)
+            guard reply.array?.last?.string.flatMap({ Int($0) }) == replica.port else { return false }
+        }
+        return try await replica.command("ROLE").array?.first?.string == "master"
+    }
+
     public func stop() async {
         for sentinel in sentinels { sentinel.kill() }
         replica.kill()

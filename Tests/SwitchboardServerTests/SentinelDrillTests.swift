@@ -139,7 +139,7 @@ extension FailureDrillTests {
             var recoveredAt: Date?
             var promotedAt: Date?
             for _ in 0..<600 {
-                let promoted = try await setup.masterPort() == setup.replica.port
+                let promoted = try await setup.failoverComplete()
                 if promoted, promotedAt == nil {
                     promotedAt = Date()
                     try await setup.master.start()  // back as a replica, once the sentinels reconfigure it
