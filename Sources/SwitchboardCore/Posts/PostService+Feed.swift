@@ -34,7 +34,7 @@ extension PostService {
         var result = FanoutResult(pushed: pushed, followers: count, feedsWritten: 1, eventsPublished: 0)
         let payload = post.eventJSON
         guard pushed else {
-            _ = try await mapRedis { try await redis.send(redisClusterMode ? "SPUBLISH" : "PUBLISH", keys.postsChannel, payload) }
+            _ = try await mapRedis { try await redis.send(publishCommand, keys.postsChannel, payload) }
             result.eventsPublished = 1
             return result
         }

@@ -16,12 +16,15 @@ public struct PostService: Sendable {
     let accounts: AccountService
     /// Redis Cluster: `post_fanout` takes one follower per call.
     let redisClusterMode: Bool
+    /// `PUBLISH`, or `SPUBLISH` on Redis Cluster (as `SwitchboardConfiguration.publishCommand`).
+    let publishCommand: String
 
     public init(
         redis: RedisClient, scripts: RedisScriptRegistry, keys: KeyLayout, clock: WallClock, configuration: PostsConfiguration,
         live: LiveConfiguration, accounts: AccountService, redisClusterMode: Bool = false
     ) {
         self.redisClusterMode = redisClusterMode
+        self.publishCommand = redisClusterMode ? "SPUBLISH" : "PUBLISH"
         self.redis = redis
         self.scripts = scripts
         self.keys = keys
