@@ -165,7 +165,7 @@ def plot(rows, sweep, out):
         return
     svg = os.path.join(out, f"{sweep}.svg")
     xlabel = "conversation size (members), fixed deliveries/s" if sweep == "sweep-room" else \
-        "idle connections held (both nodes), beside the small scenario's load"
+        "idle connections held (both nodes), beside the load of the small scenario"
     script = f"""
 set terminal svg size 900,420 font 'sans,12' background rgb 'white'
 set output '{svg}'

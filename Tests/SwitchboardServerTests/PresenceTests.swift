@@ -61,6 +61,22 @@ struct PresenceTests {
         await b.stop()
     }
 
+    /// The heartbeat refreshes in pipelines of `refreshBatch` users: every
+    /// user of every slice gets its entries, the last partial slice too.
+    @Test func heartbeatRefreshReachesEveryUserAcrossItsPipelines() async throws {
+        let node = try await TestNode.start()
+        let count = PresenceService.refreshBatch * 2 + 44
+        let prefix = "refresh-\(UInt32.random(in: 0...UInt32.max))-"
+        var connections: [String: [String]] = [:]
+        for index in 0..<count { connections["\(prefix)\(index)"] = ["\(node.switchboard.configuration.nodeID)/\(index)"] }
+        try await node.switchboard.presence.refresh(connections)
+        for (user, members) in connections {
+            let held = try await node.redis.send("ZRANGE", node.keys.sockets(user), 0, -1).array?.compactMap(\.string) ?? []
+            #expect(held == members, "sockets of \(user)")
+            #expect(try await node.redis.send("HGET", node.keys.presence(user), "status").string == "online", "presence of \(user)")
+        }
+    }
+
     @Test func notificationsForOfflineMembersOnly() async throws {
         let node = try await TestNode.start()
         let alice = try await node.register()

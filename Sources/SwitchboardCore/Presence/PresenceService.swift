@@ -79,18 +79,27 @@ public struct PresenceService: Sendable {
         try await markOffline(zip(users, left).filter { $0.1.int == 0 }.map(\.0))
     }
 
+    /// Users refreshed per pipeline by `refresh`.
+    public static let refreshBatch = 128
+
     /// The heartbeat of every local connection (user → "node/connection"
-    /// members): one pipeline for all of them.
+    /// members), in pipelines of `refreshBatch` users, one after the other.
+    /// One pipeline for thousands of users held Redis and the pooled
+    /// connection it went out on for tens of milliseconds, and the sends
+    /// queued behind it (BENCHMARKS.md, "sweep-conns").
     public func refresh(_ connections: [String: [String]]) async throws(SwitchboardError) {
         guard !connections.isEmpty else { return }
         let now = clock.milliseconds
         let expiry = now + ttlMilliseconds
-        let calls = connections.map { user, members in
-            RedisScriptRegistry.Call(
-                "presence_refresh", keys: [keys.sockets(user), keys.presence(user)],
-                arguments: [now, expiry, ttlSeconds, keys.presenceChannel(user), user] + members)
+        let entries = Array(connections)
+        for start in stride(from: 0, to: entries.count, by: Self.refreshBatch) {
+            let calls = entries[start..<min(start + Self.refreshBatch, entries.count)].map { user, members in
+                RedisScriptRegistry.Call(
+                    "presence_refresh", keys: [keys.sockets(user), keys.presence(user)],
+                    arguments: [now, expiry, ttlSeconds, keys.presenceChannel(user), user] + members)
+            }
+            _ = try await mapRedis { try await scripts.pipeline(calls) }
         }
-        _ = try await mapRedis { try await scripts.pipeline(calls) }
     }
 
     /// Sets the status of all the user's connections.

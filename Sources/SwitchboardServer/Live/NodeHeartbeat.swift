@@ -10,8 +10,8 @@ import SwitchboardCore
 /// `sb:node:<id>` and its place in `sb:nodes`; then any node whose heartbeat
 /// is older than one TTL is swept (its users' entries removed, offline
 /// published) by whichever node claims it first. On graceful shutdown the
-/// node removes its own entries at once. Each beat also trims the heap
-/// (`MallocTuning`).
+/// node removes its own entries at once. A beat also trims the heap
+/// (`MallocTuning`) when `HeapTrimPolicy` says memory was freed.
 final class NodeHeartbeat: Service {
     let live: LiveContext
     let address: String
@@ -28,8 +28,9 @@ final class NodeHeartbeat: Service {
         try? await live.switchboard.presence.removeNode(live.switchboard.configuration.nodeID)
         let interval = max(0.05, live.configuration.presenceTTL / 3)
         await cancelWhenGracefulShutdown {
+            var trimPolicy = HeapTrimPolicy()
             while !Task.isCancelled {
-                await self.beat()
+                await self.beat(trimPolicy: &trimPolicy)
                 try? await Task.sleep(nanoseconds: UInt64(interval * 1e9))
             }
         }
@@ -41,23 +42,26 @@ final class NodeHeartbeat: Service {
         }
     }
 
-    func beat() async {
+    func beat(trimPolicy: inout HeapTrimPolicy) async {
         let switchboard = live.switchboard
         let node = switchboard.configuration.nodeID
         let connections = await live.hub.localConnections()
         live.hub.sendLimiter.prune()
+        let connectionCount = connections.values.reduce(0) { $0 + $1.count }
+        let messagesPerSecond = live.followUp.tally.rate(now: switchboard.clock.milliseconds)
         do {
             try await switchboard.presence.refresh(connections)
             try await switchboard.presence.nodeHeartbeat(
                 node: node, address: address, started: started,
-                connections: connections.values.reduce(0) { $0 + $1.count }, users: Array(connections.keys),
-                messagesPerSecond: live.followUp.tally.rate(now: switchboard.clock.milliseconds))
+                connections: connectionCount, users: Array(connections.keys), messagesPerSecond: messagesPerSecond)
             let swept = try await switchboard.presence.sweepDeadNodes(except: node)
             for dead in swept { live.logger.notice("cleaned up after a dead node", metadata: ["dead": "\(dead)"]) }
         } catch {
             live.logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
         }
         // What a burst of connects or messages freed goes back to the kernel.
-        if live.configuration.mallocTrim { MallocTuning.trim() }
+        if live.configuration.mallocTrim, trimPolicy.shouldTrim(connections: connectionCount, messagesPerSecond: messagesPerSecond) {
+            MallocTuning.trim()
+        }
     }
 }
