@@ -281,7 +281,7 @@ final class RedisConnectionSlot: Sendable {
                 if case .shutdown = state { return }
                 state = .backingOff(until: .now() + delay, attempts: failedAttempts, error: redisError)
             }
-            if redisError.code == .tlsConfiguration || redisError.message.hasPrefix("TLS") {
+            if redisError.code == .tlsConfiguration || RedisTLSConfiguration.isHandshakeFailure(redisError.message) {
                 // Not a network blip: retrying will not help until someone fixes the certificates.
                 if failedAttempts == 1 || failedAttempts % 20 == 0 {
                     logger.error("Redis TLS failed", metadata: ["error": "\(redisError.message)", "attempt": "\(failedAttempts)"])

@@ -6,28 +6,44 @@ import Synchronization
 /// A Redis Cluster on loopback for tests: masters with a replica each
 /// (three and three by default), made with `redis-cli --cluster create`,
 /// ready when every node says `cluster_state:ok` and agrees on the slot map.
+///
+/// With `tls`, every node listens on a TLS port only (`--port 0 --tls-port P`)
+/// and the cluster bus and replication use TLS too (`tls-cluster yes`,
+/// `tls-replication yes`): `CLUSTER SHARDS` then names each node's `tls-port`
+/// and no `port`. The fixture's own checks go through each node's plain unix socket.
 public final class TestRedisCluster: Sendable {
     /// Every node, in the order given to `redis-cli --cluster create` (masters first).
     public let nodes: [TestRedisServer]
+    /// The TLS settings of every node, nil for plain TCP.
+    public let tls: TestRedisServer.TLS?
 
-    private init(nodes: [TestRedisServer]) {
+    private init(nodes: [TestRedisServer], tls: TestRedisServer.TLS?) {
         self.nodes = nodes
+        self.tls = tls
     }
 
     /// Starts the servers, creates the cluster and waits until it is ready.
-    public static func start(masters: Int = 3, replicasPerMaster: Int = 1) async throws -> TestRedisCluster {
+    public static func start(masters: Int = 3, replicasPerMaster: Int = 1, tls: TestRedisServer.TLS? = nil) async throws -> TestRedisCluster {
         var nodes: [TestRedisServer] = []
         for _ in 0..<(masters * (1 + replicasPerMaster)) {
-            let node = try TestRedisServer(role: .clusterNode(busPort: try LoopbackPort.free()))
+            let node = try TestRedisServer(tls: tls, role: .clusterNode(busPort: try LoopbackPort.free()))
             try await node.start()
             nodes.append(node)
         }
-        let cluster = TestRedisCluster(nodes: nodes)
+        let cluster = TestRedisCluster(nodes: nodes, tls: tls)
         ClusterReaper.register(nodes)
+        var tlsArguments: [String] = []
+        if let tls {
+            tlsArguments = [
+                "--tls", "--cacert", tls.certificates.caFile,
+                "--cert", tls.certificates.clientCertificateFile, "--key", tls.certificates.clientKeyFile,
+            ]
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: TestEnvironment.which("redis-cli"))
         process.arguments =
-            ["--cluster", "create"] + nodes.map(\.hostPort) + ["--cluster-replicas", "\(replicasPerMaster)", "--cluster-yes"]
+            tlsArguments + ["--cluster", "create"] + nodes.map(\.hostPort)
+            + ["--cluster-replicas", "\(replicasPerMaster)", "--cluster-yes"]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
@@ -47,6 +63,17 @@ public final class TestRedisCluster: Sendable {
 
     /// The seeds as addresses, for a `RedisClusterConfiguration`.
     public var seedAddresses: [RedisConfiguration.Address] { nodes.map { .tcp(host: "127.0.0.1", port: $0.port) } }
+
+    /// A client configuration for the cluster: its seeds, and with TLS the
+    /// test CA (and `ca` instead of it when given, for "wrong CA" tests).
+    public func clientConfiguration(ca: String? = nil) -> RedisConfiguration {
+        var configuration = RedisConfiguration()
+        configuration.cluster = RedisClusterConfiguration(seeds: seedAddresses)
+        if let tls {
+            configuration.tls = RedisTLSConfiguration(caFile: ca ?? tls.certificates.caFile)
+        }
+        return configuration
+    }
 
     /// The node on a port.
     public func node(port: Int) -> TestRedisServer? { nodes.first { $0.port == port } }

@@ -79,7 +79,12 @@ public final class TestRedisServer: @unchecked Sendable {
                 "--tls-key-file", tls.namedCertificate ? tls.certificates.namedServerKeyFile : tls.certificates.serverKeyFile,
                 "--tls-ca-cert-file", tls.certificates.caFile,
                 "--tls-auth-clients", tls.authClients,
+                // Replicas (and sentinels) reach their master on its TLS port,
+                // with the server certificate as their client certificate.
+                "--tls-replication", "yes",
             ]
+            // The cluster bus speaks TLS too, and CLUSTER SHARDS names the `tls-port`.
+            if case .clusterNode = role { arguments += ["--tls-cluster", "yes"] }
         } else if case .sentinel = role {
             // The port is in sentinel.conf.
         } else {
@@ -149,11 +154,19 @@ public final class TestRedisServer: @unchecked Sendable {
     }
 
     /// A connection for the launcher's own checks: the unix socket when the
-    /// TCP port speaks TLS, else the port.
+    /// TCP port speaks TLS, else the port. A sentinel has no unix socket: over
+    /// TLS it is reached on its port with the test CA and the client certificate.
     public func connect() async throws -> RedisConnection {
-        guard tls != nil, !isSentinel else { return try await Self.connect(port: port) }
+        guard let tls else { return try await Self.connect(port: port) }
         var configuration = RedisConfiguration()
-        configuration.address = .unix(path: socketPath)
+        if isSentinel {
+            configuration.address = .tcp(host: "127.0.0.1", port: port)
+            configuration.tls = RedisTLSConfiguration(
+                caFile: tls.certificates.caFile, serverName: tls.namedCertificate ? "redis.test" : nil,
+                certificateFile: tls.certificates.clientCertificateFile, keyFile: tls.certificates.clientKeyFile)
+        } else {
+            configuration.address = .unix(path: socketPath)
+        }
         return try await RedisConnection.connect(configuration: configuration, on: MultiThreadedEventLoopGroup.singleton.next()).get()
     }
 

@@ -2,21 +2,24 @@ import Foundation
 import RedisClient
 
 /// A master, one replica and three sentinels (quorum 2, down after 1 s) on
-/// loopback, for failover tests.
+/// loopback, for failover tests. With `tls`, every one of them listens on a
+/// TLS port only, and replication and the sentinels' own links use TLS too
+/// (`tls-replication yes`).
 public struct TestSentinels: Sendable {
     public static let masterName = "sbmaster"
     public let master: TestRedisServer
     public let replica: TestRedisServer
     public let sentinels: [TestRedisServer]
 
-    public static func start() async throws -> TestSentinels {
-        let master = try TestRedisServer()
+    public static func start(tls: TestRedisServer.TLS? = nil) async throws -> TestSentinels {
+        let master = try TestRedisServer(tls: tls)
         try await master.start()
-        let replica = try TestRedisServer(role: .replica(ofPort: master.port))
+        let replica = try TestRedisServer(tls: tls, role: .replica(ofPort: master.port))
         try await replica.start()
         var sentinels: [TestRedisServer] = []
         for _ in 0..<3 {
             let sentinel = try TestRedisServer(
+                tls: tls,
                 role: .sentinel(
                     masterPort: master.port, name: masterName, quorum: 2, downAfterMilliseconds: 1000,
                     failoverTimeoutMilliseconds: 3000))

@@ -280,7 +280,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         let tlsURL = redisURL?.lowercased().hasPrefix("rediss://") == true
         if !tlsURL, redisCAFile != nil || redisTLSServerName != nil || redisCertFile != nil || redisKeyFile != nil {
-            throw ValidationError("--redis-ca-file, --redis-tls-server-name, --redis-cert-file and --redis-key-file need a rediss:// --redis-url")
+            throw ValidationError(
+                "--redis-ca-file, --redis-tls-server-name, --redis-cert-file and --redis-key-file need a rediss:// --redis-url"
+                    + " (with --redis-cluster or --redis-sentinel, --redis-url rediss:// is enough: the host is not used)")
         }
         if (redisCertFile == nil) != (redisKeyFile == nil) {
             throw ValidationError("--redis-cert-file and --redis-key-file go together")

@@ -29,6 +29,8 @@ public final class RedisClusterRouter: Sendable {
         var stale = false
         var shutdown = false
         var next = 0
+        /// Slot map reads that failed in a row (for the TLS error log).
+        var failedRefreshes = 0
     }
 
     let configuration: RedisConfiguration
@@ -83,15 +85,26 @@ public final class RedisClusterRouter: Sendable {
         guard let promise else { fatalError("unreachable") }
         ask(candidates, index: 0, errors: [], on: loop).whenComplete { result in
             let observers = self.observers.withLock { $0 }
-            self.state.withLock { state in
+            let failures = self.state.withLock { state -> Int in
                 state.refreshing = nil
                 if case .success(let topology) = result {
                     state.topology = topology
                     state.stale = false
+                    state.failedRefreshes = 0
+                } else {
+                    state.failedRefreshes += 1
                 }
+                return state.failedRefreshes
             }
-            if case .success(let topology) = result {
+            switch result {
+            case .success(let topology):
                 for observer in observers { observer(topology) }
+            case .failure(let error):
+                // Not a network blip: retrying will not help until someone fixes the certificates.
+                let message = (error as? RedisError)?.message ?? "\(error)"
+                if RedisTLSConfiguration.isHandshakeFailure(message), failures == 1 || failures % 20 == 0 {
+                    self.logger.error("Redis TLS failed", metadata: ["error": "\(message)", "attempt": "\(failures)"])
+                }
             }
             promise.completeWith(result)
         }

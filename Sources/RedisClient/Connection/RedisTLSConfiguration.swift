@@ -71,6 +71,12 @@ public struct RedisTLSConfiguration: Sendable, Hashable {
         }
     }
 
+    /// Whether an error message (of a connection, or of a discovery through
+    /// sentinels or cluster seeds that lists several) names a failed TLS handshake.
+    public static func isHandshakeFailure(_ message: String) -> Bool {
+        message.hasPrefix("TLS") || message.contains(": TLS: ") || message.contains("TLS handshake with Redis")
+    }
+
     /// A sentence naming the cause of a failed TLS handshake, for operators.
     static func explain(_ text: String, address: RedisConfiguration.Address, serverName: String?) -> String {
         if text.contains("CERTIFICATE_VERIFY_FAILED") {
