@@ -117,6 +117,18 @@ public final class TestRedisCluster: Sendable {
         return port
     }
 
+    /// The port of a replica of the master on `masterPort`, asking again for a
+    /// while: right after the cluster was made or a slot moved, a node's view
+    /// can list a shard without its replica for a moment.
+    public func waitForReplica(of masterPort: Int, timeout seconds: Double = 20) async throws -> Int {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            if let port = try await replicaPort(of: masterPort) { return port }
+            if Date() > deadline { throw TestSupportError("no replica of \(masterPort) after \(Int(seconds)) s") }
+            try await Task.sleep(nanoseconds: 200_000_000)
+        }
+    }
+
     /// Until every running node says `cluster_state:ok`, knows a master for
     /// every slot, and all of them name the same masters, and every replica is in sync.
     public func waitUntilReady(timeout seconds: Double = 60) async throws {

@@ -42,6 +42,9 @@ public final class TestRedisServer: @unchecked Sendable {
     public let role: Role
     private var process: Process?
     private var everStarted = false
+    /// Appended to the command line from the next start on, e.g. to start
+    /// a killed master again as the replica of the one that replaced it.
+    public var extraArguments: [String] = []
 
     /// `appendOnly`: AOF with fsync always, so a restart keeps every acknowledged write.
     /// `tls`: the TCP port speaks TLS only (`--port 0 --tls-port P`).
@@ -97,7 +100,7 @@ public final class TestRedisServer: @unchecked Sendable {
                 "--cluster-node-timeout", "2000", "--cluster-require-full-coverage", "no",
             ]
         }
-        return arguments
+        return arguments + extraArguments
     }
 
     /// A sentinel's config file: sentinels rewrite it as they learn, so it is a file of their own.
@@ -193,6 +196,13 @@ public final class TestRedisServer: @unchecked Sendable {
         }
         process?.waitUntilExit()
         process = nil
+    }
+
+    /// The last lines of its log (a sentinel's log for a sentinel), for the report of a failed test.
+    public func logTail(_ lines: Int = 40) -> String {
+        let file = directory + (isSentinel ? "/sentinel.log" : "/redis.log")
+        let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").suffix(lines).joined(separator: "\n")
     }
 
     /// The redis-server's process id while it runs.

@@ -67,6 +67,38 @@ public struct TestSentinels: Sendable {
         return try await replica.command("ROLE").array?.first?.string == "master"
     }
 
+    /// Starts the killed master again, empty, as the replica of the promoted
+    /// one (`--replicaof`) with `--replica-priority 0`.
+    ///
+    /// Started as a plain master (as the drill did until 2026-12-03), it
+    /// stays one until the sentinels convert it (they read a replica's role by
+    /// `INFO`, every 10 s, and wait 8 s more), and meanwhile they list it as
+    /// the new master's only replica. A second failover in that window picks
+    /// it, since a master's `INFO` has no `slave_priority` or
+    /// `master_link_down_since_seconds` to rule it out: the empty old master
+    /// wins the address back and the promoted replica resyncs from it. That
+    /// second failover needs no load: right after `+switch-master` a
+    /// sentinel's new link to the new master may not have its first PONG
+    /// within `down-after-milliseconds` (1 s here, Sentinel's own ping
+    /// period), and the other sentinels' "master down" answers about the dead
+    /// master still count, so +sdown is +odown at once and the failover starts
+    /// (seen by hand: +sdown 1.03 s after +switch-master, -sdown 74 ms later,
+    /// the restarted master selected). As a replica with priority 0 it has the
+    /// data within a second and is never picked (`-failover-abort-no-good-slave`).
+    public func restartOldMasterAsReplica() async throws {
+        master.extraArguments = ["--replicaof", "127.0.0.1", "\(replica.port)", "--replica-priority", "0"]
+        try await master.start()
+    }
+
+    /// The last lines of every instance's log, labelled, for the report of a failed drill.
+    public func logs(_ lines: Int = 40) -> String {
+        var text = ""
+        for (label, server) in [("master", master), ("replica", replica)] + sentinels.enumerated().map({ ("sentinel \($0.offset)", $0.element) }) {
+            text += "--- \(label) :\(server.port)\n" + server.logTail(lines) + "\n"
+        }
+        return text
+    }
+
     public func stop() async {
         for sentinel in sentinels { sentinel.kill() }
         replica.kill()

@@ -8,9 +8,10 @@ import Synchronization
 ///   each), opened lazily.
 /// - A command goes to the master of its keys' slot; keys in different slots
 ///   are refused before anything is sent (`crossSlot`), so Redis never answers `CROSSSLOT`.
-/// - Keyless commands (`PING`, `INFO`, `TIME`, `PUBLISH`, `WAIT` …) go to any
-///   master; `SCRIPT` and `FUNCTION` go to every master (a script is loaded on
-///   each shard) and answer the first master's reply (`SCRIPT EXISTS`: 1 only
+/// - Keyless commands (`PING`, `INFO`, `TIME`, `PUBLISH` …) go to any
+///   master (`WAIT` goes with the write it waits for: `send(_:followedBy:)`);
+///   `SCRIPT` and `FUNCTION` go to every master (a script is loaded on each
+///   shard) and answer the first master's reply (`SCRIPT EXISTS`: 1 only
 ///   where every master has the script). For `SCAN`-like walks over every
 ///   shard, use `masters()` and send to each (`RedisClient.sendToEveryMaster`).
 /// - `MOVED` patches the slot map, asks for a refresh and retries on the new
@@ -204,53 +205,75 @@ public final class RedisClusterRouter: Sendable {
             return eventLoop.makeFailedFuture(error)
         }
         if slot == nil, Self.isBroadcast(command) { return sendToEveryMaster(command).map(Self.combine) }
-        return send(command, slot: slot, attempt: 0)
+        return send([command], slot: slot, attempt: 0).map { $0[0] }
     }
 
-    private func send(_ command: RedisCommand, slot: RedisHashSlot?, attempt: Int) -> EventLoopFuture<RedisValue> {
-        topology().flatMap { topology -> EventLoopFuture<RedisValue> in
-            guard let address = slot.map({ topology.master(for: $0) }) ?? self.anyMaster(topology) else {
-                return self.retry(command, slot: slot, attempt: attempt, reason: "no master serves slot \(slot.map { "\($0)" } ?? "-")")
+    /// Sends `command` and then the keyless `followUp` in one write on one
+    /// connection to the master of `command`'s slot, and answers both replies.
+    /// A redirect (`MOVED`, `ASK`, `TRYAGAIN`) or a connection that could not
+    /// be opened sends both again, together, to the master that will run the
+    /// command: `WAIT` counts the replicas of its own connection's writes, so
+    /// it must follow its script wherever the script goes.
+    public func send(_ command: RedisCommand, followedBy followUp: RedisCommand) -> EventLoopFuture<(RedisValue, RedisValue)> {
+        let slot: RedisHashSlot?
+        do {
+            slot = try command.hashSlot()
+            if try followUp.hashSlot() != nil {
+                throw RedisError(code: .crossSlot, message: "\(followUp.name): a follow-up command must be keyless")
             }
-            return self.pool(for: address).send([command]).flatMap { replies in
-                self.follow(replies[0], of: command, slot: slot, from: address, attempt: attempt)
+        } catch {
+            return eventLoop.makeFailedFuture(error)
+        }
+        return send([command, followUp], slot: slot, attempt: 0).map { ($0[0], $0[1]) }
+    }
+
+    /// Sends a unit, a keyed command and the keyless commands that go with it,
+    /// as one write to the master of `slot`; redirects and reconnects send
+    /// the whole unit again.
+    private func send(_ unit: [RedisCommand], slot: RedisHashSlot?, attempt: Int) -> EventLoopFuture<[RedisValue]> {
+        topology().flatMap { topology -> EventLoopFuture<[RedisValue]> in
+            guard let address = slot.map({ topology.master(for: $0) }) ?? self.anyMaster(topology) else {
+                return self.retry(unit, slot: slot, attempt: attempt, reason: "no master serves slot \(slot.map { "\($0)" } ?? "-")")
+            }
+            return self.pool(for: address).send(unit).flatMap { replies in
+                self.follow(replies, of: unit, slot: slot, from: address, attempt: attempt)
             }.flatMapError { error in
-                self.recover(error, command: command, slot: slot, attempt: attempt, node: address)
+                self.recover(error, unit: unit, slot: slot, attempt: attempt, node: address)
             }
         }
     }
 
-    /// Follows a redirect in `reply`, or answers it.
+    /// Follows a redirect in the reply to the unit's first command, or answers the replies.
     private func follow(
-        _ reply: RedisValue, of command: RedisCommand, slot: RedisHashSlot?, from node: RedisConfiguration.Address, attempt: Int
-    ) -> EventLoopFuture<RedisValue> {
-        guard let message = reply.errorMessage else { return eventLoop.makeSucceededFuture(reply) }
+        _ replies: [RedisValue], of unit: [RedisCommand], slot: RedisHashSlot?, from node: RedisConfiguration.Address, attempt: Int
+    ) -> EventLoopFuture<[RedisValue]> {
+        guard let reply = replies.first, let message = reply.errorMessage else { return eventLoop.makeSucceededFuture(replies) }
         if let redirect = RedisClusterRedirect(reply, from: node) {
             guard attempt < cluster.maxRedirects else {
                 return eventLoop.makeFailedFuture(
-                    RedisError(code: .clusterDown, message: "\(command.name): too many redirects, last \(message)"))
+                    RedisError(code: .clusterDown, message: "\(unit[0].name): too many redirects, last \(message)"))
             }
             switch redirect.kind {
             case .moved:
                 moved(redirect)
-                return send(command, slot: slot ?? redirect.slot, attempt: attempt + 1)
+                return send(unit, slot: slot ?? redirect.slot, attempt: attempt + 1)
             case .ask:
-                return pool(for: redirect.address).send([RedisCommand("ASKING"), command]).flatMap { replies in
-                    self.follow(replies[1], of: command, slot: slot, from: redirect.address, attempt: attempt + 1)
+                return pool(for: redirect.address).send([RedisCommand("ASKING")] + unit).flatMap { replies in
+                    self.follow(Array(replies.dropFirst()), of: unit, slot: slot, from: redirect.address, attempt: attempt + 1)
                 }
             }
         }
         if message.hasPrefix("TRYAGAIN") || message.hasPrefix("CLUSTERDOWN") {
             if message.hasPrefix("CLUSTERDOWN") { invalidate(reason: message) }
-            return retry(command, slot: slot, attempt: attempt, reason: message, otherwise: reply)
+            return retry(unit, slot: slot, attempt: attempt, reason: message, otherwise: replies)
         }
-        return eventLoop.makeSucceededFuture(reply)
+        return eventLoop.makeSucceededFuture(replies)
     }
 
     /// After a failed request: a connection that could not be opened is retried (after a refresh).
     private func recover(
-        _ error: any Error, command: RedisCommand, slot: RedisHashSlot?, attempt: Int, node: RedisConfiguration.Address
-    ) -> EventLoopFuture<RedisValue> {
+        _ error: any Error, unit: [RedisCommand], slot: RedisHashSlot?, attempt: Int, node: RedisConfiguration.Address
+    ) -> EventLoopFuture<[RedisValue]> {
         guard let redisError = error as? RedisError, redisError.isConnectionError, redisError.code != .shutdown else {
             return eventLoop.makeFailedFuture(error)
         }
@@ -259,29 +282,30 @@ public final class RedisClusterRouter: Sendable {
         guard redisError.code == .connectionFailed || redisError.code == .clusterDown else {
             return eventLoop.makeFailedFuture(error)
         }
-        return retry(command, slot: slot, attempt: attempt, reason: redisError.message, error: redisError)
+        return retry(unit, slot: slot, attempt: attempt, reason: redisError.message, error: redisError)
     }
 
     private func retry(
-        _ command: RedisCommand, slot: RedisHashSlot?, attempt: Int, reason: String,
-        otherwise reply: RedisValue? = nil, error: RedisError? = nil
-    ) -> EventLoopFuture<RedisValue> {
+        _ unit: [RedisCommand], slot: RedisHashSlot?, attempt: Int, reason: String,
+        otherwise replies: [RedisValue]? = nil, error: RedisError? = nil
+    ) -> EventLoopFuture<[RedisValue]> {
         guard attempt < cluster.maxRedirects else {
-            if let reply { return eventLoop.makeSucceededFuture(reply) }
+            if let replies { return eventLoop.makeSucceededFuture(replies) }
             return eventLoop.makeFailedFuture(
-                error ?? RedisError(code: .clusterDown, message: "\(command.name): \(reason) (after \(attempt) retries)"))
+                error ?? RedisError(code: .clusterDown, message: "\(unit[0].name): \(reason) (after \(attempt) retries)"))
         }
         let delay = configuration.backoff.delay(attempt: attempt + 1)
         let loop = eventLoop
         return loop.scheduleTask(in: delay) {}.futureResult.flatMap {
-            self.send(command, slot: slot, attempt: attempt + 1)
+            self.send(unit, slot: slot, attempt: attempt + 1)
         }
     }
 
     /// Sends commands pipelined: one write per master; replies in order.
-    /// A keyless command goes with the keyed command before it (so `WAIT`
-    /// counts the replicas of the script it follows), or after it when it is
-    /// first. Redirected replies are followed one by one. Fails with
+    /// A keyless command goes with the keyed command before it, or after it
+    /// when it is first. Redirected replies are followed one by one, so a
+    /// keyless command is not sent again with a redirected one: for `WAIT`
+    /// after a script use `send(_:followedBy:)`. Fails with
     /// `crossSlot` before sending anything when one command has keys in
     /// different slots.
     public func pipeline(_ commands: [RedisCommand]) -> EventLoopFuture<[RedisValue]> {
@@ -317,7 +341,7 @@ public final class RedisClusterRouter: Sendable {
                 let batch = indexes.map { commands[$0] }
                 let future = self.pool(for: address).send(batch).flatMap { replies -> EventLoopFuture<[(Int, RedisValue)]> in
                     let followed = zip(indexes, replies).map { index, reply in
-                        self.follow(reply, of: commands[index], slot: slots[index], from: address, attempt: 0).map { (index, $0) }
+                        self.follow([reply], of: [commands[index]], slot: slots[index], from: address, attempt: 0).map { (index, $0[0]) }
                     }
                     return EventLoopFuture.whenAllSucceed(followed, on: self.eventLoop)
                 }.flatMapError { error -> EventLoopFuture<[(Int, RedisValue)]> in
@@ -327,8 +351,8 @@ public final class RedisClusterRouter: Sendable {
                     }
                     self.invalidate(reason: "\(address): \(redisError.message)")
                     let retried = indexes.map { index in
-                        self.retry(commands[index], slot: slots[index], attempt: 0, reason: redisError.message, error: redisError)
-                            .map { (index, $0) }
+                        self.retry([commands[index]], slot: slots[index], attempt: 0, reason: redisError.message, error: redisError)
+                            .map { (index, $0[0]) }
                     }
                     return EventLoopFuture.whenAllSucceed(retried, on: self.eventLoop)
                 }

@@ -110,7 +110,9 @@ public final class RedisScriptRegistry: Sendable {
     /// Runs a script and then `command` on the same connection, in the same
     /// write, and answers both replies. For `WAIT`, which counts the replicas
     /// that have the writes of its own connection: sent on another connection
-    /// it would wait for nothing. `NOSCRIPT` loads the script and sends both again.
+    /// it would wait for nothing (on a cluster both follow redirects together,
+    /// see `RedisClient.send(_:followedBy:)`). `NOSCRIPT` loads the script and
+    /// sends both again.
     public func evaluate(
         _ name: String, keys: [any RedisArgumentConvertible], arguments: [any RedisArgumentConvertible],
         followedBy command: RedisCommand
@@ -121,18 +123,18 @@ public final class RedisScriptRegistry: Sendable {
         }
         let evalArguments: [any RedisArgumentConvertible] = [keys.count] + keys + arguments
         guard let sha = hashes.withLock({ $0[name] }) else {
-            return client.pipeline([RedisCommand("EVAL", [script.source] + evalArguments), command]).map { ($0[0], $0[1]) }
+            return client.send(RedisCommand("EVAL", [script.source] + evalArguments), followedBy: command).map { (script: $0.0, followUp: $0.1) }
         }
-        return client.pipeline([RedisCommand("EVALSHA", [sha] + evalArguments), command]).flatMap { replies in
-            guard let message = replies[0].errorMessage, message.hasPrefix("NOSCRIPT") else {
-                return self.client.eventLoop.makeSucceededFuture((replies[0], replies[1]))
+        return client.send(RedisCommand("EVALSHA", [sha] + evalArguments), followedBy: command).flatMap { replies in
+            guard let message = replies.0.errorMessage, message.hasPrefix("NOSCRIPT") else {
+                return self.client.eventLoop.makeSucceededFuture((script: replies.0, followUp: replies.1))
             }
             return self.client.send(RedisCommand("SCRIPT", ["LOAD", script.source])).flatMap { loaded in
                 if let sha = loaded.string, loaded.errorMessage == nil {
                     self.hashes.withLock { $0[name] = sha }
                 }
-                return self.client.pipeline([RedisCommand("EVALSHA", [loaded.string ?? sha] + evalArguments), command])
-                    .map { ($0[0], $0[1]) }
+                return self.client.send(RedisCommand("EVALSHA", [loaded.string ?? sha] + evalArguments), followedBy: command)
+                    .map { (script: $0.0, followUp: $0.1) }
             }
         }
     }
