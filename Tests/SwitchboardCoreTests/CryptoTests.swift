@@ -111,6 +111,30 @@ struct CryptoTests {
         }
     }
 
+    @Test func jwtHeadersOtherThanOursAreStillChecked() throws {
+        let key = Array("k".utf8) + RandomID.bytes(32)
+        let claims = AccessClaims(subject: "u_1", issuedAt: 1000, expiresAt: 2000, issuer: "sb", audience: ["app"])
+        // What `sign` writes (and `verify` reads without parsing).
+        #expect(JWT.sign(claims, key: key).hasPrefix("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."))
+        func token(header: String) -> String {
+            let payload = JWT.sign(claims, key: key).split(separator: ".")[1]
+            let input = Base64.urlEncode(Array(header.utf8)) + "." + payload
+            return input + "." + Base64.urlEncode(Crypto.hmacSHA256(key: key, message: Array(input.utf8)))
+        }
+        let reordered = try JWT.verify(token(header: #"{"typ":"JWT","alg":"HS256"}"#), key: key, issuer: "sb", audience: "app", now: 1500, leeway: 0)
+        #expect(reordered.subject == "u_1")
+        #expect(throws: SwitchboardError(.unauthorized, "unsupported token algorithm (only HS256 is accepted)")) {
+            try JWT.verify(token(header: #"{"alg":"none","typ":"JWT"}"#), key: key, issuer: "sb", audience: "app", now: 1500, leeway: 0)
+        }
+        #expect(throws: SwitchboardError(.unauthorized, "invalid access token")) {
+            try JWT.verify(token(header: #"{"alg":"HS256","typ":"XYZ"}"#), key: key, issuer: "sb", audience: "app", now: 1500, leeway: 0)
+        }
+    }
+
+    @Test func sha1MatchesTheFIPSVector() {
+        #expect(Crypto.sha1(Array("abc".utf8)) == bytes(hex: "a9993e364706816aba3e25717850c26c9cd0d89d"))
+    }
+
     @Test func embeddedLuaMatchesTheLuaFolder() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()

@@ -139,6 +139,39 @@ public final class RedisScriptRegistry: Sendable {
         }
     }
 
+    /// Runs a script and then `commands`, all in one write (on one Redis: on
+    /// one connection, in this order, so the commands see the script's
+    /// effects), and answers every reply; error replies inline. `NOSCRIPT`
+    /// loads the script and sends everything again: the commands must be
+    /// safe to repeat.
+    public func evaluate(
+        _ name: String, keys: [any RedisArgumentConvertible], arguments: [any RedisArgumentConvertible],
+        followedBy commands: [RedisCommand]
+    ) -> EventLoopFuture<(script: RedisValue, followUps: [RedisValue])> {
+        guard let script = scripts[name] else {
+            return client.eventLoop.makeFailedFuture(
+                RedisError(code: .server, message: "NOSCRIPT no script named \(name) in the registry"))
+        }
+        let evalArguments: [any RedisArgumentConvertible] = [keys.count] + keys + arguments
+        guard let sha = hashes.withLock({ $0[name] }) else {
+            return client.pipeline([RedisCommand("EVAL", [script.source] + evalArguments)] + commands).map {
+                ($0[0], Array($0.dropFirst()))
+            }
+        }
+        return client.pipeline([RedisCommand("EVALSHA", [sha] + evalArguments)] + commands).flatMap { replies in
+            guard let message = replies[0].errorMessage, message.hasPrefix("NOSCRIPT") else {
+                return self.client.eventLoop.makeSucceededFuture((replies[0], Array(replies.dropFirst())))
+            }
+            return self.client.send(RedisCommand("SCRIPT", ["LOAD", script.source])).flatMap { loaded in
+                if let sha = loaded.string, loaded.errorMessage == nil {
+                    self.hashes.withLock { $0[name] = sha }
+                }
+                return self.client.pipeline([RedisCommand("EVALSHA", [loaded.string ?? sha] + evalArguments)] + commands)
+                    .map { ($0[0], Array($0.dropFirst())) }
+            }
+        }
+    }
+
     /// Runs a script and throws error replies as `RedisError.server`.
     public func evaluate(
         _ name: String, keys: [any RedisArgumentConvertible], arguments: [any RedisArgumentConvertible]

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import RedisClient
 import Synchronization
 
@@ -135,17 +136,25 @@ public struct AccountService: Sendable {
         return User(hash: hash)
     }
 
+    /// A user by id, or nil, as a future (a WebSocket session's token renewal, from its event loop).
+    public func lookUpUser(id: String) -> EventLoopFuture<User?> {
+        guard !id.isEmpty, id.utf8.count <= Self.maxUserIDBytes else { return redis.eventLoop.makeSucceededFuture(nil) }
+        return redis.send(RedisCommand("HGETALL", [keys.user(id)])).map { User(hash: $0.stringPairs ?? [:]) }
+    }
+
     /// A user and the ids of their conversations, in one round trip (a connection's authentication).
-    /// Throws `banned` for a banned user, `unauthorized` when `session` (the token's `sid`) was ended.
-    public func userWithConversations(id: String, session: String? = nil) async throws(SwitchboardError) -> (User, [String])? {
-        guard !id.isEmpty, id.utf8.count <= Self.maxUserIDBytes else { return nil }
+    /// Fails with `banned` for a banned user, `unauthorized` when `session` (the token's `sid`) was ended.
+    public func userWithConversations(id: String, session: String? = nil) -> EventLoopFuture<(User, [String])?> {
+        guard !id.isEmpty, id.utf8.count <= Self.maxUserIDBytes else { return redis.eventLoop.makeSucceededFuture(nil) }
         var commands = [RedisCommand("HGETALL", [keys.user(id)]), RedisCommand("SMEMBERS", [keys.userConversations(id)])]
         if let session { commands.append(RedisCommand("EXISTS", [keys.endedSession(session)])) }
-        let replies = try await mapRedis { try await redis.pipeline(commands) }
-        guard let hash = replies[0].stringPairs, let user = User(hash: hash) else { return nil }
-        if replies.count > 2, replies[2].int == 1 { throw SwitchboardError(.unauthorized, "this session was ended") }
-        try Self.requireNotBanned(hash, now: clock.milliseconds)
-        return (user, replies[1].array?.compactMap(\.string) ?? [])
+        let now = clock.milliseconds
+        return redis.pipeline(commands).flatMapThrowing { replies -> (User, [String])? in
+            guard let hash = replies[0].stringPairs, let user = User(hash: hash) else { return nil }
+            if replies.count > 2, replies[2].int == 1 { throw SwitchboardError(.unauthorized, "this session was ended") }
+            try Self.requireNotBanned(hash, now: now)
+            return (user, replies[1].array?.compactMap(\.string) ?? [])
+        }
     }
 
     /// Several users in one round trip; missing ones are left out.

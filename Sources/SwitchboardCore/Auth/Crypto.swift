@@ -28,6 +28,17 @@ public enum Crypto {
         return output
     }
 
+    /// SHA-1 of `data`: only for `Sec-WebSocket-Accept` (RFC 6455 names it), never for security.
+    public static func sha1(_ data: [UInt8]) -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: Int(SHA_DIGEST_LENGTH))
+        var length: UInt32 = 0
+        let status = data.withUnsafeBufferPointer { bytes in
+            EVP_Digest(bytes.baseAddress, bytes.count, &output, &length, EVP_sha1(), nil)
+        }
+        precondition(status == 1, "SHA-1 failed")
+        return output
+    }
+
     /// scrypt key derivation (`EVP_PBE_scrypt`), with `maxmem` sized for the parameters.
     public static func scrypt(
         password: [UInt8], salt: [UInt8], n: UInt64, r: UInt64, p: UInt64, length: Int

@@ -65,6 +65,18 @@ public final class TokenService: Sendable {
 
     /// Verifies an access token: ours, or one from the app's backend when configured.
     public func verify(_ token: String) async throws(SwitchboardError) -> AccessClaims {
+        if let claims = try verify(token, key: signingKey.withLock({ $0 })) { return claims }
+        return try verify(token, key: try await key())!
+    }
+
+    /// `verify` without waiting, for an event loop (it is CPU only): nil
+    /// while the signing key is not loaded yet (then call `verify`).
+    public func verifyNow(_ token: String) throws(SwitchboardError) -> AccessClaims? {
+        try verify(token, key: signingKey.withLock { $0 })
+    }
+
+    /// nil: the token is ours and `key` is not known yet.
+    private func verify(_ token: String, key: [UInt8]?) throws(SwitchboardError) -> AccessClaims? {
         let now = clock.seconds
         if let externalSecret = configuration.externalSecret, let externalIssuer = configuration.externalIssuer,
             JWT.unverifiedIssuer(token) == externalIssuer
@@ -75,9 +87,9 @@ public final class TokenService: Sendable {
             claims.subject = try Self.externalUserID(subject: claims.subject)
             return claims
         }
+        guard let key else { return nil }
         return try JWT.verify(
-            token, key: try await key(), issuer: configuration.issuer, audience: configuration.audience, now: now,
-            leeway: configuration.leeway)
+            token, key: key, issuer: configuration.issuer, audience: configuration.audience, now: now, leeway: configuration.leeway)
     }
 
     /// Prefix of the ids of users from external tokens. Native ids start

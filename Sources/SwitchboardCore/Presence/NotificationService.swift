@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import RedisClient
 
 /// A notification for a user who was offline when something happened.
@@ -174,19 +175,24 @@ public struct NotificationService: Sendable {
         _ = try await mapRedis { try await redis.send("DEL", keys.notifications(user)) }
     }
 
-    /// Notifications not yet pushed to a connection, in message order; marks
-    /// them pushed (`pushedNotification` in the user hash holds the newest pushed id).
-    public func takeUnpushed(user: String) async throws(SwitchboardError) -> [Notification] {
-        let replies = try await mapRedis {
-            try await redis.pipeline([
-                RedisCommand("HGET", [keys.user(user), "pushedNotification"]),
-                RedisCommand("ZREVRANGE", [keys.notifications(user), 0, -1]),
-            ])
-        }
-        let pushed = replies[0].string
+    /// The reads behind `unpushed(pushed:stored:)`: the newest pushed id and
+    /// the stored notifications. A connection sends them in the same write as
+    /// its `presence_connect` (see `Switchboard.openConnection`).
+    func unpushedReads(user: String) -> [RedisCommand] {
+        [
+            RedisCommand("HGET", [keys.user(user), "pushedNotification"]),
+            RedisCommand("ZREVRANGE", [keys.notifications(user), 0, -1]),
+        ]
+    }
+
+    /// Notifications not yet pushed to a connection, in message order, from
+    /// the replies of `unpushedReads` (`pushedNotification` in the user hash
+    /// holds the newest pushed id), and the id to mark pushed (`markPushed`)
+    /// before pushing them: the newest in the set's order.
+    static func unpushed(pushed: String?, stored: RedisValue) -> (notifications: [Notification], newest: String?) {
         // Newest first: everything above the last pushed one is new. Find it
         // in the raw JSON first, so only the new ones are decoded.
-        let raw = (replies[1].array ?? []).compactMap { $0.string.flatMap(Self.json) }
+        let raw = (stored.array ?? []).compactMap { $0.string.flatMap(Self.json) }
         // (JSONEncoder may write "/" as "\/": look for both spellings.)
         let markers =
             pushed.map { id in
@@ -194,11 +200,16 @@ public struct NotificationService: Sendable {
             } ?? []
         let cut = markers.isEmpty ? raw.count : (raw.firstIndex { item in markers.contains { item.contains($0) } } ?? raw.count)
         let fresh = raw[..<cut].compactMap { try? JSONDecoder().decode(Notification.self, from: Data($0.utf8)) }
-        if let newest = fresh.first {
-            _ = try await mapRedis { try await redis.send("HSET", keys.user(user), "pushedNotification", newest.id) }
-        }
-        return fresh.sorted {
+        let ordered = fresh.sorted {
             ($0.message?.ts ?? $0.ts, $0.conv ?? "", $0.message?.seq ?? 0) < ($1.message?.ts ?? $1.ts, $1.conv ?? "", $1.message?.seq ?? 0)
+        }
+        return (ordered, fresh.first?.id)
+    }
+
+    /// Records the newest pushed notification (`unpushed`'s `newest`): later connections push only newer ones.
+    public func markPushed(user: String, newest: String) -> EventLoopFuture<Void> {
+        redis.send(RedisCommand("HSET", [keys.user(user), "pushedNotification", newest])).flatMapThrowing { reply in
+            if let message = reply.errorMessage { throw SwitchboardError(redis: RedisError.server(message)) }
         }
     }
 }

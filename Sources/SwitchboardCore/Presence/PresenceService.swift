@@ -41,10 +41,39 @@ public struct PresenceService: Sendable {
         return status
     }
 
-    /// How many connections the user has open on every node (entries of
-    /// crashed nodes count until they expire).
-    public func connectionCount(user: String) async throws(SwitchboardError) -> Int {
-        try await mapRedis { try await redis.send("ZCOUNT", keys.sockets(user), clock.milliseconds, "+inf") }.int ?? 0
+    /// What `connect(user:member:conversations:followedBy:)` answers.
+    public struct Connected: Sendable {
+        /// The user's status (kept if they were online already).
+        public var status: String
+        /// The user's open connections on every node, this one included
+        /// (entries of crashed nodes count until they expire).
+        public var connections: Int
+        /// The replies of the `followedBy` commands, in order.
+        public var followUps: [RedisValue]
+    }
+
+    /// A connection opened, in one write: `presence_connect`, then on the
+    /// same connection the user's connection count, the node's user list and
+    /// the offline sets of `conversations` (as `connect` does), then `reads`
+    /// (which see the script's effects). Error replies of `reads` stay inline.
+    public func connect(
+        user: String, member: String, conversations: [String], followedBy reads: [RedisCommand]
+    ) -> EventLoopFuture<Connected> {
+        let now = clock.milliseconds
+        let node = member.split(separator: "/").first.map(String.init) ?? member
+        let commands =
+            [RedisCommand("ZCOUNT", [keys.sockets(user), now, "+inf"]), RedisCommand("SADD", [keys.nodeUsers(node), user])]
+            + conversations.map { RedisCommand("SREM", [keys.offline($0), user]) } + reads
+        return scripts.evaluate(
+            "presence_connect", keys: events.keys(userKeys(user)),
+            arguments: events.arguments([member, now, now + ttlMilliseconds, ttlSeconds, keys.presenceChannel(user), user]),
+            followedBy: commands
+        ).flatMapThrowing { replies in
+            if let message = replies.script.errorMessage { throw SwitchboardError(redis: RedisError.server(message)) }
+            return Connected(
+                status: replies.script.string ?? "online", connections: replies.followUps[0].int ?? 0,
+                followUps: Array(replies.followUps.suffix(reads.count)))
+        }
     }
 
     /// A connection closed: answers how many are left (0 = now offline: the

@@ -84,42 +84,43 @@ extension WebSocketSession {
     /// Verifies a token. First time: the connection takes the token's user
     /// (or closes with 4001/4009 once the reply is written). Later: renews
     /// the expiry of the same user.
+    ///
+    /// No Swift task on the usual path: the JWT is verified here on the
+    /// event loop (CPU only) and the Redis calls of the connect pipeline
+    /// (`Switchboard.openConnection`, two writes) are chained as futures.
     func authenticate(token: String, reply command: ClientCommand?) -> EventLoopFuture<String> {
         let switchboard = live.switchboard
-        let authenticator = live.authenticator
         let initial = userID == nil
         let member = connectionID
         let maxConnections = live.configuration.maxConnectionsPerUser
-        let verified = task { () async throws -> (AccessClaims, User, [String], overCap: Bool) in
-            let claims = try await switchboard.tokens.verify(token)
-            if switchboard.tokens.isExternal(claims) { _ = try await authenticator.userID(token: token) }
-            guard initial else {
-                guard let user = try await switchboard.accounts.user(id: claims.subject) else {
-                    throw SwitchboardError(.unauthorized, "the token's user does not exist")
-                }
-                return (claims, user, [], false)
-            }
-            guard let (user, conversations) = try await switchboard.accounts.userWithConversations(id: claims.subject, session: claims.sessionID)
-            else {
-                throw SwitchboardError(.unauthorized, "the token's user does not exist")
-            }
-            _ = try await switchboard.presence.connect(user: user.id, member: member, conversations: conversations)
-            // Presence counts this connection already: an excess one is undone on close.
-            let overCap = try await switchboard.presence.connectionCount(user: user.id) > maxConnections
-            return (claims, user, conversations, overCap)
-        }
+        let answers = command != nil
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
-        return verified.flatMap { (claims, user, conversations, overCap) -> EventLoopFuture<String> in
+        let found = verifyToken(token).flatMap { claims -> EventLoopFuture<(AccessClaims, OpenedConnection)> in
+            let unknown = SwitchboardError(.unauthorized, "the token's user does not exist")
+            guard initial else {
+                return switchboard.accounts.lookUpUser(id: claims.subject).flatMapThrowing { user in
+                    guard let user else { throw unknown }
+                    return (claims, OpenedConnection(user: user, conversations: [], connections: 0, unpushed: []))
+                }
+            }
+            return switchboard.openConnection(user: claims.subject, session: claims.sessionID, member: member).flatMapThrowing { opened in
+                guard let opened else { throw unknown }
+                return (claims, opened)
+            }
+        }
+        return found.hop(to: eventLoop).flatMap { (claims, opened) -> EventLoopFuture<String> in
             let session = bound.value
-            let userJSON = #""user":"# + JSONText.encode(user)
+            // (Nobody reads it after a header token: no reply is written for that.)
+            let userJSON = answers ? #""user":"# + JSONText.encode(opened.user) : ""
             switch session.authSucceeded(user: claims.subject, tokenExpiry: claims.expiresAt) {
-            case .register where overCap:
+            case .register where opened.connections > maxConnections:
+                // Presence counts this connection already: the excess one is undone on close.
                 session.close(code: .tooManyConnections, reason: "too many connections")
                 return session.eventLoop.makeFailedFuture(
                     SwitchboardError(.rateLimited, "too many open connections for this user (at most \(maxConnections))"))
             case .register(let id):
-                return session.register(user: id, conversations: conversations).map {
-                    bound.value.pushNotifications(user: id)
+                return session.register(user: id, conversations: opened.conversations).map {
+                    bound.value.pushNotifications(opened, user: id)
                     return userJSON
                 }
             case .refuse(let error):
@@ -135,13 +136,33 @@ extension WebSocketSession {
         }
     }
 
-    /// Pushes the notifications stored while the user was offline.
-    func pushNotifications(user: String) {
-        let notifications = live.switchboard.notifications
+    /// The claims of a token: verified here when the signing key is at hand
+    /// (always, once the node is ready); through a task only for an external
+    /// token (its user record may have to be created) or before the key is loaded.
+    private func verifyToken(_ token: String) -> EventLoopFuture<AccessClaims> {
+        let tokens = live.switchboard.tokens
+        do {
+            if let claims = try tokens.verifyNow(token), !tokens.isExternal(claims) {
+                return eventLoop.makeSucceededFuture(claims)
+            }
+        } catch {
+            return eventLoop.makeFailedFuture(error)
+        }
+        let authenticator = live.authenticator
+        return task {
+            let claims = try await tokens.verify(token)
+            if tokens.isExternal(claims) { _ = try await authenticator.userID(token: token) }
+            return claims
+        }
+    }
+
+    /// Pushes the notifications stored while the user was offline (read by
+    /// `openConnection`), once they are marked pushed; after the auth reply.
+    func pushNotifications(_ opened: OpenedConnection, user: String) {
+        guard let newest = opened.newestUnpushed else { return }
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
-        let pending = task { try await notifications.takeUnpushed(user: user) }
-        pending.whenSuccess { items in
-            for item in items {
+        live.switchboard.notifications.markPushed(user: user, newest: newest).hop(to: eventLoop).whenSuccess {
+            for item in opened.unpushed {
                 bound.value.write(ServerFrame.text(#"{"ev":"notification","notification":"# + JSONText.encode(item) + "}"), flush: false)
             }
             bound.value.flushIfNeeded()
