@@ -63,11 +63,21 @@ public final class Switchboard: Sendable {
         try await tokens.loadKey()
     }
 
-    /// Whether Redis answers and every script is loaded (loading them if Redis lost them).
+    /// Whether Redis answers and the scripts and the signing key are loaded (loaded here if not yet).
     public func isReady() async -> Bool {
         do {
-            guard try await redis.send("PING").string == "PONG" else { return false }
-            if try await scripts.allLoaded() == false { try await scripts.loadAll() }
+            // On a cluster a keyless PING goes to the next master in turn: one
+            // that is down (its shard failing over) does not make the node unready.
+            var answered = false
+            for _ in 0..<(configuration.isClusterMode ? 3 : 1) where !answered {
+                answered = (try? await redis.send("PING").string) == "PONG"
+            }
+            guard answered else { return false }
+            // Not `SCRIPT EXISTS` on every probe: on a cluster that asks every
+            // master, and while one shard fails over every node would answer
+            // 503 and a load balancer would take them all out. A Redis that
+            // forgot the scripts gets them again on the first call (`NOSCRIPT`).
+            if !scripts.hashesKnown { try await scripts.loadAll() }
             if !tokens.hasKey { try await tokens.loadKey() }
             return true
         } catch {

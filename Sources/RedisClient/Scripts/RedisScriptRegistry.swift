@@ -73,6 +73,10 @@ public final class RedisScriptRegistry: Sendable {
     }
 
     /// Whether every script is in Redis' script cache now (`SCRIPT EXISTS`).
+    /// Whether every script's SHA1 is known here (`loadAll` ran once).
+    /// Redis may still have forgotten them: every call handles `NOSCRIPT`.
+    public var hashesKnown: Bool { hashes.withLock { $0.count } == scripts.count }
+
     public func allLoaded() async throws -> Bool {
         let known = hashes.withLock { $0 }
         guard known.count == scripts.count else { return false }
