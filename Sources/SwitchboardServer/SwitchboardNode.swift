@@ -135,7 +135,11 @@ public struct SwitchboardNode: Sendable {
             },
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port),
-                serverName: "switchboard"),
+                serverName: "switchboard",
+                // Hummingbird's default of 256 overflowed in a connect storm:
+                // dropped SYNs, retried by the clients after 1 s (BENCHMARKS.md,
+                // "Connect storm"). The kernel caps it at net.core.somaxconn.
+                backlog: 4096),
             onServerRunning: { channel in
                 await onRunning(channel.localAddress?.port ?? 0)
             },
