@@ -19,23 +19,22 @@ public enum Crypto {
 
     /// SHA-256 of `data`.
     public static func sha256(_ data: [UInt8]) -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
-        var length: UInt32 = 0
-        let status = data.withUnsafeBufferPointer { bytes in
-            EVP_Digest(bytes.baseAddress, bytes.count, &output, &length, EVP_sha256(), nil)
-        }
-        precondition(status == 1, "SHA-256 failed")
-        return output
+        digest(data, EVP_sha256(), length: Int(SHA256_DIGEST_LENGTH))
     }
 
     /// SHA-1 of `data`: only for `Sec-WebSocket-Accept` (RFC 6455 names it), never for security.
     public static func sha1(_ data: [UInt8]) -> [UInt8] {
-        var output = [UInt8](repeating: 0, count: Int(SHA_DIGEST_LENGTH))
-        var length: UInt32 = 0
+        digest(data, EVP_sha1(), length: Int(SHA_DIGEST_LENGTH))
+    }
+
+    /// One-shot `EVP_Digest` of `data` with `md`, whose output has `length` bytes.
+    private static func digest(_ data: [UInt8], _ md: OpaquePointer?, length: Int) -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: length)
+        var written: UInt32 = 0
         let status = data.withUnsafeBufferPointer { bytes in
-            EVP_Digest(bytes.baseAddress, bytes.count, &output, &length, EVP_sha1(), nil)
+            EVP_Digest(bytes.baseAddress, bytes.count, &output, &written, md, nil)
         }
-        precondition(status == 1, "SHA-1 failed")
+        precondition(status == 1 && Int(written) == length, "digest failed")
         return output
     }
 

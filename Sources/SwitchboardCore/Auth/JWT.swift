@@ -32,8 +32,6 @@ public struct AccessClaims: Sendable, Hashable {
 public enum JWT {
     /// Signs `claims` with `key`.
     public static func sign(_ claims: AccessClaims, key: [UInt8], keyID: String? = nil) -> String {
-        var header: [String: Any] = ["alg": "HS256", "typ": "JWT"]
-        if let keyID { header["kid"] = keyID }
         var payload: [String: Any] = ["sub": claims.subject, "iat": claims.issuedAt, "exp": claims.expiresAt]
         if let issuer = claims.issuer { payload["iss"] = issuer }
         if claims.audience.count == 1 {
@@ -43,7 +41,8 @@ public enum JWT {
         }
         if let notBefore = claims.notBefore { payload["nbf"] = notBefore }
         if let sessionID = claims.sessionID { payload["sid"] = sessionID }
-        let headerPart = Base64.urlEncode(json(header))
+        // Without a key id, the header `verify` recognises without parsing it.
+        let headerPart = keyID.map { Base64.urlEncode(json(["alg": "HS256", "typ": "JWT", "kid": $0])) } ?? plainHeader
         let payloadPart = Base64.urlEncode(json(payload))
         let signingInput = headerPart + "." + payloadPart
         let signature = Crypto.hmacSHA256(key: key, message: Array(signingInput.utf8))
