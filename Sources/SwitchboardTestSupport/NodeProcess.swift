@@ -43,7 +43,9 @@ public final class NodeProcess: @unchecked Sendable {
         Foundation.kill(process.processIdentifier, signal)
     }
 
-    public func wait() { process.waitUntilExit() }
+    /// Waits until the process exited (off the cooperative pool: a node
+    /// draining its connections takes a while).
+    public func wait() async { await OffPool.waitUntilExit(process) }
 
     deinit {
         if process.isRunning {

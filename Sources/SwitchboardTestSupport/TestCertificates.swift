@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A throwaway PKI made with the `openssl` CLI in a temporary folder: a CA,
 /// a server certificate for `127.0.0.1` and `localhost` signed by it (and one
@@ -19,7 +20,22 @@ public final class TestCertificates: Sendable {
     /// A CA that signed nothing here.
     public var otherCAFile: String { directory + "/other-ca.crt" }
 
-    /// Generates everything (about a second: RSA 2048 keys).
+    /// One set for the whole test process, made once off the cooperative
+    /// pool (six RSA keys take seconds on a loaded machine).
+    public static func shared() async throws -> TestCertificates {
+        let task = sharedTask.withLock { task in
+            if let task { return task }
+            let made = Task { try await OffPool.run { try TestCertificates() } }
+            task = made
+            return made
+        }
+        return try await task.value
+    }
+
+    private static let sharedTask = Mutex<Task<TestCertificates, any Error>?>(nil)
+
+    /// Generates everything (about a second: RSA 2048 keys). It blocks: from
+    /// async code use `shared()`.
     public init() throws {
         directory = NSTemporaryDirectory() + "sb-tls-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -48,8 +48,12 @@ public final class TestRedisCluster: Sendable {
         process.standardOutput = output
         process.standardError = output
         try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        // It waits for the cluster to join (seconds): off the cooperative pool.
+        let text = try await OffPool.run {
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
         guard process.terminationStatus == 0 else {
             cluster.kill()
             throw TestSupportError("redis-cli --cluster create failed: \(text.suffix(500))")

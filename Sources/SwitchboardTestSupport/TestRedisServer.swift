@@ -194,7 +194,7 @@ public final class TestRedisServer: @unchecked Sendable {
             _ = try? await connection.send("SHUTDOWN")
             _ = try? await connection.close().get()
         }
-        process?.waitUntilExit()
+        if let process { await OffPool.waitUntilExit(process) }
         process = nil
     }
 

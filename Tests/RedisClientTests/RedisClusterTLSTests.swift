@@ -7,8 +7,7 @@ import Testing
 /// One TLS-only test cluster (3 masters, 3 replicas) for the suite, its
 /// certificates made by the `openssl` CLI for the occasion.
 enum SharedTLSCluster {
-    static let certificates = Result { try TestCertificates() }
-    static let cluster = Task { try await TestRedisCluster.start(tls: .init(certificates: try certificates.get())) }
+    static let cluster = Task { try await TestRedisCluster.start(tls: .init(certificates: try await TestCertificates.shared())) }
 
     static func start() async throws -> TestRedisCluster { try await cluster.value }
 
@@ -130,7 +129,7 @@ struct RedisClusterTLSTests {
     /// request fails at once with the cause and the flag to check.
     @Test func wrongCAFailsWithAClearError() async throws {
         let cluster = try await SharedTLSCluster.start()
-        let otherCA = try SharedTLSCluster.certificates.get().otherCAFile
+        let otherCA = try await TestCertificates.shared().otherCAFile
         let redis = RedisClient(configuration: SharedTLSCluster.configuration(cluster, ca: otherCA))
         do {
             try await redis.send("PING")

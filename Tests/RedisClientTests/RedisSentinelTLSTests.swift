@@ -10,11 +10,9 @@ import Testing
 /// reaches the sentinels and the master with the same TLS settings.
 @Suite("Redis through Sentinel over TLS", .serialized)
 struct RedisSentinelTLSTests {
-    static let certificates = Result { try TestCertificates() }
-
-    func configuration(_ setup: TestSentinels, ca: String? = nil) throws -> RedisConfiguration {
+    func configuration(_ setup: TestSentinels, ca: String? = nil) async throws -> RedisConfiguration {
         var configuration = try RedisConfiguration(url: "rediss://")
-        let defaultCA = try Self.certificates.get().caFile
+        let defaultCA = try await TestCertificates.shared().caFile
         configuration.tls?.caFile = ca ?? defaultCA
         configuration.sentinel = RedisSentinelConfiguration(
             sentinels: try RedisSentinelConfiguration.addresses(setup.addresses), masterName: TestSentinels.masterName)
@@ -27,8 +25,8 @@ struct RedisSentinelTLSTests {
     /// TLS: `+switch-master` arrives on a TLS connection to a sentinel, the
     /// pool and the subscriber reconnect to the promoted replica's TLS port.
     @Test func discoversAndFollowsTheMasterOverTLS() async throws {
-        let setup = try await TestSentinels.start(tls: .init(certificates: try Self.certificates.get()))
-        let configuration = try configuration(setup)
+        let setup = try await TestSentinels.start(tls: .init(certificates: try await TestCertificates.shared()))
+        let configuration = try await configuration(setup)
         let redis = RedisClient(configuration: configuration)
         let watching = Task { try await redis.run() }
         try await redis.send("SET", "sentinel-tls:key", "before")
@@ -74,8 +72,8 @@ struct RedisSentinelTLSTests {
     /// Sentinels whose certificates the client does not trust: the request
     /// fails with the sentinels' addresses, the cause and the flag to check.
     @Test func wrongCAForTheSentinelsFailsWithAClearError() async throws {
-        let setup = try await TestSentinels.start(tls: .init(certificates: try Self.certificates.get()))
-        let redis = RedisClient(configuration: try configuration(setup, ca: try Self.certificates.get().otherCAFile))
+        let setup = try await TestSentinels.start(tls: .init(certificates: try await TestCertificates.shared()))
+        let redis = RedisClient(configuration: try await configuration(setup, ca: try await TestCertificates.shared().otherCAFile))
         do {
             try await redis.send("PING")
             Issue.record("PING went through with the wrong CA")

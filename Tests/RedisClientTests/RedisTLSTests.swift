@@ -9,17 +9,15 @@ import Testing
 /// and certificates made by the `openssl` CLI for the occasion.
 @Suite("Redis over TLS", .serialized)
 struct RedisTLSTests {
-    static let certificates = Result { try TestCertificates() }
-
     func server(authClients: String = "optional", namedCertificate: Bool = false) async throws -> TestRedisServer {
         let server = try TestRedisServer(
-            tls: .init(certificates: try Self.certificates.get(), authClients: authClients, namedCertificate: namedCertificate))
+            tls: .init(certificates: try await TestCertificates.shared(), authClients: authClients, namedCertificate: namedCertificate))
         try await server.start()
         return server
     }
 
-    func configuration(_ server: TestRedisServer, ca: String? = nil, clientCertificate: Bool = false) throws -> RedisConfiguration {
-        let certificates = try Self.certificates.get()
+    func configuration(_ server: TestRedisServer, ca: String? = nil, clientCertificate: Bool = false) async throws -> RedisConfiguration {
+        let certificates = try await TestCertificates.shared()
         var configuration = try RedisConfiguration(url: server.url)
         configuration.tls?.caFile = ca ?? certificates.caFile
         if clientCertificate {
@@ -42,7 +40,7 @@ struct RedisTLSTests {
 
     @Test func commandsAndPubSubWorkOverTLS() async throws {
         let server = try await server()
-        let configuration = try configuration(server)
+        let configuration = try await configuration(server)
         #expect(configuration.tls != nil)
         let redis = RedisClient(configuration: configuration)
         try await redis.send("SET", "tls:key", "secret")
@@ -72,12 +70,12 @@ struct RedisTLSTests {
 
     @Test func wrongCAFailsWithAClearError() async throws {
         let server = try await server()
-        let error = await connectionError(try configuration(server, ca: try Self.certificates.get().otherCAFile))
+        let error = await connectionError(try await configuration(server, ca: try await TestCertificates.shared().otherCAFile))
         #expect(error?.code == .connectionFailed)
         #expect(error?.message.contains("not signed by a trusted CA") == true, "\(String(describing: error))")
         #expect(error?.message.contains("--redis-ca-file") == true)
         // The pool reports the same cause to its callers, and does not hang.
-        let redis = RedisClient(configuration: try configuration(server, ca: try Self.certificates.get().otherCAFile))
+        let redis = RedisClient(configuration: try await configuration(server, ca: try await TestCertificates.shared().otherCAFile))
         await #expect(throws: RedisError.self) { try await redis.send("PING") }
         await redis.shutdown()
         await server.stop()
@@ -87,7 +85,7 @@ struct RedisTLSTests {
     /// check comes from `--redis-tls-server-name`.
     @Test func serverNameIsChecked() async throws {
         let server = try await server(namedCertificate: true)
-        var configuration = try configuration(server)
+        var configuration = try await configuration(server)
         let noName = await connectionError(configuration)
         #expect(noName?.message.contains("--redis-tls-server-name") == true, "\(String(describing: noName))")
         configuration.tls?.serverName = "redis.example.org"
@@ -100,9 +98,9 @@ struct RedisTLSTests {
 
     @Test func clientCertificateWhenTheServerRequiresOne() async throws {
         let server = try await server(authClients: "yes")
-        let refused = await connectionError(try configuration(server))
+        let refused = await connectionError(try await configuration(server))
         #expect(refused?.message.contains("refused this client's certificate") == true, "\(String(describing: refused))")
-        let redis = RedisClient(configuration: try configuration(server, clientCertificate: true))
+        let redis = RedisClient(configuration: try await configuration(server, clientCertificate: true))
         #expect(try await redis.send("PING").string == "PONG")
         await redis.shutdown()
         await server.stop()

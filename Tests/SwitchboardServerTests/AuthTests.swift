@@ -1,6 +1,7 @@
 import Foundation
 import RedisClient
 import SwitchboardCore
+import SwitchboardTestSupport
 import Testing
 
 @Suite("Accounts and tokens over HTTP")
@@ -206,22 +207,22 @@ struct AuthTests {
         let account = try await node.register()
 
         // A token PyJWT minted with the shared secret is accepted.
-        let minted = try Python.run(["mint", secret, account.id, "switchboard", "switchboard", "600"])
+        let minted = try await Python.run(["mint", secret, account.id, "switchboard", "switchboard", "600"])
         #expect(try await node.request("GET", "/api/v1/users/me", token: minted).status == 200)
         // An expired PyJWT token is reported as expired.
-        let stale = try Python.run(["mint", secret, account.id, "switchboard", "switchboard", "-600"])
+        let stale = try await Python.run(["mint", secret, account.id, "switchboard", "switchboard", "-600"])
         #expect(try await node.request("GET", "/api/v1/users/me", token: stale).errorCode == "token_expired")
         // A token the hub minted verifies in PyJWT.
-        #expect(try Python.run(["verify", secret, account.accessToken, "switchboard", "switchboard"]) == account.id)
+        #expect(try await Python.run(["verify", secret, account.accessToken, "switchboard", "switchboard"]) == account.id)
 
         // The app's own backend mints a token for its user; the hub creates the user on first use.
-        let external = try Python.run(["mint", "backend-secret-backend-secret-backend-secret", "crm-4711", "my-backend", "-", "600"])
+        let external = try await Python.run(["mint", "backend-secret-backend-secret-backend-secret", "crm-4711", "my-backend", "-", "600"])
         let me = try await node.request("GET", "/api/v1/users/me", token: external)
         #expect(me.status == 200)
         // Its id is namespaced: `x_` + sub (issue 12, item 10).
         #expect((me.json["user"] as? [String: Any])?["id"] as? String == "x_crm-4711")
         // Signed with the wrong secret, it is refused.
-        let forged = try Python.run(["mint", "not-the-backend-secret-not-the-backend", "crm-4711", "my-backend", "-", "600"])
+        let forged = try await Python.run(["mint", "not-the-backend-secret-not-the-backend", "crm-4711", "my-backend", "-", "600"])
         #expect(try await node.request("GET", "/api/v1/users/me", token: forged).status == 401)
         await node.stop()
     }
@@ -262,7 +263,11 @@ struct AuthTests {
 
 /// Runs the PyJWT helper (installed by scripts/deps).
 enum Python {
-    static func run(_ arguments: [String]) throws -> String {
+    static func run(_ arguments: [String]) async throws -> String {
+        try await OffPool.run { try runBlocking(arguments) }
+    }
+
+    private static func runBlocking(_ arguments: [String]) throws -> String {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/jwt_interop.py")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -14,17 +14,15 @@ import FoundationNetworking
 /// `switchboard serve` started with the flags an operator gives.
 @Suite("Node on a Redis Cluster over TLS", .serialized)
 struct ClusterTLSTests {
-    static let certificates = Result { try TestCertificates() }
-
     static func startCluster() async throws -> TestRedisCluster {
         try await TestRedisCluster.start(
-            replicasPerMaster: 0, tls: .init(certificates: try certificates.get(), authClients: "yes"))
+            replicasPerMaster: 0, tls: .init(certificates: try await TestCertificates.shared(), authClients: "yes"))
     }
 
     /// The flags of `switchboard serve` for the cluster: `rediss://` for TLS
     /// (no host: the seeds say where), the seeds, the CA and the client certificate.
-    static func serveArguments(_ cluster: TestRedisCluster, ca: String? = nil) throws -> [String] {
-        let certificates = try certificates.get()
+    static func serveArguments(_ cluster: TestRedisCluster, ca: String? = nil) async throws -> [String] {
+        let certificates = try await TestCertificates.shared()
         return [
             "--redis-cluster", cluster.seeds, "--redis-ca-file", ca ?? certificates.caFile,
             "--redis-cert-file", certificates.clientCertificateFile, "--redis-key-file", certificates.clientKeyFile,
@@ -37,7 +35,7 @@ struct ClusterTLSTests {
     @Test func twoUsersTalkAcrossNodesOnATLSCluster() async throws {
         let cluster = try await Self.startCluster()
         defer { cluster.kill() }
-        let certificates = try Self.certificates.get()
+        let certificates = try await TestCertificates.shared()
         var configuration = TestNode.configuration()
         configuration.redisURL = "rediss://"
         configuration.redisClusterSeeds = [cluster.seeds]
@@ -50,7 +48,7 @@ struct ClusterTLSTests {
         #expect(node.redis.configuration.tls != nil)
         var processConfiguration = configuration
         processConfiguration.nodeID = "n_tls" + RandomID.make(length: 4)
-        let process = try await NodeProcess(configuration: processConfiguration, arguments: try Self.serveArguments(cluster))
+        let process = try await NodeProcess(configuration: processConfiguration, arguments: try await Self.serveArguments(cluster))
 
         let alice = try await node.register()
         let bob = try await node.register()
@@ -70,7 +68,7 @@ struct ClusterTLSTests {
         await aliceClient.close()
         await bobClient.close()
         process.kill(SIGTERM)
-        process.wait()
+        await process.wait()
         await node.stop()
     }
 
@@ -88,7 +86,7 @@ struct ClusterTLSTests {
         process.executableURL = URL(fileURLWithPath: NodeProcess.binary)
         process.arguments =
             ["serve", "--port", "\(port)", "--redis-url", "rediss://", "--prefix", "t\(RandomID.make(length: 6)):", "--log-level", "warning"]
-            + (try Self.serveArguments(cluster, ca: try Self.certificates.get().otherCAFile))
+            + (try await Self.serveArguments(cluster, ca: try await TestCertificates.shared().otherCAFile))
         let log = LogCollector()
         let errors = Pipe()
         errors.fileHandleForReading.readabilityHandler = { handle in log.append(handle.availableData) }

@@ -264,7 +264,7 @@ struct FailureDrillTests {
         offlineTimeout.cancel()
         await watcher.close()
         #expect(offlineAt.timeIntervalSince(killedAt) < 2 * 2 + 1, "offline after \(offlineAt.timeIntervalSince(killedAt)) s")
-        cluster.nodes[1].wait()
+        await cluster.nodes[1].wait()
         #expect(cluster.nodes[1].process.terminationStatus == 0 || cluster.nodes[1].process.terminationReason == .exit)
         await population.close()
     }

@@ -68,7 +68,7 @@ final class LiveClient: @unchecked Sendable {
     }
 
     /// Sends a command with a fresh id and waits for its reply.
-    func command(_ fields: [String: Any], timeout: Double = 10) async throws -> [String: Any] {
+    func command(_ fields: [String: Any], timeout: Double = 20) async throws -> [String: Any] {
         let id = withLock {
             nextID += 1
             return nextID
@@ -98,7 +98,7 @@ final class LiveClient: @unchecked Sendable {
     }
 
     /// Waits for the first received frame matching `predicate` (and removes it).
-    func waitFor(timeout: Double = 10, _ predicate: ([String: Any]) -> Bool) async throws -> [String: Any] {
+    func waitFor(timeout: Double = 20, _ predicate: ([String: Any]) -> Bool) async throws -> [String: Any] {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             let found: [String: Any]? = withLock {
@@ -114,7 +114,7 @@ final class LiveClient: @unchecked Sendable {
     }
 
     /// Waits for an event `ev`.
-    func event(_ name: String, timeout: Double = 10, where predicate: @escaping ([String: Any]) -> Bool = { _ in true }) async throws -> [String: Any]
+    func event(_ name: String, timeout: Double = 20, where predicate: @escaping ([String: Any]) -> Bool = { _ in true }) async throws -> [String: Any]
     {
         try await waitFor(timeout: timeout) { $0["ev"] as? String == name && predicate($0) }
     }

@@ -11,8 +11,10 @@ struct LoginLimitTests {
         // The default budget: 30 attempts per address per minute, whatever the names.
         let node = try await TestNode.start()
         #expect(node.switchboard.configuration.limits.loginPerAddressPerMinute == 30)
-        // 40 attempts at once: the budget is taken before the scrypt, so they
-        // all meet the bucket within far less than the 2 s one token takes to refill.
+        // 40 attempts at once: the budget is taken before the scrypt. On a
+        // loaded machine the 40 requests can take seconds to arrive, and the
+        // bucket refills one token every 2 s meanwhile: the bound counts them.
+        let started = ContinuousClock.now
         let answers = try await withThrowingTaskGroup(of: (status: Int, code: String?, retryAfter: Int).self) { group in
             for index in 0..<40 {
                 group.addTask {
@@ -24,9 +26,14 @@ struct LoginLimitTests {
             }
             return try await group.reduce(into: [(status: Int, code: String?, retryAfter: Int)]()) { $0.append($1) }
         }
+        let elapsed = ContinuousClock.now - started
         let statuses = answers.map(\.status)
-        #expect(Set(statuses) == [401, 429])
-        #expect(statuses.filter { $0 == 401 }.count < 35)
+        #expect(Set(statuses).isSubset(of: [401, 429]))
+        // The burst of 30, plus what refilled while the attempts were arriving.
+        let budget = 30 + Int(elapsed.components.seconds) / 2 + 1
+        let admitted = statuses.filter { $0 == 401 }.count
+        #expect(admitted >= 30 && admitted <= budget, "\(admitted) admitted in \(elapsed), budget \(budget)")
+        if budget < 40 { #expect(statuses.contains(429)) }
         // The refused ones say why and when to come back. (Asked inside the
         // burst: a request after it could find a token refilled, since the 30
         // scrypts of the allowed attempts take seconds on a loaded machine.)

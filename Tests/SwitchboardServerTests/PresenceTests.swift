@@ -224,7 +224,7 @@ struct PresenceTests {
         try await Task.sleep(nanoseconds: 800_000_000)
         let killedAt = Date()
         victim.kill(SIGKILL)
-        victim.wait()
+        await victim.wait()
         let offline = try await watcher.event("presence", timeout: 2 * 1.5 + 1.5) { $0["status"] as? String == "offline" }
         let elapsed = Date().timeIntervalSince(killedAt)
         #expect(offline["user"] as? String == alice.id)
