@@ -34,7 +34,7 @@ public final class Switchboard: Sendable {
         self.redis = redis
         self.scripts = RedisScriptRegistry(client: redis, scripts: LuaScripts.scripts(for: configuration))
         self.keys = KeyLayout(prefix: configuration.prefix)
-        self.events = EventStream(configuration.events, keys: keys)
+        self.events = EventStream(configuration.events, keys: keys, perSlot: configuration.isClusterMode)
         self.clock = clock
         self.logger = logger
         let hasher = PasswordHasher(

@@ -36,9 +36,8 @@ public final class TestNode: Sendable {
         configuration.limits.membershipChangesPerMinute = 10_000
         configuration.limits.conversationsPerMinute = 10_000
         if TestEnvironment.redisCluster {
-            // A single-node Redis Cluster: sharded pub/sub, and no event stream (refused on a cluster).
+            // A single-node Redis Cluster: sharded pub/sub, one event stream per slot.
             configuration.redisClusterMode = true
-            configuration.events.enabled = false
         }
         return configuration
     }

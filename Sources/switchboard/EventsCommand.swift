@@ -24,6 +24,13 @@ struct EventsTailCommand: AsyncParsableCommand {
     @Option(help: "Redis URL (env SWITCHBOARD_REDIS_URL).")
     var redisURL: String = env("SWITCHBOARD_REDIS_URL") ?? "redis://127.0.0.1:6379"
 
+    @Option(
+        help: """
+            Redis Cluster seed nodes, host:port,host:port (env SWITCHBOARD_REDIS_CLUSTER): reads the \
+            per-slot streams sb:events:{tag}, each line naming its stream.
+            """)
+    var redisCluster: String? = env("SWITCHBOARD_REDIS_CLUSTER")
+
     @Option(help: "Prefix of every Redis key (env SWITCHBOARD_PREFIX).")
     var prefix: String = env("SWITCHBOARD_PREFIX") ?? "sb:"
 
@@ -43,9 +50,18 @@ struct EventsTailCommand: AsyncParsableCommand {
         var configuration = try RedisConfiguration(url: redisURL)
         configuration.poolSize = 1  // blocking reads hold the connection
         configuration.clientName = "switchboard-events-tail"
+        if let redisCluster {
+            configuration.cluster = RedisClusterConfiguration(seeds: try RedisClusterConfiguration.addresses(redisCluster))
+            configuration.database = 0
+        }
         let redis = RedisClient(configuration: configuration)
-        let reader = EventReader(redis: redis, stream: KeyLayout(prefix: prefix).events)
         let consumer = consumer ?? "tail-\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+        if redisCluster != nil {
+            try await tailPerSlot(redis, consumer: consumer)
+            await redis.shutdown()
+            return
+        }
+        let reader = EventReader(redis: redis, stream: KeyLayout(prefix: prefix).events)
         if let group { try await reader.createGroup(group, start: fromStart ? "0" : "$") }
         var last = fromStart ? "0" : "$"
         var printed = 0
@@ -65,5 +81,52 @@ struct EventsTailCommand: AsyncParsableCommand {
             printed += entries.count
         }
         await redis.shutdown()
+    }
+
+    /// On a cluster: the per-slot streams, found every 2 s (`EventStreamLocator`)
+    /// and read in turn without blocking. The streams there at the start
+    /// begin at their end (or, with --from-start, their oldest entry); a
+    /// stream found later is new, so it is read from its first entry.
+    private func tailPerSlot(_ redis: RedisClient, consumer: String) async throws {
+        let locator = EventStreamLocator(redis: redis, keys: KeyLayout(prefix: prefix), perSlot: true)
+        var readers: [EventReader] = []
+        var positions: [String: String] = [:]
+        var discovered: ContinuousClock.Instant?
+        var printed = 0
+        while count.map({ printed < $0 }) ?? true {
+            if discovered.map({ ContinuousClock.now - $0 > .seconds(2) }) ?? true {
+                let atStart = discovered == nil
+                for stream in try await locator.streams() where positions[stream] == nil {
+                    let reader = EventReader(redis: redis, stream: stream)
+                    var start = "0-0"
+                    if atStart, !fromStart {
+                        // Its newest entry: what comes after it is new.
+                        start = try await redis.send("XREVRANGE", stream, "+", "-", "COUNT", 1).array?.first?.array?.first?.string ?? "0-0"
+                    }
+                    if let group { try await reader.createGroup(group, start: start) }
+                    positions[stream] = start
+                    readers.append(reader)
+                }
+                discovered = .now
+            }
+            var found = false
+            for reader in readers {
+                let limit = count.map { min(100, $0 - printed) } ?? 100
+                guard limit > 0 else { break }
+                let entries: [EventEntry]
+                if let group {
+                    entries = try await reader.read(group: group, consumer: consumer, count: limit)
+                } else {
+                    entries = try await reader.read(after: positions[reader.stream] ?? "0-0", count: limit)
+                }
+                guard let last = entries.last else { continue }
+                found = true
+                FileHandle.standardOutput.write(Data(entries.map { $0.line(stream: reader.stream) + "\n" }.joined().utf8))
+                positions[reader.stream] = last.id
+                if let group { try await reader.acknowledge(group: group, ids: entries.map(\.id)) }
+                printed += entries.count
+            }
+            if !found { try await Task.sleep(nanoseconds: 200_000_000) }
+        }
     }
 }

@@ -127,11 +127,13 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("events"),
-        help: "The event stream of every state change for your backend: on or off (env SWITCHBOARD_EVENTS; default on, off on Redis Cluster).")
+        help:
+            "The event stream of every state change for your backend: on or off (env SWITCHBOARD_EVENTS; default on; one stream per hash slot on Redis Cluster)."
+    )
     var eventsOption: String? = env("SWITCHBOARD_EVENTS")
 
-    /// `--events`, defaulting to off on Redis Cluster (where on is refused: one stream is one slot).
-    var events: String { eventsOption ?? (clusterMode ? "off" : "on") }
+    /// `--events`, on unless said otherwise.
+    var events: String { eventsOption ?? "on" }
     /// A cluster by `--redis-cluster` seeds or `--redis-cluster-mode on`.
     var clusterMode: Bool { redisClusterMode == "on" || redisCluster != nil }
 
@@ -249,11 +251,6 @@ struct ServeCommand: AsyncParsableCommand {
         guard (1...16).contains(scryptP) else { throw ValidationError("--scrypt-p must be between 1 and 16") }
         guard events == "on" || events == "off" else { throw ValidationError("--events must be on or off") }
         guard redisClusterMode == "on" || redisClusterMode == "off" else { throw ValidationError("--redis-cluster-mode must be on or off") }
-        if clusterMode, events == "on" {
-            throw ValidationError(
-                "--events on is not available on Redis Cluster yet (the stream is one key, so one slot): "
-                    + "run with --events off (docs/redis-layout.md#redis-cluster-which-key-lives-with-which)")
-        }
         if (webhookURL == nil) != (webhookSecret == nil) {
             throw ValidationError("--webhook-url and --webhook-secret go together")
         }

@@ -22,6 +22,8 @@ struct RedisHashSlotTests {
         #expect(RedisCommand("EVALSHA", ["abc", 2, "k1", "k2", "arg"]).keys == [Array("k1".utf8), Array("k2".utf8)])
         #expect(RedisCommand("XREAD", ["COUNT", 1, "STREAMS", "s1", "s2", "0", "0"]).keys.count == 2)
         #expect(RedisCommand("ZINTER", [2, "x", "y"]).keys == [Array("x".utf8), Array("y".utf8)])
+        #expect(RedisCommand("XGROUP", ["CREATE", "s1", "g", "$", "MKSTREAM"]).keys == [Array("s1".utf8)])
+        #expect(RedisCommand("XINFO", ["GROUPS", "s1"]).keys == [Array("s1".utf8)])
         #expect(RedisCommand("SPUBLISH", ["ch", "msg"]).keys == [Array("ch".utf8)])
         #expect(try RedisCommand("MGET", ["{t}a", "{t}b"]).hashSlot() == RedisHashSlot(key: "t"))
         #expect(try RedisCommand("INFO").hashSlot() == nil)

@@ -40,11 +40,26 @@ struct LuaClusterTests {
         #expect(sharded.first { $0.name == "rate_limit" } == LuaScripts.all.first { $0.name == "rate_limit" })
     }
 
-    @Test func eventsAreRefusedOnACluster() {
+    /// On a cluster the event stream is one stream per slot: every slot has a
+    /// short tag that lands in it, and a script is given the stream of its
+    /// own keys' slot.
+    @Test func eventsGoToTheStreamOfTheScriptsSlot() throws {
+        let keys = KeyLayout(prefix: "sb:")
+        let misplaced = (0..<RedisHashSlot.count).filter { RedisHashSlot(key: keys.events(slot: $0)).rawValue != $0 }
+        #expect(misplaced.isEmpty)
+        #expect(EventSlotTags.tags.allSatisfy { (1...3).contains($0.count) })
+        #expect(keys.events(slot: 0).hasPrefix(keys.perSlotEventsPrefix))
+        let stream = EventStream(key: keys.events, perSlot: true)
+        for conv in ["c_one", "c_two", "d_three"] {
+            let appended = stream.keys([keys.conversation(conv), keys.members(conv)])
+            let name = try #require(appended.last as? String)
+            #expect(RedisHashSlot(key: name) == RedisHashSlot(key: keys.conversation(conv)))
+            #expect(name.hasPrefix("sb:events:{"))
+        }
+        // One Redis: the one stream.
+        #expect(EventStream(key: keys.events).keys([keys.conversation("c_one")]).last as? String == "sb:events")
         var configuration = SwitchboardConfiguration()
         configuration.redisClusterMode = true
-        #expect(throws: SwitchboardError.self) { try configuration.validate() }
-        configuration.events.enabled = false
         #expect(throws: Never.self) { try configuration.validate() }
     }
 }

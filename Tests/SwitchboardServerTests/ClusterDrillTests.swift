@@ -70,7 +70,6 @@ extension FailureDrillTests {
             configuration.redisURL = "redis://"
             configuration.redisClusterSeeds = [cluster.seeds]
             configuration.redisClusterMode = true
-            configuration.events.enabled = false
             configuration.redisWaitReplicas = waitReplicas
             configuration.limits.sendBurst = 10_000
             configuration.limits.sendRefillPerSecond = 10_000

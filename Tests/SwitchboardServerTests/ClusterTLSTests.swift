@@ -42,7 +42,6 @@ struct ClusterTLSTests {
         configuration.redisTLS = RedisTLSConfiguration(
             caFile: certificates.caFile, certificateFile: certificates.clientCertificateFile, keyFile: certificates.clientKeyFile)
         configuration.redisClusterMode = false
-        configuration.events.enabled = false
         let node = try await TestNode.start(configuration)
         #expect(node.redis.isCluster)
         #expect(node.redis.configuration.tls != nil)

@@ -15,8 +15,6 @@ struct ClusterTests {
         var configuration = TestNode.configuration()
         configuration.redisURL = "redis://"
         configuration.redisClusterSeeds = [cluster.seeds]
-        // The event stream (one key, sb:events) is refused on a cluster (docs/redis-layout.md).
-        configuration.events.enabled = false
         let node = try await TestNode.start(configuration)
         #expect(node.redis.isCluster)
         let alice = try await node.register()

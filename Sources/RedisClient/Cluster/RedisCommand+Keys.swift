@@ -57,7 +57,7 @@ extension RedisCommand {
             else { return [] }
             let rest = arguments[(streams + 1)...]
             return Array(rest.prefix(rest.count / 2))
-        case "OBJECT", "XINFO", "MEMORY":
+        case "OBJECT", "XINFO", "XGROUP", "MEMORY":
             return arguments.count > 2 ? [arguments[2]] : []
         default:
             return [arguments[1]]

@@ -22,6 +22,14 @@ public struct EventEntry: Sendable, Hashable {
         return "{\"id\":\"\(id)\"," + json.dropFirst()
     }
 
+    /// `line` with the stream it came from after the id, for the per-slot
+    /// streams of a cluster (ids are unique per stream only):
+    /// `{"id":"…","stream":"sb:events:{a3}","type":…}`.
+    public func line(stream: String) -> String {
+        guard json.first == "{" else { return json }
+        return "{\"id\":\"\(id)\",\"stream\":\"\(stream)\"," + json.dropFirst()
+    }
+
     /// Entries from an `XRANGE`/`XREAD` array of `[id, [field, value, …]]`.
     static func entries(_ value: RedisValue?) -> [EventEntry] {
         (value?.array ?? []).compactMap { entry in

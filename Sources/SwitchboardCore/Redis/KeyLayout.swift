@@ -57,10 +57,18 @@ public struct KeyLayout: Sendable, Hashable {
     // Events
     /// The event stream of every state change, for the app's backend (extension).
     public var events: String { "\(prefix)events" }
+    /// On Redis Cluster, the event stream of the scripts of one hash slot
+    /// (`EventSlotTags`): `sb:events:{<tag>}` (extension).
+    public func events(slot: Int) -> String { EventStream.name(base: events, slot: slot) }
+    /// Which part of a key a per-slot stream name has after `events`, for
+    /// `SCAN MATCH` and for telling them from `events:dead` (extension).
+    public var perSlotEventsPrefix: String { "\(prefix)events:{" }
     /// Events a webhook could not deliver after every attempt (extension).
     public var deadEvents: String { "\(prefix)events:dead" }
     /// Held by the one node that delivers webhooks now (extension).
     public var webhookLease: String { "\(prefix)events:webhook-lease" }
+    /// On Redis Cluster, the stream id from which webhooks deliver (`ms-0`, kept) (extension).
+    public var webhookSince: String { "\(prefix)events:webhook-since" }
 
     // Channels
     public func conversationChannel(_ id: String) -> String { "\(prefix)live:conv:{\(id)}" }

@@ -292,10 +292,5 @@ extension SwitchboardConfiguration {
         for entry in trustedProxies where CIDR(entry) == nil {
             throw .invalid("trustedProxies: not a CIDR range: \(entry)")
         }
-        if isClusterMode, events.enabled {
-            throw .invalid(
-                "the event stream is one key, so one slot, on Redis Cluster, where every script runs in the slot of its own keys: "
-                    + "run with --events off (docs/redis-layout.md#redis-cluster-which-key-lives-with-which)")
-        }
     }
 }

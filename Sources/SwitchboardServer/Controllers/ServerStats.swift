@@ -62,7 +62,8 @@ struct ServerStats: Encodable {
                 conversations += reply.array?.last?.array?.count ?? 0
             } while cursor != "0"
         }
-        let events = try await redis.send("XLEN", keys.events).int ?? 0
+        // On a cluster, the per-slot streams (`EventStream`) together.
+        let events = try await EventStreamLocator(redis: redis, keys: keys, perSlot: switchboard.events.perSlot).length()
         return ServerStats(
             nodes: nodes.sorted { $0.id < $1.id }, usersOnline: online, conversations: conversations,
             messagesPerSecond: nodes.reduce(0) { $0 + $1.messagesPerSecond }, events: events)

@@ -3,7 +3,7 @@
 /// docs/openapi.yaml as JSON, embedded at build time and served at `GET /api/v1/openapi.json`.
 enum OpenAPIDocument {
     /// SHA-256 (hex) of the docs/openapi.yaml this was generated from; a test compares it with the file.
-    static let sourceSHA256 = "aaea029fbb87a12547979e7c1086cfba72f62a6e9d6c38469300e8f75f7df6c3"
+    static let sourceSHA256 = "50f2f2b718409f2e4c3d49cb7df0fa87bbefd2983de3f6825db670c65723994d"
 
     /// The document as JSON text.
     static let json = ####"""
@@ -4883,7 +4883,7 @@ enum OpenAPIDocument {
               },
               "events": {
                 "type": "integer",
-                "description": "Entries in the event stream."
+                "description": "Entries in the event stream (on Redis Cluster, in all the per-slot streams together)."
               }
             }
           },

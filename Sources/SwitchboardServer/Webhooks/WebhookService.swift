@@ -8,6 +8,7 @@ import ServiceLifecycle
 import SwitchboardCore
 
 /// Delivers every event of the stream to the configured URL as an HTTP POST.
+/// On Redis Cluster, of every per-slot stream (`EventStream`), in order per stream.
 ///
 /// The nodes share one consumer group (`webhooks`) and a lease: the node
 /// holding the lease delivers, one event at a time in stream order (so in
@@ -46,39 +47,105 @@ final class WebhookService: Service {
         redisConfiguration.poolSize = 1
         redisConfiguration.clientName = "switchboard-\(owner)-webhooks"
         let redis = RedisClient(configuration: redisConfiguration, logger: logger)
-        let reader = EventReader(redis: redis, stream: keys.events)
+        let locator = EventStreamLocator(redis: redis, keys: keys, perSlot: switchboard.events.perSlot)
         await cancelWhenGracefulShutdown {
-            var groupReady = false
-            while !Task.isCancelled {
-                do {
-                    guard try await self.holdLease() else {
-                        try await Task.sleep(nanoseconds: UInt64(self.leaseMilliseconds) * 1_000_000 / 3)
-                        continue
-                    }
-                    if !groupReady {
-                        try await reader.createGroup(self.configuration.group, start: "$")
-                        groupReady = true
-                    }
-                    // What an earlier holder read but did not finish comes first, in stream order.
-                    var entries = try await reader.claim(
-                        group: self.configuration.group, consumer: self.owner, minIdleMilliseconds: 0, count: 20)
-                    if entries.isEmpty {
-                        entries = try await reader.read(
-                            group: self.configuration.group, consumer: self.owner, count: 20, blockMilliseconds: 1000)
-                    }
-                    for entry in entries {
-                        guard try await self.deliver(entry, reader: reader) else { break }
-                    }
-                } catch is CancellationError {
-                    break
-                } catch {
-                    self.logger.warning("webhook delivery loop failed; retrying", metadata: ["error": "\(error)"])
-                    try? await Task.sleep(nanoseconds: 1_000_000_000)
-                }
+            if locator.perSlot {
+                await self.deliverPerSlot(redis: redis, locator: locator)
+            } else {
+                await self.deliverOneStream(redis: redis)
             }
         }
         _ = try? await switchboard.scripts.evaluate("release_claim", keys: [keys.webhookLease], arguments: [owner])
         await redis.shutdown()
+    }
+
+    /// One Redis: `sb:events`, blocking reads of the group.
+    private func deliverOneStream(redis: RedisClient) async {
+        let reader = EventReader(redis: redis, stream: keys.events)
+        var groupReady = false
+        while !Task.isCancelled {
+            do {
+                guard try await holdLease() else {
+                    try await Task.sleep(nanoseconds: UInt64(leaseMilliseconds) * 1_000_000 / 3)
+                    continue
+                }
+                if !groupReady {
+                    try await reader.createGroup(configuration.group, start: "$")
+                    groupReady = true
+                }
+                // What an earlier holder read but did not finish comes first, in stream order.
+                var entries = try await reader.claim(group: configuration.group, consumer: owner, minIdleMilliseconds: 0, count: 20)
+                if entries.isEmpty {
+                    entries = try await reader.read(group: configuration.group, consumer: owner, count: 20, blockMilliseconds: 1000)
+                }
+                for entry in entries {
+                    guard try await deliver(entry, reader: reader) else { break }
+                }
+            } catch is CancellationError {
+                break
+            } catch {
+                logger.warning("webhook delivery loop failed; retrying", metadata: ["error": "\(error)"])
+                try? await Task.sleep(nanoseconds: 1_000_000_000)
+            }
+        }
+    }
+
+    /// Redis Cluster: one stream per slot (`EventStream`). The lease holder
+    /// finds the streams every few seconds, gives each the group (starting
+    /// where webhooks first started in this deployment, so a stream found
+    /// late loses nothing), and reads them in turn without blocking: in
+    /// order per stream, so per conversation.
+    private func deliverPerSlot(redis: RedisClient, locator: EventStreamLocator) async {
+        var readers: [EventReader] = []
+        var known: Set<String> = []
+        var discovered: ContinuousClock.Instant?
+        while !Task.isCancelled {
+            do {
+                guard try await holdLease() else {
+                    discovered = nil  // another node delivers: look again when the lease comes back
+                    try await Task.sleep(nanoseconds: UInt64(leaseMilliseconds) * 1_000_000 / 3)
+                    continue
+                }
+                if discovered.map({ ContinuousClock.now - $0 > .seconds(2) }) ?? true {
+                    let start = try await since(redis)
+                    for stream in try await locator.streams() where !known.contains(stream) {
+                        let reader = EventReader(redis: redis, stream: stream)
+                        try await reader.createGroup(configuration.group, start: start)
+                        readers.append(reader)
+                        known.insert(stream)
+                    }
+                    discovered = .now
+                }
+                var found = false
+                streams: for reader in readers {
+                    var entries = try await reader.claim(group: configuration.group, consumer: owner, minIdleMilliseconds: 0, count: 20)
+                    if entries.isEmpty {
+                        entries = try await reader.read(group: configuration.group, consumer: owner, count: 20)
+                    }
+                    found = found || !entries.isEmpty
+                    for entry in entries {
+                        guard try await deliver(entry, reader: reader) else { break streams }
+                    }
+                }
+                if !found { try await Task.sleep(nanoseconds: 100_000_000) }
+            } catch is CancellationError {
+                break
+            } catch {
+                logger.warning("webhook delivery loop failed; retrying", metadata: ["error": "\(error)"])
+                try? await Task.sleep(nanoseconds: 1_000_000_000)
+            }
+        }
+    }
+
+    /// The stream id from which webhooks deliver on a cluster: Redis' time
+    /// when a node first delivered webhooks here (`sb:events:webhook-since`,
+    /// kept). A per-slot stream gets the group at this id whenever it is
+    /// found, so nothing appended since is skipped and nothing older is sent.
+    private func since(_ redis: RedisClient) async throws -> String {
+        let time = try await redis.send("TIME").array ?? []
+        let now = "\((Int(time.first?.string ?? "") ?? 0) * 1000 + (Int(time.dropFirst().first?.string ?? "") ?? 0) / 1000)-0"
+        _ = try await redis.send("SET", keys.webhookSince, now, "NX")
+        return try await redis.send("GET", keys.webhookSince).string ?? now
     }
 
     /// Takes or renews the lease; false while another node holds it.
@@ -118,7 +185,7 @@ final class WebhookService: Service {
                 [
                     keys.deadEvents, "*", "id", entry.id, "event", entry.json, "attempts", configuration.maxAttempts, "error", lastError,
                 ]),
-            RedisCommand("XACK", [keys.events, configuration.group, entry.id]),
+            RedisCommand("XACK", [reader.stream, configuration.group, entry.id]),
         ]).get()
         if let error = replies.first(where: { $0.errorMessage != nil })?.errorMessage { throw RedisError.server(error) }
         dead.increment()
