@@ -25,7 +25,10 @@ public final class NodeProcess: @unchecked Sendable {
                 "serve", "--port", "\(port)", "--redis-url", configuration.redisURL ?? "", "--prefix", configuration.prefix,
                 "--node-id", configuration.nodeID, "--presence-ttl", "\(configuration.live.presenceTTL)",
                 "--log-level", "warning",
-            ] + (configuration.redisClusterMode ? ["--redis-cluster-mode", "on"] : []) + arguments
+            ] + (configuration.redisClusterMode ? ["--redis-cluster-mode", "on"] : [])
+            + (configuration.redisClusterSeeds.isEmpty || arguments.contains("--redis-cluster")
+                ? [] : ["--redis-cluster", configuration.redisClusterSeeds.joined(separator: ",")])
+            + arguments
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         for _ in 0..<200 {

@@ -16,6 +16,16 @@ public enum TestEnvironment {
     /// (CROSSSLOT). Test nodes then run in cluster mode (`SPUBLISH`, no event stream).
     public static var redisCluster: Bool {
         ["1", "on", "true", "yes"].contains(ProcessInfo.processInfo.environment["SWITCHBOARD_TEST_REDIS_CLUSTER"] ?? "")
+            || redisClusterSeeds != nil
+    }
+
+    /// The seeds of a real multi-master test cluster
+    /// (`SWITCHBOARD_TEST_REDIS_CLUSTER_SEEDS`, set by `scripts/test` with
+    /// `SWITCHBOARD_TEST_REDIS_CLUSTER=3`): test nodes then use the cluster
+    /// client (`--redis-cluster`), so keys live on three masters and
+    /// `MOVED` is followed for real.
+    public static var redisClusterSeeds: String? {
+        ProcessInfo.processInfo.environment["SWITCHBOARD_TEST_REDIS_CLUSTER_SEEDS"].flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// A key prefix no other test uses.

@@ -35,7 +35,11 @@ public final class TestNode: Sendable {
         configuration.limits.statusPerMinute = 10_000
         configuration.limits.membershipChangesPerMinute = 10_000
         configuration.limits.conversationsPerMinute = 10_000
-        if TestEnvironment.redisCluster {
+        if let seeds = TestEnvironment.redisClusterSeeds {
+            // A three-master Redis Cluster, through the cluster client.
+            configuration.redisURL = "redis://"
+            configuration.redisClusterSeeds = [seeds]
+        } else if TestEnvironment.redisCluster {
             // A single-node Redis Cluster: sharded pub/sub, one event stream per slot.
             configuration.redisClusterMode = true
         }
@@ -131,5 +135,12 @@ public final class TestNode: Sendable {
         return Account(
             id: user["id"] as? String ?? "", username: name, accessToken: result.json["accessToken"] as? String ?? "",
             refreshToken: result.json["refreshToken"] as? String ?? "")
+    }
+}
+
+extension TestNode {
+    /// `KEYS pattern` on every master (one Redis: on it), for checks of what Redis holds.
+    public func keys(matching pattern: String) async throws -> [String] {
+        try await redis.sendToEveryMaster(RedisCommand("KEYS", [pattern])).flatMap { $0.array?.compactMap(\.string) ?? [] }
     }
 }

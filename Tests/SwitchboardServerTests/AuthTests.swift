@@ -132,7 +132,7 @@ struct AuthTests {
         let me = try await node.request("GET", "/api/v1/users/me", token: first.json["accessToken"] as? String)
         #expect(me.status == 200)
         // Redis holds only the SHA-256 of refresh tokens.
-        let stored = try await node.redis.send("KEYS", node.keys.refreshToken("*")).array?.compactMap(\.string) ?? []
+        let stored = try await node.keys(matching: node.keys.refreshToken("*"))
         #expect(!stored.isEmpty)
         #expect(stored.allSatisfy { !$0.contains(account.refreshToken) && !$0.contains(second) })
 

@@ -59,6 +59,7 @@ struct DrillCluster {
     static func start(redis: TestRedisServer, nodes count: Int = 3) async throws -> DrillCluster {
         var configuration = TestNode.configuration()
         configuration.redisURL = redis.url
+        configuration.redisClusterSeeds = []  // its own Redis, not the test cluster
         configuration.live.presenceTTL = 2
         var nodes: [NodeProcess] = []
         for index in 0..<count {

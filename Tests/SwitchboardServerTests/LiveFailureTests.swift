@@ -13,6 +13,7 @@ struct LiveFailureTests {
         try await redis.start()
         let (a, b) = try await TestNode.pair {
             $0.redisURL = redis.url
+            $0.redisClusterSeeds = []  // its own Redis, not the test cluster
             $0.limits.sendBurst = 10_000
         }
         let alice = try await a.register()
@@ -37,7 +38,9 @@ struct LiveFailureTests {
         try await flow.value
         #expect(kills >= 2)
         for client in [receiverA, receiverB] {
-            _ = try await client.waitFor(timeout: 15) { ($0["message"] as? [String: Any])?["seq"] as? Int == total }
+            // (On a timeout the checks below name what is missing.)
+            let last = try? await client.waitFor(timeout: 30) { ($0["message"] as? [String: Any])?["seq"] as? Int == total }
+            #expect(last != nil, "message \(total) never arrived")
             let seqs = client.messageSeqs(conv)
             let missing = Set(1..<total).subtracting(seqs).sorted()
             #expect(missing.isEmpty, "missing \(missing.prefix(10))")

@@ -55,7 +55,7 @@ struct LoginLimitTests {
         let register = try await node.request("POST", "/api/v1/auth/register", json: ["username": huge, "password": "long-enough-1"])
         #expect(register.errorCode == "too_large")
         // No key of this node's prefix carries the name.
-        let keys = try await node.redis.send("KEYS", node.switchboard.configuration.prefix + "*").array?.compactMap(\.string) ?? []
+        let keys = try await node.keys(matching: node.switchboard.configuration.prefix + "*")
         #expect(keys.allSatisfy { $0.utf8.count < 200 }, "\(keys.map { $0.prefix(60) })")
         #expect(!keys.contains { $0.contains("odd") })
         await node.stop()

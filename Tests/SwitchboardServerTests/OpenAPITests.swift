@@ -42,6 +42,7 @@ struct OpenAPIDocumentTests {
         // Building the router connects to nothing: no Redis needed.
         var configuration = SwitchboardConfiguration()
         configuration.redisURL = "redis://127.0.0.1:1"
+        configuration.redisClusterSeeds = []  // its own Redis, not the test cluster
         let node = try SwitchboardNode(configuration: configuration)
         // The web app's static files (WebController, covered by WebAssetsTests) are not part of the REST API.
         let webFiles = Set(WebController().entries.keys.map { "GET \($0)" })

@@ -12,6 +12,7 @@ struct ReactionCostTests {
         try await server.start()
         var configuration = TestNode.configuration()
         configuration.redisURL = server.url
+        configuration.redisClusterSeeds = []  // its own Redis, not the test cluster
         configuration.live.presenceTTL = 600  // no heartbeat inside the measured windows
         configuration.limits.sendSyncInterval = 600
         let node = try await TestNode.start(configuration)

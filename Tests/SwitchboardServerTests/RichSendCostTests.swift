@@ -13,6 +13,7 @@ struct RichSendCostTests {
         try await server.start()
         var configuration = TestNode.configuration()
         configuration.redisURL = server.url
+        configuration.redisClusterSeeds = []  // its own Redis, not the test cluster
         configuration.live.presenceTTL = 600
         configuration.limits.sendSyncInterval = 600
         configuration.uploads.directory = FileManager.default.temporaryDirectory.appendingPathComponent("sb-cost-\(RandomID.make(length: 6))").path

@@ -45,6 +45,7 @@ struct SendCostTests {
         try await server.start()
         var configuration = TestNode.configuration()
         configuration.redisURL = server.url
+        configuration.redisClusterSeeds = []  // its own Redis, not the test cluster
         configuration.live.presenceTTL = 600  // no heartbeat inside the measured windows
         // Nor a sync of the send budget: one call per user per interval, not per send
         // (`oneSendBudgetAcrossNodesAndTransports` covers it).

@@ -59,6 +59,7 @@ extension FailureDrillTests {
             var configuration = TestNode.configuration()
             configuration.redisURL = "redis://"
             configuration.redisSentinels = setup.sentinels.map(\.hostPort)
+            configuration.redisClusterSeeds = []  // its own Redis, not the test cluster
             configuration.redisSentinelMaster = TestSentinels.masterName
             configuration.redisWaitReplicas = waitReplicas
             configuration.limits.sendBurst = 10_000
