@@ -55,7 +55,15 @@ struct RedisSentinelTests {
         #expect(try await setup.replica.command("GET", "sentinel:key").string == "after")
         let gap = await recorder.next(within: 15) { $0 == .connected(gap: true) }
         #expect(gap != nil)
-        try await redis.send("PUBLISH", "sentinel:channel", "on the new master")
+        // Sentinel ends the failover by reconfiguring the old master as a
+        // replica with `CLIENT KILL TYPE normal`: a pooled connection still
+        // there is closed under a request, so the publish may need a retry.
+        var published = false
+        for _ in 0..<100 where !published {
+            published = (try? await redis.send("PUBLISH", "sentinel:channel", "on the new master")) != nil
+            if !published { try await Task.sleep(nanoseconds: 50_000_000) }
+        }
+        #expect(published)
         #expect(await recorder.next(where: isMessage("sentinel:channel", "on the new master")) != nil)
 
         subscriber.stop()
