@@ -6,8 +6,10 @@ import Synchronization
 
 /// A pool of pipelined Redis connections for commands.
 ///
-/// Each connection carries many requests at once; calls are spread round
-/// robin. A dropped connection is replaced on the next request; after a
+/// Each connection carries many requests at once; a call made on one of the
+/// group's event loops takes a connection of that loop (round robin among
+/// them), so its reply completes on the thread that waits for it; other
+/// calls are spread round robin. A dropped connection is replaced on the next request; after a
 /// failed attempt the slot backs off (exponential, with jitter) and requests
 /// meanwhile fail at once with `connectionFailed` instead of hanging.
 ///
@@ -20,7 +22,7 @@ public final class RedisClient: Sendable {
     public let configuration: RedisConfiguration
     let logger: Logger
     private let slots: [RedisConnectionSlot]
-    private let next = Atomic<Int>(0)
+    private let ring: RedisSlotRing
     /// The event loops the connections run on.
     public let eventLoopGroup: any EventLoopGroup
     /// With Sentinel: where the master is (share it with a `RedisSubscriber`).
@@ -50,15 +52,13 @@ public final class RedisClient: Sendable {
             RedisConnectionSlot(connector: connector, eventLoop: eventLoopGroup.next(), logger: logger)
         }
         self.slots = slots
+        self.ring = RedisSlotRing(slots)
         locator?.onSwitch { master in
             for slot in slots { slot.close(unlessConnectedTo: master) }
         }
     }
 
-    private func slot() -> RedisConnectionSlot {
-        let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
-        return slots[abs(index % slots.count)]
-    }
+    private func slot() -> RedisConnectionSlot { ring.pick() }
 
     /// An event loop of the client's group, for futures made outside a request.
     public var eventLoop: any EventLoop { eventLoopGroup.any() }
@@ -185,7 +185,8 @@ final class RedisConnectionSlot: Sendable {
     private let state = Mutex<State>(.idle(attempts: 0))
     private let connector: RedisConnector
     private var configuration: RedisConfiguration { connector.configuration }
-    private let eventLoop: any EventLoop
+    /// The loop its connection runs on.
+    let eventLoop: any EventLoop
     private let logger: Logger
 
     init(connector: RedisConnector, eventLoop: any EventLoop, logger: Logger) {

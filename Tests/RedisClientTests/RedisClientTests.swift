@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import NIOPosix
 import RedisClient
 import SwitchboardTestSupport
 import Testing
@@ -62,6 +63,27 @@ struct RedisClientTests {
         #expect(replies.count == 10_000)
         #expect(replies.enumerated().allSatisfy { $0.element.string == "v\($0.offset)" })
         await redis.shutdown()
+    }
+
+    /// A request made on an event loop of the pool's group takes a
+    /// connection of that loop: its reply completes there, no thread hop.
+    @Test func aRequestFromAnEventLoopStaysOnIt() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        var configuration = try RedisConfiguration(url: TestRedis.url)
+        configuration.poolSize = 4
+        let redis = RedisClient(configuration: configuration, eventLoopGroup: group)
+        for loop in group.makeIterator() {
+            for _ in 0..<4 {
+                let stayed = try await loop.flatSubmit {
+                    redis.send(RedisCommand("PING")).map { _ in loop.inEventLoop }
+                }.get()
+                #expect(stayed)
+            }
+        }
+        // From a task (no event loop): round robin over the whole pool, still answered.
+        for _ in 0..<4 { #expect(try await redis.send("PING") == .status("PONG")) }
+        await redis.shutdown()
+        try await group.shutdownGracefully()
     }
 
     @Test func hundredConcurrentCallers() async throws {

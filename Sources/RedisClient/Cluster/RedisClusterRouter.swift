@@ -406,23 +406,24 @@ public final class RedisClusterRouter: Sendable {
     }
 }
 
-/// The pool of one cluster node: a few pipelined connections, round robin.
+/// The pool of one cluster node: a few pipelined connections, picked as
+/// `RedisSlotRing` does (the caller's event loop first).
 final class RedisNodePool: Sendable {
     let address: RedisConfiguration.Address
     private let slots: [RedisConnectionSlot]
-    private let next = Atomic<Int>(0)
+    private let ring: RedisSlotRing
 
     init(configuration: RedisConfiguration, eventLoopGroup: any EventLoopGroup, logger: Logger) {
         self.address = configuration.address
         let connector = RedisConnector(configuration: configuration, locator: nil)
-        self.slots = (0..<max(1, configuration.poolSize)).map { _ in
+        let slots = (0..<max(1, configuration.poolSize)).map { _ in
             RedisConnectionSlot(connector: connector, eventLoop: eventLoopGroup.next(), logger: logger)
         }
+        self.slots = slots
+        self.ring = RedisSlotRing(slots)
     }
 
-    private func slot() -> RedisConnectionSlot {
-        slots[abs(next.wrappingAdd(1, ordering: .relaxed).oldValue % slots.count)]
-    }
+    private func slot() -> RedisConnectionSlot { ring.pick() }
 
     /// A live connection of the pool.
     func connection() -> EventLoopFuture<RedisConnection> { slot().connection() }
