@@ -31,6 +31,18 @@ struct EventsTailCommand: AsyncParsableCommand {
             """)
     var redisCluster: String? = env("SWITCHBOARD_REDIS_CLUSTER")
 
+    @Option(help: "PEM file of the CA that signed Redis' certificate, for rediss:// (env SWITCHBOARD_REDIS_CA_FILE).")
+    var redisCAFile: String? = env("SWITCHBOARD_REDIS_CA_FILE")
+
+    @Option(help: "Name Redis' certificate must carry, and the SNI sent (env SWITCHBOARD_REDIS_TLS_SERVER_NAME).")
+    var redisTLSServerName: String? = env("SWITCHBOARD_REDIS_TLS_SERVER_NAME")
+
+    @Option(help: "PEM client certificate for Redis servers that require one (env SWITCHBOARD_REDIS_CERT_FILE).")
+    var redisCertFile: String? = env("SWITCHBOARD_REDIS_CERT_FILE")
+
+    @Option(help: "PEM private key of --redis-cert-file (env SWITCHBOARD_REDIS_KEY_FILE).")
+    var redisKeyFile: String? = env("SWITCHBOARD_REDIS_KEY_FILE")
+
     @Option(help: "Prefix of every Redis key (env SWITCHBOARD_PREFIX).")
     var prefix: String = env("SWITCHBOARD_PREFIX") ?? "sb:"
 
@@ -46,8 +58,24 @@ struct EventsTailCommand: AsyncParsableCommand {
     @Option(help: "Exit after this many events (default: run until interrupted).")
     var count: Int?
 
+    func validate() throws {
+        let tls = redisCAFile != nil || redisTLSServerName != nil || redisCertFile != nil || redisKeyFile != nil
+        if tls, !redisURL.lowercased().hasPrefix("rediss://") {
+            throw ValidationError(
+                "--redis-ca-file, --redis-tls-server-name, --redis-cert-file and --redis-key-file need a rediss:// --redis-url"
+                    + " (with --redis-cluster, --redis-url rediss:// is enough: the host is not used)")
+        }
+        if (redisCertFile == nil) != (redisKeyFile == nil) {
+            throw ValidationError("--redis-cert-file and --redis-key-file go together")
+        }
+    }
+
     func run() async throws {
         var configuration = try RedisConfiguration(url: redisURL)
+        if configuration.tls != nil {
+            configuration.tls = RedisTLSConfiguration(
+                caFile: redisCAFile, serverName: redisTLSServerName, certificateFile: redisCertFile, keyFile: redisKeyFile)
+        }
         configuration.poolSize = 1  // blocking reads hold the connection
         configuration.clientName = "switchboard-events-tail"
         if let redisCluster {

@@ -64,6 +64,32 @@ struct ClusterTLSTests {
         let port = try await cluster.masterPort(forKey: node.keys.messages(conv))
         #expect(try await cluster.node(port: port)?.command("XLEN", node.keys.messages(conv)).int == 1)
 
+        // `switchboard events tail` reaches the per-slot streams over TLS with a client certificate.
+        let total = try await EventStreamLocator(redis: node.redis, keys: node.keys, perSlot: true).length()
+        let tail = Process()
+        tail.executableURL = URL(fileURLWithPath: NodeProcess.binary)
+        tail.arguments =
+            ["events", "tail", "--redis-url", "rediss://", "--prefix", configuration.prefix, "--from-start", "--count", "\(total)"]
+            + (try await Self.serveArguments(cluster))
+        let output = Pipe()
+        tail.standardOutput = output
+        tail.standardError = FileHandle.nullDevice
+        try tail.run()
+        let watchdog = Task {
+            try await Task.sleep(nanoseconds: 60_000_000_000)
+            if tail.isRunning { tail.terminate() }
+        }
+        let printed = try await OffPool.run {
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            tail.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
+        }
+        watchdog.cancel()
+        #expect(tail.terminationStatus == 0)
+        let lines = printed.split(separator: "\n")
+        #expect(lines.count == total)
+        #expect(lines.contains { $0.contains(#""type":"message.sent""#) && $0.contains("hello over TLS") && $0.contains(#""stream":""#) })
+
         await aliceClient.close()
         await bobClient.close()
         process.kill(SIGTERM)
